@@ -1,0 +1,399 @@
+// Package config turns the command line, the Debian INI file and CLAPSHOT_*
+// environment variables into one validated Config.
+//
+// Every option is declared once, in newFlagSet. The INI file and the
+// environment address the same options by their long flag names, so a key
+// that works on the command line works everywhere. Precedence, highest
+// first: command line, environment, config file, built-in default.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Config is the server's validated configuration.
+type Config struct {
+	DataDir string
+	// URLBase is the public base URL without a trailing slash, or "" to make
+	// every media URL a same-origin relative path.
+	URLBase     string
+	Host        string
+	Port        int
+	CORSOrigins []string
+	Poll        time.Duration
+	Workers     int
+	// BitrateMbps is the target (max) video bitrate in Mbit/s.
+	BitrateMbps float64
+	Migrate     bool
+	// LogFile is "" for stdout.
+	LogFile     string
+	Debug       int
+	JSONLog     bool
+	DefaultUser string
+
+	OrgCmd    string
+	OrgInURI  string
+	OrgOutTCP string
+
+	// TrustedProxies lists the networks whose identity headers
+	// (X-Remote-User-*) are believed.
+	TrustedProxies []netip.Prefix
+
+	// ConfigFile is the INI file the values were read from, if any.
+	ConfigFile string
+}
+
+// Action says what the caller should do after parsing.
+type Action int
+
+const (
+	ActionRun Action = iota
+	ActionHelp
+	ActionVersion
+)
+
+// EnvPrefix prefixes environment variables: --data-dir is CLAPSHOT_DATA_DIR.
+const EnvPrefix = "CLAPSHOT_"
+
+const defaultTrustedProxies = "127.0.0.0/8,::1/128"
+
+// raw holds option values as parsed, before validation.
+type raw struct {
+	dataDir, urlBase, host, cors, logFile, defaultUser string
+	orgCmd, orgInURI, orgOutTCP, trustedProxies        string
+	configFile                                         string
+	port, workers, debug                               int
+	poll, bitrate                                      float64
+	migrate, json, help, version                       bool
+}
+
+func newFlagSet(r *raw) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("clapshot-server", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.StringVarP(&r.dataDir, "data-dir", "D", "", "Directory for the database, uploads and media files (created if its parent exists)")
+	fs.StringVarP(&r.urlBase, "url-base", "U", "", "Public base URL, e.g. https://clapshot.example.com (default: same-origin relative URLs)")
+	fs.IntVarP(&r.port, "port", "p", 8095, "Port to listen on for HTTP and WebSocket")
+	fs.StringVarP(&r.host, "host", "H", "127.0.0.1", "Host name or IP address to listen on")
+	fs.StringVar(&r.cors, "cors", "", "Comma-separated origins allowed by CORS, or * for any (default: the origin of --url-base)")
+	fs.Float64VarP(&r.poll, "poll", "P", 3.0, "Polling interval for the incoming folder, in seconds")
+	fs.IntVarP(&r.workers, "workers", "w", 0, "Number of transcoding workers (0 = number of CPUs)")
+	fs.Float64VarP(&r.bitrate, "bitrate", "b", 2.5, "Target (max) video bitrate in Mbit/s (at least 0.1)")
+	fs.BoolVar(&r.migrate, "migrate", false, "Migrate an existing database to this version, after a backup")
+	fs.StringVarP(&r.logFile, "log", "l", "", "Log file (default: stdout); reopened on SIGUSR1")
+	fs.CountVarP(&r.debug, "debug", "d", "Debug logging; -dd for trace")
+	fs.BoolVarP(&r.json, "json", "j", false, "Log in JSON format")
+	fs.StringVar(&r.defaultUser, "default-user", "anonymous", "User id when no X-Remote-User-Id header is given")
+	fs.StringVar(&r.orgCmd, "org-cmd", "", "Shell command that starts an Organizer plugin")
+	fs.StringVar(&r.orgInURI, "org-in-uri", "", "Organizer endpoint for server-to-organizer calls (unix://path, path or http(s)://host:port)")
+	fs.StringVar(&r.orgOutTCP, "org-out-tcp", "", "Listen on this TCP address (e.g. [::1]:50052) for organizer-to-server calls instead of a Unix socket")
+	fs.StringVar(&r.trustedProxies, "trusted-proxies", defaultTrustedProxies, "Comma-separated networks (CIDR or IP) whose identity headers are trusted")
+	fs.StringVar(&r.configFile, "config", "", "Read options from this INI file ([general] section, keys are long option names)")
+	fs.BoolVarP(&r.help, "help", "h", false, "Print help")
+	fs.BoolVarP(&r.version, "version", "V", false, "Print version")
+	return fs
+}
+
+// notInFile lists options that make no sense in a config file.
+var notInFile = map[string]bool{"config": true, "help": true, "version": true}
+
+// Usage returns the --help text.
+func Usage() string {
+	var r raw
+	fs := newFlagSet(&r)
+	return "Usage: clapshot-server [OPTIONS]\n\nOptions:\n" + fs.FlagUsages() +
+		"\nEvery option can also be given in the --config file (key = long name)\n" +
+		"or as an environment variable " + EnvPrefix + "<NAME> (e.g. " + EnvPrefix + "DATA_DIR).\n"
+}
+
+// Parse parses args (without the program name). lookupEnv is os.LookupEnv in
+// production and a map lookup in tests.
+func Parse(args []string, lookupEnv func(string) (string, bool)) (*Config, Action, error) {
+	var r raw
+	fs := newFlagSet(&r)
+	fs.Usage = func() {}
+	if err := fs.Parse(args); err != nil {
+		return nil, ActionRun, err
+	}
+	if fs.NArg() > 0 {
+		return nil, ActionRun, fmt.Errorf("unexpected argument %q (options start with - or --)", fs.Arg(0))
+	}
+	if r.help {
+		return nil, ActionHelp, nil
+	}
+	if r.version {
+		return nil, ActionVersion, nil
+	}
+
+	if !fs.Changed("config") {
+		if v, ok := lookupEnv(envName("config")); ok && v != "" {
+			r.configFile = v
+		}
+	}
+	var fileValues []iniValue
+	if r.configFile != "" {
+		var err error
+		fileValues, err = readINIFile(r.configFile)
+		if err != nil {
+			return nil, ActionRun, err
+		}
+	}
+
+	// Environment beats the file: apply it first and mark the option as set.
+	fromEnv := map[string]bool{}
+	var envErr error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if envErr != nil || fs.Changed(f.Name) || notInFile[f.Name] {
+			return
+		}
+		v, ok := lookupEnv(envName(f.Name))
+		if !ok {
+			return
+		}
+		if err := setValue(fs, f.Name, v); err != nil {
+			envErr = fmt.Errorf("environment variable %s: %w", envName(f.Name), err)
+		}
+		fromEnv[f.Name] = true
+	})
+	if envErr != nil {
+		return nil, ActionRun, envErr
+	}
+	for _, kv := range fileValues {
+		f := fs.Lookup(kv.key)
+		if f == nil || notInFile[kv.key] {
+			return nil, ActionRun, fmt.Errorf("%s line %d: unknown key %q (keys are long option names, e.g. data-dir)", r.configFile, kv.line, kv.key)
+		}
+		if fs.Changed(kv.key) || fromEnv[kv.key] {
+			continue
+		}
+		if err := setValue(fs, kv.key, kv.value); err != nil {
+			return nil, ActionRun, fmt.Errorf("%s line %d: %w", r.configFile, kv.line, err)
+		}
+	}
+
+	cfg, err := r.validate()
+	if err != nil {
+		return nil, ActionRun, err
+	}
+	return cfg, ActionRun, nil
+}
+
+func envName(flag string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// setValue applies a file or environment value with the Debian wrapper's
+// rules: "true" switches a flag on, "false" leaves it off.
+func setValue(fs *pflag.FlagSet, name, value string) error {
+	f := fs.Lookup(name)
+	switch f.Value.Type() {
+	case "bool":
+		switch strings.ToLower(value) {
+		case "true", "1", "yes", "on":
+			value = "true"
+		case "false", "0", "no", "off", "":
+			value = "false"
+		default:
+			return fmt.Errorf("%s: expected true or false, got %q", name, value)
+		}
+	case "count":
+		switch strings.ToLower(value) {
+		case "true", "yes", "on":
+			value = "1"
+		case "false", "no", "off", "":
+			value = "0"
+		default:
+			if n, err := strconv.Atoi(value); err != nil || n < 0 {
+				return fmt.Errorf("%s: expected true, false or a level number, got %q", name, value)
+			}
+		}
+	}
+	if err := fs.Set(name, value); err != nil {
+		return fmt.Errorf("%s: invalid value %q: %w", name, value, errors.Unwrap(err))
+	}
+	return nil
+}
+
+func (r *raw) validate() (*Config, error) {
+	c := &Config{
+		Host:        strings.TrimSpace(r.host),
+		Port:        r.port,
+		Workers:     r.workers,
+		BitrateMbps: r.bitrate,
+		Migrate:     r.migrate,
+		Debug:       r.debug,
+		JSONLog:     r.json,
+		DefaultUser: strings.TrimSpace(r.defaultUser),
+		OrgCmd:      strings.TrimSpace(r.orgCmd),
+		OrgInURI:    strings.TrimSpace(r.orgInURI),
+		OrgOutTCP:   strings.TrimSpace(r.orgOutTCP),
+		ConfigFile:  r.configFile,
+	}
+	if strings.TrimSpace(r.dataDir) == "" {
+		return nil, errors.New("--data-dir is required (directory for the database and media)")
+	}
+	abs, err := filepath.Abs(strings.TrimSpace(r.dataDir))
+	if err != nil {
+		return nil, fmt.Errorf("--data-dir %q: %w", r.dataDir, err)
+	}
+	c.DataDir = abs
+
+	if u := strings.TrimRight(strings.TrimSpace(r.urlBase), "/"); u != "" {
+		parsed, err := url.Parse(u)
+		if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+			return nil, fmt.Errorf("--url-base %q: must be an absolute http:// or https:// URL", r.urlBase)
+		}
+		c.URLBase = u
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		return nil, fmt.Errorf("--port %d: must be between 0 and 65535", c.Port)
+	}
+	if c.Host == "" {
+		return nil, errors.New("--host must not be empty")
+	}
+	if _, err := netip.ParseAddr(strings.Trim(c.Host, "[]")); err != nil && !validHostName(c.Host) {
+		return nil, fmt.Errorf("--host %q: not an IP address or host name", c.Host)
+	}
+	for _, o := range strings.Split(r.cors, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.CORSOrigins = append(c.CORSOrigins, strings.TrimRight(o, "/"))
+		}
+	}
+	if r.poll <= 0 || r.poll > 3600 {
+		return nil, fmt.Errorf("--poll %g: must be more than 0 and at most 3600 seconds", r.poll)
+	}
+	c.Poll = time.Duration(r.poll * float64(time.Second))
+	if c.Workers < 0 {
+		return nil, fmt.Errorf("--workers %d: must be 0 (one per CPU) or more", c.Workers)
+	}
+	if c.Workers == 0 {
+		c.Workers = runtime.NumCPU()
+	}
+	if r.bitrate < 0.1 {
+		return nil, fmt.Errorf("--bitrate %g: must be at least 0.1 (Mbit/s)", r.bitrate)
+	}
+	if lf := strings.TrimSpace(r.logFile); lf != "" && lf != "-" {
+		c.LogFile = lf
+	}
+	if c.DefaultUser == "" {
+		return nil, errors.New("--default-user must not be empty")
+	}
+	if c.OrgInURI != "" {
+		if err := validateOrgURI(c.OrgInURI); err != nil {
+			return nil, err
+		}
+	}
+	if c.OrgOutTCP != "" {
+		if _, _, err := net.SplitHostPort(c.OrgOutTCP); err != nil {
+			return nil, fmt.Errorf("--org-out-tcp %q: expected host:port, e.g. [::1]:50052: %v", c.OrgOutTCP, err)
+		}
+	}
+	if c.TrustedProxies, err = ParsePrefixes(r.trustedProxies); err != nil {
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	return c, nil
+}
+
+// ParsePrefixes parses a comma-separated list of CIDR networks or bare IPs.
+func ParsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(list, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither a CIDR network nor an IP address", s)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+func validHostName(h string) bool {
+	if len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, ch := range label {
+			if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func validateOrgURI(u string) error {
+	if strings.HasPrefix(u, "/") || !strings.Contains(u, "://") {
+		return nil // a bare Unix socket path
+	}
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return fmt.Errorf("--org-in-uri %q: %w", u, err)
+	}
+	switch parsed.Scheme {
+	case "unix", "file", "http", "https":
+		return nil
+	}
+	return fmt.Errorf("--org-in-uri %q: unsupported scheme %q (use unix://, http:// or https://)", u, parsed.Scheme)
+}
+
+// ListenAddr is the host:port the HTTP server binds.
+func (c *Config) ListenAddr() string {
+	return net.JoinHostPort(strings.Trim(c.Host, "[]"), strconv.Itoa(c.Port))
+}
+
+// DBPath is the SQLite database file.
+func (c *Config) DBPath() string { return filepath.Join(c.DataDir, "clapshot.sqlite") }
+
+// PrepareDataDir creates the data directory (its parent must exist) and the
+// subdirectories Clapshot creates at start-up, and checks it is writable.
+func (c *Config) PrepareDataDir() error {
+	st, err := os.Stat(c.DataDir)
+	switch {
+	case err == nil && !st.IsDir():
+		return fmt.Errorf("data directory %s is a file, not a directory", c.DataDir)
+	case errors.Is(err, os.ErrNotExist):
+		parent := filepath.Dir(c.DataDir)
+		if pst, perr := os.Stat(parent); perr != nil || !pst.IsDir() {
+			return fmt.Errorf("data directory %s does not exist and cannot be created: parent directory %s does not exist", c.DataDir, parent)
+		}
+		if err := os.Mkdir(c.DataDir, 0o755); err != nil {
+			return fmt.Errorf("cannot create data directory %s: %w", c.DataDir, errors.Unwrap(err))
+		}
+	case err != nil:
+		return fmt.Errorf("data directory %s: %w", c.DataDir, err)
+	}
+	probe, err := os.CreateTemp(c.DataDir, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("data directory %s is not writable: %w", c.DataDir, errors.Unwrap(err))
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	for _, sub := range []string{"videos", "incoming"} {
+		if err := os.MkdirAll(filepath.Join(c.DataDir, sub), 0o755); err != nil {
+			return fmt.Errorf("cannot create %s: %w", filepath.Join(c.DataDir, sub), err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,130 @@
+// Package store keeps Clapshot's SQLite database: the file format, the
+// migrations (tracked in diesel's __diesel_schema_migrations table so that
+// Clapshot and its organizer plugins recognise them), backups, and a typed
+// data-access layer for users, media files, comments, messages and subtitles.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+)
+
+// ErrNotFound is returned when a row asked for by id does not exist.
+var ErrNotFound = errors.New("not found")
+
+// busyTimeout matches Clapshot's: the organizer plugin writes to the same
+// file from another process, so writers must wait rather than fail.
+const busyTimeout = 15 * time.Second
+
+// dsn builds a modernc.org/sqlite URI for path with the given pragmas.
+func dsn(path string, pragmas []string, params ...string) string {
+	u := url.URL{Scheme: "file", OmitHost: true, Path: path}
+	q := make([]string, 0, len(pragmas)+len(params))
+	for _, p := range pragmas {
+		q = append(q, "_pragma="+url.QueryEscape(p))
+	}
+	q = append(q, params...)
+	return u.String() + "?" + strings.Join(q, "&")
+}
+
+// poolPragmas are applied to every pooled connection, as Clapshot does on
+// every checkout.
+func poolPragmas() []string {
+	return []string{
+		"foreign_keys(1)",
+		"journal_mode(WAL)",
+		"synchronous(NORMAL)",
+		fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()),
+	}
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Queries holds every typed query. It runs either directly on the pool (DB)
+// or inside a transaction (DB.InTx).
+type Queries struct {
+	q querier
+}
+
+// DB is an open, migrated database.
+type DB struct {
+	Queries
+	sql  *sql.DB
+	path string
+}
+
+// openPool opens the connection pool used while serving. Migrations must
+// already be done.
+func openPool(path string) (*DB, error) {
+	// _txlock=immediate: a transaction takes the write lock at BEGIN, so two
+	// writers queue on busy_timeout instead of deadlocking on lock upgrade.
+	sdb, err := sql.Open("sqlite", dsn(path, poolPragmas(), "_txlock=immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	sdb.SetMaxOpenConns(8)
+	sdb.SetMaxIdleConns(8)
+	sdb.SetConnMaxIdleTime(5 * time.Minute)
+	if err := sdb.Ping(); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return &DB{Queries: Queries{q: sdb}, sql: sdb, path: path}, nil
+}
+
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
+// SQL exposes the pool for health checks and benchmarks.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Close checkpoints the WAL into the main file and closes the pool.
+func (db *DB) Close() error {
+	_, _ = db.sql.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	return db.sql.Close()
+}
+
+// InTx runs fn in one transaction, committed if fn returns nil and rolled
+// back otherwise.
+func (db *DB) InTx(ctx context.Context, fn func(q *Queries) error) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(&Queries{q: tx}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Page selects a slice of an ordered listing. A zero Size means no limit.
+type Page struct {
+	Num  int
+	Size int
+}
+
+// All is the unlimited page.
+var All = Page{}
+
+func (p Page) clause() string {
+	if p.Size <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" LIMIT %d OFFSET %d", p.Size, p.Num*p.Size)
+}
