@@ -4,7 +4,8 @@ go 1.26.0
 
 require (
 	github.com/spf13/pflag v1.0.9
-	modernc.org/sqlite v1.61.1
+	golang.org/x/sync v0.19.0
+	modernc.org/sqlite v1.48.2
 )
 
 require (
@@ -14,7 +15,7 @@ require (
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	golang.org/x/sys v0.49.0 // indirect
-	modernc.org/libc v1.79.0 // indirect
+	modernc.org/libc v1.70.0 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )

@@ -381,6 +381,8 @@ func (c *Config) PrepareDataDir() error {
 		if err := os.Mkdir(c.DataDir, 0o755); err != nil {
 			return fmt.Errorf("cannot create data directory %s: %w", c.DataDir, errors.Unwrap(err))
 		}
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("data directory %s is not accessible: permission denied", c.DataDir)
 	case err != nil:
 		return fmt.Errorf("data directory %s: %w", c.DataDir, err)
 	}

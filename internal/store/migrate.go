@@ -12,8 +12,10 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 //go:embed migrations/*.sql
@@ -266,7 +268,10 @@ func Open(ctx context.Context, o OpenOptions) (*DB, error) {
 // first and restored if anything fails; a new one is removed.
 func runPlan(ctx context.Context, st *State, plan []Step, log *slog.Logger) error {
 	var backup string
-	if !st.New {
+	if st.New {
+		log.Info("Creating a new database", "db", st.Path)
+	} else {
+		log.Info("Migrating the database", "db", st.Path, "from_version", st.CurrentVersion(), "steps", len(plan))
 		var err error
 		if backup, err = Backup(st.Path); err != nil {
 			return fmt.Errorf("back up %s before migrating (nothing was changed): %w", st.Path, err)
@@ -275,8 +280,12 @@ func runPlan(ctx context.Context, st *State, plan []Step, log *slog.Logger) erro
 	}
 	err := applyPlan(ctx, st.Path, plan, log)
 	if err == nil {
+		if !st.New {
+			log.Info("Database migrated", "db", st.Path, "version", plan[len(plan)-1].String())
+		}
 		return nil
 	}
+	err = explainWriteError(err, st.Path)
 	if st.New {
 		removeDBFiles(st.Path)
 		return fmt.Errorf("creating database %s failed, the incomplete file was removed: %w", st.Path, err)
@@ -294,7 +303,7 @@ func applyPlan(ctx context.Context, dbPath string, plan []Step, log *slog.Logger
 	}
 	defer func() { closeMigrationConn(mdb) }()
 	for _, step := range plan {
-		log.Info("Applying migration", "step", step.String())
+		log.Debug("Applying migration", "step", step.String())
 		if step.Server != nil {
 			if err := applyServerMigration(ctx, mdb, *step.Server); err != nil {
 				return fmt.Errorf("%s: %w", step, err)
@@ -391,6 +400,47 @@ func checkForeignKeys(ctx context.Context, mdb *sql.DB) error {
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("foreign key check failed after migrating: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// explainWriteError adds what an operator needs to know to SQLite's terse
+// "disk I/O error" and "database or disk is full": how much space is left.
+func explainWriteError(err error, dbPath string) error {
+	var se interface{ Code() int }
+	if !errors.As(err, &se) {
+		return err
+	}
+	const sqliteIOErr, sqliteFull = 10, 13
+	if primary := se.Code() & 0xff; primary != sqliteIOErr && primary != sqliteFull {
+		return err
+	}
+	var st syscall.Statfs_t
+	if serr := syscall.Statfs(filepath.Dir(dbPath), &st); serr == nil {
+		free := st.Bavail * uint64(st.Bsize)
+		return fmt.Errorf("%w: writing to the disk failed (%d MiB free in %s; the disk may be full, read-only or over quota)",
+			err, free>>20, filepath.Dir(dbPath))
+	}
+	return fmt.Errorf("%w: writing to the disk failed (the disk may be full or read-only)", err)
+}
+
+// CreateAtVersion creates a new database file with migrations applied up to
+// and including version: a database as an older Clapshot release left it.
+// Tests and benchmarks use it to exercise upgrades.
+func CreateAtVersion(ctx context.Context, dbPath, version string) error {
+	if fileExists(dbPath) {
+		return fmt.Errorf("create %s: file exists", dbPath)
+	}
+	var plan []Step
+	for i := range migrations {
+		if migrations[i].Version > version {
+			break
+		}
+		plan = append(plan, Step{Server: &migrations[i]})
+	}
+	if err := applyPlan(ctx, dbPath, plan, slog.New(slog.DiscardHandler)); err != nil {
+		removeDBFiles(dbPath)
+		return err
 	}
 	return nil
 }

@@ -20,14 +20,10 @@ var clapshotMigrations = flag.String("clapshot-migrations", "", "regenerate sche
 func migrateTo(t testing.TB, dir, version string) string {
 	t.Helper()
 	p := filepath.Join(dir, "clapshot.sqlite")
-	var plan []Step
-	for i := range migrations {
-		if version != "" && migrations[i].Version > version {
-			break
-		}
-		plan = append(plan, Step{Server: &migrations[i]})
+	if version == "" {
+		version = migrations[len(migrations)-1].Version
 	}
-	if err := applyPlan(context.Background(), p, plan, discardLog()); err != nil {
+	if err := CreateAtVersion(context.Background(), p, version); err != nil {
 		t.Fatalf("migrate to %s: %v", version, err)
 	}
 	return p

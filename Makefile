@@ -1,0 +1,43 @@
+# Clapshot server in Go. `make help` lists the targets.
+
+GO          ?= go
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -s -w -X github.com/clapshot-go/clapshot/internal/version.Version=$(VERSION)
+BIN         := bin
+DATA_DIR    ?= $(CURDIR)/data
+RUN_FLAGS   ?=
+
+.PHONY: help run build server test lint bench deps-run deps-test deps-bench clean
+
+help: ## List targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+run: deps-run build ## Set up, build and start a server on ./data (http://127.0.0.1:8095/)
+	@mkdir -p "$(DATA_DIR)"
+	$(BIN)/clapshot-server --data-dir "$(DATA_DIR)" --migrate $(RUN_FLAGS)
+
+build: server ## Build everything into ./bin
+
+server: ## Build the server binary
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/clapshot-server ./cmd/clapshot-server
+
+test: deps-test lint ## The whole test suite (installs what it needs when run as root)
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+lint: ## go vet and a gofmt check
+	$(GO) vet ./...
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go') | grep -v '\.pb\.go$$' || true); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
+
+bench: deps-bench server ## Run the benchmarks and write docs/BENCHMARKS.md
+	$(GO) run ./tools/bench -server $(BIN)/clapshot-server -out docs/BENCHMARKS.md $(BENCH_FLAGS)
+
+deps-run:
+	@./scripts/deps.sh run
+deps-test:
+	@./scripts/deps.sh test
+deps-bench:
+	@./scripts/deps.sh bench
+
+clean: ## Remove build output (not ./data)
+	rm -rf $(BIN)

@@ -1,0 +1,83 @@
+// Command clapshot-server is a drop-in replacement for Clapshot's server:
+// same command line, config file, database, websocket protocol and
+// organizer plugin API.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/clapshot-go/clapshot/internal/app"
+	"github.com/clapshot-go/clapshot/internal/config"
+	"github.com/clapshot-go/clapshot/internal/logging"
+	"github.com/clapshot-go/clapshot/internal/version"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit codes: 2 for a bad command line or config, 1 for failures at run
+// time (including a second interrupt signal).
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg, action, err := config.Parse(args, os.LookupEnv)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "clapshot-server: %v\nTry 'clapshot-server --help' for more information.\n", err)
+		return 2
+	case action == config.ActionHelp:
+		fmt.Fprint(stdout, config.Usage())
+		return 0
+	case action == config.ActionVersion:
+		fmt.Fprintln(stdout, version.String())
+		return 0
+	}
+
+	log, logOut, err := logging.New(logging.Options{File: cfg.LogFile, JSON: cfg.JSONLog, Debug: cfg.Debug})
+	if err != nil {
+		fmt.Fprintf(stderr, "clapshot-server: %v\n", err)
+		return 1
+	}
+	defer logOut.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go logOut.WatchSIGUSR1(ctx, log)
+
+	// First SIGINT/SIGTERM: graceful shutdown. Second: exit at once.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case s := <-sigs:
+			log.Info("Shutting down; send the signal again to exit immediately", "signal", s.String())
+			cancel()
+		case <-ctx.Done():
+			return
+		}
+		s := <-sigs
+		log.Error("Second signal received, exiting without cleanup", "signal", s.String())
+		logOut.Close()
+		os.Exit(1)
+	}()
+
+	a, err := app.Start(ctx, cfg, log)
+	if err != nil {
+		log.Error("Cannot start: " + err.Error())
+		if cfg.LogFile != "" {
+			fmt.Fprintf(stderr, "clapshot-server: %v\n", err)
+		}
+		return 1
+	}
+	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("Server failed: " + err.Error())
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,111 @@
+// Package app wires the subsystems together and owns their lifecycle:
+// everything started here stops when the context passed to Run ends.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/clapshot-go/clapshot/internal/auth"
+	"github.com/clapshot-go/clapshot/internal/config"
+	"github.com/clapshot-go/clapshot/internal/httpapi"
+	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/version"
+)
+
+// ShutdownGrace is how long in-flight HTTP requests get after a signal.
+const ShutdownGrace = 10 * time.Second
+
+// App is a running server.
+type App struct {
+	Config   *config.Config
+	Log      *slog.Logger
+	DB       *store.DB
+	HTTP     *httpapi.Server
+	Identity *auth.Resolver
+	// Listener is bound by Start; tests read its address.
+	Listener net.Listener
+}
+
+// Start prepares the data directory, opens (and if needed migrates) the
+// database and binds the listener. Nothing runs in the background until Run.
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	if err := cfg.PrepareDataDir(); err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, store.OpenOptions{Path: cfg.DBPath(), Migrate: cfg.Migrate, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{
+		Config: cfg,
+		Log:    log,
+		DB:     db,
+		Identity: &auth.Resolver{
+			DefaultUser:    cfg.DefaultUser,
+			TrustedProxies: cfg.TrustedProxies,
+			Log:            log,
+		},
+	}
+	a.HTTP = httpapi.New(log)
+	a.HTTP.Status = a.status
+
+	ln, err := net.Listen("tcp", cfg.ListenAddr())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr(), err)
+	}
+	a.Listener = ln
+	return a, nil
+}
+
+// Run serves until ctx ends, then stops everything and closes the database.
+func (a *App) Run(ctx context.Context) error {
+	defer a.DB.Close()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.HTTP.Serve(gctx, a.Listener, ShutdownGrace) })
+
+	a.Log.Info("Clapshot server started", "version", version.Version, "listen", a.Listener.Addr().String(),
+		"data_dir", a.Config.DataDir, "workers", a.Config.Workers)
+	a.Log.Info("Open " + a.PublicURL() + " in a browser")
+
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	a.Log.Info("Clapshot server stopped")
+	return err
+}
+
+// PublicURL is where users reach the server: --url-base if given, else the
+// listen address (with a wildcard address shown as localhost).
+func (a *App) PublicURL() string {
+	if a.Config.URLBase != "" {
+		return a.Config.URLBase + "/"
+	}
+	host, port, _ := net.SplitHostPort(a.Listener.Addr().String())
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return "http://" + host + ":" + port + "/"
+}
+
+// status feeds /api/health?details=1.
+func (a *App) status(ctx context.Context) map[string]any {
+	start := time.Now()
+	dbOK := a.DB.SQL().PingContext(ctx) == nil
+	return map[string]any{
+		"database":            map[string]any{"ok": dbOK, "latency_ms": float64(time.Since(start).Microseconds()) / 1000},
+		"url_base_configured": a.Config.URLBase != "",
+	}
+}

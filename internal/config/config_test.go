@@ -1,0 +1,224 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envMap(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "clapshot-server.conf")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaults(t *testing.T) {
+	c, action, err := Parse([]string{"-D", "/tmp/x"}, envMap(nil))
+	if err != nil || action != ActionRun {
+		t.Fatal(err)
+	}
+	if c.Port != 8095 || c.Host != "127.0.0.1" || c.Poll != 3*time.Second || c.BitrateMbps != 2.5 ||
+		c.Workers != runtime.NumCPU() || c.DefaultUser != "anonymous" || c.URLBase != "" || c.Migrate ||
+		c.Debug != 0 || c.JSONLog || c.LogFile != "" || len(c.TrustedProxies) != 2 {
+		t.Errorf("defaults: %+v", c)
+	}
+	if c.DBPath() != "/tmp/x/clapshot.sqlite" {
+		t.Errorf("DBPath = %s", c.DBPath())
+	}
+}
+
+// Every Clapshot 0.8.2 flag, long and short.
+func TestClapshotFlags(t *testing.T) {
+	args := []string{"-D", "/data", "-U", "https://c.example.com//", "-p", "9000", "-H", "0.0.0.0",
+		"--cors", " http://a , http://b/ ", "-P", "0.5", "-w", "3", "-b", "0.1", "--migrate", "-l", "/var/log/c.log",
+		"-dd", "-j", "--default-user", "admin", "--org-cmd", "/usr/bin/org", "--org-in-uri", "unix:///tmp/s.sock",
+		"--org-out-tcp", "[::1]:50052"}
+	c, _, err := Parse(args, envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "/data" || c.URLBase != "https://c.example.com" || c.Port != 9000 || c.Host != "0.0.0.0" ||
+		strings.Join(c.CORSOrigins, "|") != "http://a|http://b" || c.Poll != 500*time.Millisecond ||
+		c.Workers != 3 || c.BitrateMbps != 0.1 || !c.Migrate || c.LogFile != "/var/log/c.log" || c.Debug != 2 ||
+		!c.JSONLog || c.DefaultUser != "admin" || c.OrgCmd != "/usr/bin/org" || c.OrgInURI != "unix:///tmp/s.sock" ||
+		c.OrgOutTCP != "[::1]:50052" {
+		t.Errorf("parsed: %+v", c)
+	}
+	long := []string{"--data-dir=/data", "--url-base=http://x", "--port=1", "--host=clapshot.local", "--poll=2",
+		"--workers=1", "--bitrate=5", "--log=-", "--debug", "--json"}
+	c, _, err = Parse(long, envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Host != "clapshot.local" || c.LogFile != "" || c.Debug != 1 || c.Port != 1 {
+		t.Errorf("long forms: %+v", c)
+	}
+	if _, a, _ := Parse([]string{"-h"}, envMap(nil)); a != ActionHelp {
+		t.Error("-h")
+	}
+	if _, a, _ := Parse([]string{"-V"}, envMap(nil)); a != ActionVersion {
+		t.Error("-V")
+	}
+}
+
+func TestInvalidValuesNameTheProblem(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, "--data-dir is required"},
+		{[]string{"-D", "/d", "-b", "0.09"}, "--bitrate"},
+		{[]string{"-D", "/d", "-p", "65536"}, "--port"},
+		{[]string{"-D", "/d", "-p", "-1"}, "--port"},
+		{[]string{"-D", "/d", "-p", "http"}, "port"},
+		{[]string{"-D", "/d", "-P", "0"}, "--poll"},
+		{[]string{"-D", "/d", "-w", "-2"}, "--workers"},
+		{[]string{"-D", "/d", "-U", "ftp://x"}, "--url-base"},
+		{[]string{"-D", "/d", "-U", "example.com"}, "--url-base"},
+		{[]string{"-D", "/d", "-H", "bad host!"}, "--host"},
+		{[]string{"-D", "/d", "--org-in-uri", "grpc://x"}, "--org-in-uri"},
+		{[]string{"-D", "/d", "--org-out-tcp", "nonsense"}, "--org-out-tcp"},
+		{[]string{"-D", "/d", "--trusted-proxies", "10.0.0.0/8,garbage"}, "--trusted-proxies"},
+		{[]string{"-D", "/d", "--no-such-flag"}, "no-such-flag"},
+		{[]string{"-D", "/d", "stray"}, "unexpected argument"},
+	}
+	for _, tc := range cases {
+		_, _, err := Parse(tc.args, envMap(nil))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: want error mentioning %q, got %v", tc.args, tc.want, err)
+		}
+	}
+}
+
+// Clapshot's shipped Debian config file must work unchanged.
+const clapshotDebianConf = `[general]
+
+# User-facing URL where Clapshot is exposed on.
+url-base = http://127.0.0.1:8080
+
+# Location for database and video files
+data-dir = /mnt/clapshot-data/data
+host = 127.0.0.1
+port = 8095
+org-cmd = /usr/bin/clapshot-organizer-basic-folders
+migrate = true
+
+#bitrate = 2.5
+#workers = 0
+#poll = 3
+
+debug = false
+log = /var/log/clapshot.log
+#json = false
+#cors = *
+#default-user = admin
+`
+
+func TestDebianConfigFile(t *testing.T) {
+	p := writeFile(t, clapshotDebianConf)
+	c, _, err := Parse([]string{"--config", p}, envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.URLBase != "http://127.0.0.1:8080" || c.DataDir != "/mnt/clapshot-data/data" || c.Port != 8095 ||
+		c.OrgCmd != "/usr/bin/clapshot-organizer-basic-folders" || !c.Migrate || c.Debug != 0 ||
+		c.LogFile != "/var/log/clapshot.log" || c.ConfigFile != p {
+		t.Errorf("parsed: %+v", c)
+	}
+}
+
+func TestINISyntax(t *testing.T) {
+	p := writeFile(t, "\uFEFF; a comment\n[general]\nData-Dir: '/srv/my data'\ncors = \"http://a # not a comment\"\nport = 9100   # trailing comment\ndebug = TRUE\njson = true\n")
+	c, _, err := Parse([]string{"--config", p}, envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "/srv/my data" || c.CORSOrigins[0] != "http://a # not a comment" || c.Port != 9100 || c.Debug != 1 || !c.JSONLog {
+		t.Errorf("parsed: %+v", c)
+	}
+}
+
+func TestINIErrorsNameTheLine(t *testing.T) {
+	cases := []struct {
+		content, want string
+	}{
+		{"[general]\ndata-dir = /d\nfrobnicate = 1\n", "line 3: unknown key \"frobnicate\""},
+		{"[general]\ndata-dir = /d\nthis line is wrong\n", "line 3: expected \"key = value\""},
+		{"data-dir = /d\n", "line 1"},
+		{"[general]\ndata-dir = /d\n[other]\n", "line 3: unknown section"},
+		{"[general\n", "line 1: malformed section"},
+		{"[general]\ndata-dir = /d\nport = eighty\n", "line 3: port: invalid value \"eighty\""},
+		{"[general]\ndata-dir = /d\nmigrate = maybe\n", "line 3: migrate: expected true or false"},
+		{"[general]\ndata-dir = /d\nport = 1\nport = 2\n", "line 4: key \"port\" already set on line 3"},
+		{"[general]\ndata-dir = /d\nconfig = /x\n", "line 3: unknown key \"config\""},
+		{"[general]\ndata-dir = /d\nbitrate = 0.01\n", "--bitrate"},
+	}
+	for _, tc := range cases {
+		p := writeFile(t, tc.content)
+		_, _, err := Parse([]string{"--config", p}, envMap(nil))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: want error containing %q, got %v", tc.content, tc.want, err)
+		}
+	}
+	if _, _, err := Parse([]string{"--config", "/nonexistent/file.conf"}, envMap(nil)); err == nil || !strings.Contains(err.Error(), "/nonexistent/file.conf") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestPrecedenceFlagsEnvFileDefault(t *testing.T) {
+	p := writeFile(t, "[general]\ndata-dir = /from-file\nport = 1111\nhost = 10.0.0.1\nbitrate = 4\n")
+	env := envMap(map[string]string{"CLAPSHOT_PORT": "2222", "CLAPSHOT_HOST": "10.0.0.2", "CLAPSHOT_MIGRATE": "true", "CLAPSHOT_DEBUG": "2"})
+	c, _, err := Parse([]string{"--config", p, "-H", "10.0.0.3"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// host: flag > env > file; port: env > file; bitrate: file > default; poll: default.
+	if c.Host != "10.0.0.3" || c.Port != 2222 || c.BitrateMbps != 4 || c.Poll != 3*time.Second ||
+		!c.Migrate || c.Debug != 2 || c.DataDir != "/from-file" {
+		t.Errorf("precedence: %+v", c)
+	}
+	// The config file itself can come from the environment.
+	c, _, err = Parse(nil, envMap(map[string]string{"CLAPSHOT_CONFIG": p, "CLAPSHOT_URL_BASE": "https://env.example"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "/from-file" || c.URLBase != "https://env.example" {
+		t.Errorf("env config: %+v", c)
+	}
+	if _, _, err := Parse([]string{"-D", "/d"}, envMap(map[string]string{"CLAPSHOT_PORT": "x"})); err == nil || !strings.Contains(err.Error(), "CLAPSHOT_PORT") {
+		t.Errorf("bad env value: %v", err)
+	}
+}
+
+func TestPrepareDataDir(t *testing.T) {
+	root := t.TempDir()
+	c := &Config{DataDir: filepath.Join(root, "new")}
+	if err := c.PrepareDataDir(); err != nil {
+		t.Fatal(err)
+	}
+	for _, sub := range []string{"videos", "incoming"} {
+		if st, err := os.Stat(filepath.Join(root, "new", sub)); err != nil || !st.IsDir() {
+			t.Errorf("%s not created", sub)
+		}
+	}
+	c = &Config{DataDir: filepath.Join(root, "missing", "parent")}
+	if err := c.PrepareDataDir(); err == nil || !strings.Contains(err.Error(), "parent directory") {
+		t.Errorf("missing parent: %v", err)
+	}
+	file := filepath.Join(root, "file")
+	os.WriteFile(file, nil, 0o644)
+	c = &Config{DataDir: file}
+	if err := c.PrepareDataDir(); err == nil || !strings.Contains(err.Error(), "is a file") {
+		t.Errorf("file: %v", err)
+	}
+}

@@ -1,0 +1,89 @@
+package httpapi
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// After the context ends, a request already being served finishes and gets
+// its full response; new connections are refused.
+func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
+	s := New(slog.New(slog.DiscardHandler))
+	started := make(chan struct{})
+	s.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		time.Sleep(500 * time.Millisecond)
+		io.WriteString(w, "finished")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln, 5*time.Second) }()
+
+	type result struct {
+		body string
+		err  error
+	}
+	res := make(chan result, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/slow")
+		if err != nil {
+			res <- result{err: err}
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		res <- result{string(b), err}
+	}()
+	<-started
+	cancel()
+	r := <-res
+	if r.err != nil || r.body != "finished" {
+		t.Errorf("in-flight request: %q %v", r.body, r.err)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	if _, err := http.Get("http://" + ln.Addr().String() + "/api/health"); err == nil {
+		t.Error("still accepting connections after shutdown")
+	}
+}
+
+func TestHealth(t *testing.T) {
+	s := New(slog.New(slog.DiscardHandler))
+	s.Status = func(context.Context) map[string]any { return map[string]any{"database": "ok"} }
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Serve(ctx, ln, time.Second)
+	base := "http://" + ln.Addr().String()
+	for _, path := range []string{"/api/health", "/api/health/extra/segments"} {
+		resp, err := http.Post(base+path, "text/plain", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != HealthBody {
+			t.Errorf("%s: %d %q", path, resp.StatusCode, b)
+		}
+	}
+	resp, err := http.Get(base + "/api/health?details=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(string(b), `"database":"ok"`) || !strings.Contains(string(b), `"clapshot_compatible":"0.8.2"`) {
+		t.Errorf("details: %s", b)
+	}
+}
