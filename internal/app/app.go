@@ -15,6 +15,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/auth"
 	"github.com/clapshot-go/clapshot/internal/config"
+	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/httpapi"
 	"github.com/clapshot-go/clapshot/internal/store"
 	"github.com/clapshot-go/clapshot/internal/version"
@@ -30,6 +31,8 @@ type App struct {
 	DB       *store.DB
 	HTTP     *httpapi.Server
 	Identity *auth.Resolver
+	// Events carries user notifications to live sessions and the database.
+	Events *events.Bus
 	// Listener is bound by Start; tests read its address.
 	Listener net.Listener
 }
@@ -54,6 +57,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, err
 			Log:            log,
 		},
 	}
+	a.Events = events.NewBus(db, log)
 	a.HTTP = httpapi.New(log)
 	a.HTTP.Status = a.status
 
