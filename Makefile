@@ -7,7 +7,7 @@ BIN         := bin
 DATA_DIR    ?= $(CURDIR)/data
 RUN_FLAGS   ?=
 
-.PHONY: help run build server test lint bench deps-run deps-test deps-bench clean
+.PHONY: help run build server test lint bench proto deps-run deps-test deps-bench clean
 
 help: ## List targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -31,6 +31,23 @@ lint: ## go vet and a gofmt check
 
 bench: deps-bench server ## Run the benchmarks and write docs/BENCHMARKS.md
 	$(GO) run ./tools/bench -server $(BIN)/clapshot-server -out docs/BENCHMARKS.md $(BENCH_FLAGS)
+
+# Code generators, pinned; installed into bin/tools so they never depend on
+# what happens to be on PATH.
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
+TOOLS                      := $(CURDIR)/$(BIN)/tools
+PROTO_FILES                := common client organizer database clapshot
+
+proto: ## Regenerate the Go code in proto/clapshotpb from proto/*.proto
+	@command -v protoc >/dev/null || { echo "protoc missing: apt-get install protobuf-compiler libprotobuf-dev"; exit 1; }
+	GOBIN=$(TOOLS) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	GOBIN=$(TOOLS) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	rm -f proto/clapshotpb/*.pb.go
+	PATH="$(TOOLS):$$PATH" protoc -I proto \
+		--go_out=. --go_opt=module=github.com/clapshot-go/clapshot \
+		--go-grpc_out=. --go-grpc_opt=module=github.com/clapshot-go/clapshot \
+		$(addprefix proto/,$(addsuffix .proto,$(PROTO_FILES)))
 
 deps-run:
 	@./scripts/deps.sh run
