@@ -7,7 +7,7 @@ BIN         := bin
 DATA_DIR    ?= $(CURDIR)/data
 RUN_FLAGS   ?=
 
-.PHONY: help run build server ui test test-web lint bench deps-run deps-test deps-bench clean
+.PHONY: help run build server ui test test-web lint bench proto deps-run deps-test deps-bench clean
 
 # The web UI (web/) is built with npm into web/dist, which the server embeds.
 # It is rebuilt only when its sources change.
@@ -42,7 +42,7 @@ test: deps-test lint ## The whole test suite (installs what it needs when run as
 	$(MAKE) test-web
 
 test-web: build ## Web UI: type check, unit tests (vitest), end-to-end tests in Chromium
-	cd web && npm run check && npm test
+	cd web && npm run proto:check && npm run check && npm test
 	cd web && CLAPSHOT_SERVER=$(CURDIR)/$(BIN)/clapshot-server npm run e2e
 
 lint: ## go vet and a gofmt check
@@ -52,6 +52,24 @@ lint: ## go vet and a gofmt check
 
 bench: deps-bench build ## Run the benchmarks and write docs/BENCHMARKS.md
 	$(GO) run ./tools/bench -server $(BIN)/clapshot-server -out docs/BENCHMARKS.md $(BENCH_FLAGS)
+
+# Code generators, pinned; installed into bin/tools so they never depend on
+# what happens to be on PATH.
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
+TOOLS                      := $(CURDIR)/$(BIN)/tools
+PROTO_FILES                := common client organizer database clapshot
+
+proto: $(WEB_DEPS) ## Regenerate proto/clapshotpb (Go) and web/src/proto (TypeScript) from proto/*.proto
+	@command -v protoc >/dev/null || { echo "protoc missing: apt-get install protobuf-compiler libprotobuf-dev"; exit 1; }
+	GOBIN=$(TOOLS) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	GOBIN=$(TOOLS) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	rm -f proto/clapshotpb/*.pb.go
+	PATH="$(TOOLS):$$PATH" protoc -I proto \
+		--go_out=. --go_opt=module=github.com/clapshot-go/clapshot \
+		--go-grpc_out=. --go-grpc_opt=module=github.com/clapshot-go/clapshot \
+		$(addprefix proto/,$(addsuffix .proto,$(PROTO_FILES)))
+	cd web && npm run proto
 
 deps-run:
 	@./scripts/deps.sh run
