@@ -24,6 +24,7 @@ test | bench)
 	want chromium chromium
 	want nginx nginx-light
 	want htpasswd apache2-utils
+	want adduser adduser
 	want node nodejs
 	want npm npm
 	;;
