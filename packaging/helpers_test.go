@@ -79,7 +79,10 @@ var (
 	buildErr  error
 )
 
-// buildDebs runs `make deb` once per test binary, into a scratch directory.
+// buildDebs builds the packages once per test binary, into a scratch
+// directory: `make deb` without rebuilding the web UI (the server embeds
+// whatever web/dist holds), so that it never rewrites files that other
+// packages' tests embed while they compile.
 func buildDebs(t testing.TB) debs {
 	t.Helper()
 	if _, err := exec.LookPath("dpkg-deb"); err != nil {
@@ -91,7 +94,7 @@ func buildDebs(t testing.TB) debs {
 		dist := filepath.Join(tmpRoot, "dist")
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, "make", "-s", "deb", "BIN="+bin, "DEB_DIR="+dist)
+		cmd := exec.CommandContext(ctx, "make", "-s", "server", "organizer", "deb-package", "BIN="+bin, "DEB_DIR="+dist)
 		cmd.Dir = root
 		out, err := cmd.CombinedOutput()
 		if err != nil {

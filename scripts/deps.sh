@@ -15,6 +15,8 @@ want() { # want <command-or-path> <package>
 
 want ffmpeg ffmpeg
 want ffprobe ffmpeg
+want node nodejs # the web UI build (web/, needs Node.js >= 20.19)
+want npm npm
 case "$target" in
 test | bench)
 	want sqlite3 sqlite3
@@ -25,8 +27,6 @@ test | bench)
 	want nginx nginx-light
 	want htpasswd apache2-utils
 	want adduser adduser
-	want node nodejs
-	want npm npm
 	;;
 esac
 [ "$target" = bench ] && want wrk wrk

@@ -54,6 +54,13 @@ type Config struct {
 
 	// ConfigFile is the INI file the values were read from, if any.
 	ConfigFile string
+
+	// ClientConf is a clapshot_client.conf.json-style file with the web
+	// UI's title, logo and user menu ("" = defaults).
+	ClientConf string
+	// WebDir serves another web client build (e.g. Clapshot's own) from
+	// this directory instead of the embedded one.
+	WebDir string
 }
 
 // Action says what the caller should do after parsing.
@@ -74,7 +81,7 @@ const defaultTrustedProxies = "127.0.0.0/8,::1/128"
 type raw struct {
 	dataDir, urlBase, host, cors, logFile, defaultUser string
 	orgCmd, orgInURI, orgOutTCP, trustedProxies        string
-	configFile                                         string
+	configFile, clientConf, webDir                     string
 	port, workers, debug                               int
 	poll, bitrate                                      float64
 	migrate, json, help, version                       bool
@@ -100,6 +107,8 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 	fs.StringVar(&r.orgInURI, "org-in-uri", "", "Organizer endpoint for server-to-organizer calls (unix://path, path or http(s)://host:port)")
 	fs.StringVar(&r.orgOutTCP, "org-out-tcp", "", "Listen on this TCP address (e.g. [::1]:50052) for organizer-to-server calls instead of a Unix socket")
 	fs.StringVar(&r.trustedProxies, "trusted-proxies", defaultTrustedProxies, "Comma-separated networks (CIDR or IP) whose identity headers are trusted")
+	fs.StringVar(&r.clientConf, "client-conf", "", "Web UI settings file in clapshot_client.conf.json format (title, logo, user menu)")
+	fs.StringVar(&r.webDir, "web-dir", "", "Serve the web client from this directory instead of the built-in one (e.g. Clapshot's client)")
 	fs.StringVar(&r.configFile, "config", "", "Read options from this INI file ([general] section, keys are long option names)")
 	fs.BoolVarP(&r.help, "help", "h", false, "Print help")
 	fs.BoolVarP(&r.version, "version", "V", false, "Print version")
@@ -240,6 +249,8 @@ func (r *raw) validate() (*Config, error) {
 		OrgInURI:    strings.TrimSpace(r.orgInURI),
 		OrgOutTCP:   strings.TrimSpace(r.orgOutTCP),
 		ConfigFile:  r.configFile,
+		ClientConf:  strings.TrimSpace(r.clientConf),
+		WebDir:      strings.TrimSpace(r.webDir),
 	}
 	if strings.TrimSpace(r.dataDir) == "" {
 		return nil, errors.New("--data-dir is required (directory for the database and media)")
@@ -298,6 +309,11 @@ func (r *raw) validate() (*Config, error) {
 	if c.OrgOutTCP != "" {
 		if _, _, err := net.SplitHostPort(c.OrgOutTCP); err != nil {
 			return nil, fmt.Errorf("--org-out-tcp %q: expected host:port, e.g. [::1]:50052: %v", c.OrgOutTCP, err)
+		}
+	}
+	if c.WebDir != "" {
+		if _, err := os.Stat(filepath.Join(c.WebDir, "index.html")); err != nil {
+			return nil, fmt.Errorf("--web-dir %q: no index.html there (give the directory of a built web client)", c.WebDir)
 		}
 	}
 	if c.TrustedProxies, err = ParsePrefixes(r.trustedProxies); err != nil {

@@ -91,6 +91,7 @@ func TestInvalidValuesNameTheProblem(t *testing.T) {
 		{[]string{"-D", "/d", "--trusted-proxies", "10.0.0.0/8,garbage"}, "--trusted-proxies"},
 		{[]string{"-D", "/d", "--no-such-flag"}, "no-such-flag"},
 		{[]string{"-D", "/d", "stray"}, "unexpected argument"},
+		{[]string{"-D", "/d", "--web-dir", "/nonexistent-client"}, "--web-dir"},
 	}
 	for _, tc := range cases {
 		_, _, err := Parse(tc.args, envMap(nil))

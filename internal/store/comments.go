@@ -23,10 +23,13 @@ type Comment struct {
 	Drawing                *string
 	SubtitleID             *int64
 	SubtitleFilenameIfNull *string
+	// TimecodeEnd is our extension (migration 20261121200000): the end of a
+	// range comment; Timecode is its start.
+	TimecodeEnd *string
 }
 
 const commentCols = `id, media_file_id, parent_id, created, edited, user_id, username_ifnull, comment, timecode,
-	drawing, subtitle_id, subtitle_filename_ifnull`
+	drawing, subtitle_id, subtitle_filename_ifnull, timecode_end`
 
 // commentOrder is Clapshot's order: newest first.
 const commentOrder = " ORDER BY created DESC, id ASC"
@@ -34,7 +37,7 @@ const commentOrder = " ORDER BY created DESC, id ASC"
 func scanComment(sc interface{ Scan(...any) error }) (Comment, error) {
 	var c Comment
 	err := sc.Scan(&c.ID, &c.MediaFileID, &c.ParentID, reqTimeScanner{&c.Created}, timeScanner{&c.Edited},
-		&c.UserID, &c.UsernameIfNull, &c.Comment, &c.Timecode, &c.Drawing, &c.SubtitleID, &c.SubtitleFilenameIfNull)
+		&c.UserID, &c.UsernameIfNull, &c.Comment, &c.Timecode, &c.Drawing, &c.SubtitleID, &c.SubtitleFilenameIfNull, &c.TimecodeEnd)
 	return c, err
 }
 
@@ -46,10 +49,10 @@ func (q *Queries) InsertComment(ctx context.Context, c Comment) (Comment, error)
 		created = dbTime(c.Created)
 	}
 	res, err := q.q.ExecContext(ctx, `INSERT INTO comments (media_file_id, parent_id, created, edited, user_id,
-		username_ifnull, comment, timecode, drawing, subtitle_id, subtitle_filename_ifnull)
-		VALUES (?, ?, COALESCE(?, CURRENT_TIMESTAMP), ?, ?, ?, ?, ?, ?, ?, ?)`,
+		username_ifnull, comment, timecode, drawing, subtitle_id, subtitle_filename_ifnull, timecode_end)
+		VALUES (?, ?, COALESCE(?, CURRENT_TIMESTAMP), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.MediaFileID, c.ParentID, created, dbTimePtr(c.Edited), c.UserID, c.UsernameIfNull, c.Comment,
-		c.Timecode, c.Drawing, c.SubtitleID, c.SubtitleFilenameIfNull)
+		c.Timecode, c.Drawing, c.SubtitleID, c.SubtitleFilenameIfNull, c.TimecodeEnd)
 	if err != nil {
 		return Comment{}, fmt.Errorf("insert comment on %s: %w", c.MediaFileID, err)
 	}
@@ -64,9 +67,9 @@ func (q *Queries) InsertComment(ctx context.Context, c Comment) (Comment, error)
 func (q *Queries) UpdateComment(ctx context.Context, c Comment) error {
 	return execOne(ctx, q.q, fmt.Sprintf("update comment %d", c.ID), `UPDATE comments SET media_file_id = ?,
 		parent_id = ?, created = ?, edited = ?, user_id = ?, username_ifnull = ?, comment = ?, timecode = ?,
-		drawing = ?, subtitle_id = ?, subtitle_filename_ifnull = ? WHERE id = ?`,
+		drawing = ?, subtitle_id = ?, subtitle_filename_ifnull = ?, timecode_end = ? WHERE id = ?`,
 		c.MediaFileID, c.ParentID, dbTime(c.Created), dbTimePtr(c.Edited), c.UserID, c.UsernameIfNull, c.Comment,
-		c.Timecode, c.Drawing, c.SubtitleID, c.SubtitleFilenameIfNull, c.ID)
+		c.Timecode, c.Drawing, c.SubtitleID, c.SubtitleFilenameIfNull, c.TimecodeEnd, c.ID)
 }
 
 // EditComment changes the text and sets edited to now.

@@ -289,3 +289,38 @@ func TestMessagesAndTimes(t *testing.T) {
 		t.Errorf("created = %v", c.Created)
 	}
 }
+
+// timecode_end (our migration 20261121200000) round-trips through insert,
+// update and the listings, and stays NULL for ordinary comments.
+func TestCommentTimecodeEnd(t *testing.T) {
+	ctx := context.Background()
+	db, _ := newTestDB(t)
+	c, err := db.InsertComment(ctx, Comment{MediaFileID: "22222", UsernameIfNull: "x", Comment: "range",
+		Timecode: ptr("00:00:01:00"), TimecodeEnd: ptr("00:00:03:12")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deref(c.TimecodeEnd) != "00:00:03:12" || deref(c.Timecode) != "00:00:01:00" {
+		t.Errorf("inserted: start %v end %v", deref(c.Timecode), deref(c.TimecodeEnd))
+	}
+	c.TimecodeEnd = ptr("00:00:04:00")
+	if err := db.UpdateComment(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	list, err := db.ListCommentsByMediaFile(ctx, "22222", All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, l := range list {
+		switch {
+		case l.ID == c.ID:
+			found = deref(l.TimecodeEnd) == "00:00:04:00"
+		case l.TimecodeEnd != nil:
+			t.Errorf("comment %d has timecode_end %q", l.ID, *l.TimecodeEnd)
+		}
+	}
+	if !found {
+		t.Errorf("updated timecode_end not listed")
+	}
+}
