@@ -258,6 +258,7 @@ func TestDebInstallRunRemove(t *testing.T) {
 	if err := srv.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
+	waitForContent(t, logFile, "reopened")
 	if err := srv.stop(t); err != nil {
 		t.Fatalf("server exit after SIGTERM: %v\n%s", err, srv.out)
 	}
