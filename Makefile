@@ -6,8 +6,16 @@ LDFLAGS     := -s -w -X github.com/clapshot-go/clapshot/internal/version.Version
 BIN         := bin
 DATA_DIR    ?= $(CURDIR)/data
 RUN_FLAGS   ?=
+# Pinned tools (code generators, nfpm) are installed here, whatever BIN is.
+TOOLS       ?= $(CURDIR)/bin/tools
 
-.PHONY: help run build server test lint bench proto deps-run deps-test deps-bench clean
+.PHONY: help run build server organizer ui test test-web lint bench proto deb deb-package demo deps-run deps-test deps-bench clean
+
+# The web UI (web/) is built with npm into web/dist, which the server embeds.
+# It is rebuilt only when its sources change.
+WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) \
+	web/index.html web/package.json web/vite.config.ts web/svelte.config.js web/tsconfig.json
+WEB_DEPS := web/node_modules/.package-lock.json
 
 help: ## List targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -16,30 +24,84 @@ run: deps-run build ## Set up, build and start a server on ./data (http://127.0.
 	@mkdir -p "$(DATA_DIR)"
 	$(BIN)/clapshot-server --data-dir "$(DATA_DIR)" --migrate $(RUN_FLAGS)
 
-build: server ## Build everything into ./bin
+build: ui ## Build everything (web UI, then the server embedding it) into ./bin
+	@$(MAKE) --no-print-directory server
+
+ui: web/dist/index.html ## Build the web UI into web/dist (embedded by the server)
+
+$(WEB_DEPS): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+web/dist/index.html: $(WEB_DEPS) $(WEB_SRC)
+	cd web && npm run build
 
 server: ## Build the server binary
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/clapshot-server ./cmd/clapshot-server
 
+organizer: ## Build the folders organizer (once cmd/clapshot-organizer-folders exists)
+ifneq ($(wildcard cmd/clapshot-organizer-folders),)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/clapshot-organizer-folders ./cmd/clapshot-organizer-folders
+else
+	@echo "organizer: cmd/clapshot-organizer-folders does not exist yet; skipped"
+endif
+
+# Debian packages, built with nfpm (pinned, installed into $(TOOLS) once).
+NFPM_VERSION := v2.43.0
+NFPM        := $(TOOLS)/nfpm-$(NFPM_VERSION)/nfpm
+DEB_DIR     ?= dist
+DEB_VERSION ?= $(shell packaging/version.sh)
+DEB_ARCH    ?= $(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH)
+
+deb: build organizer ## Build the .deb packages into dist/ (versioned from git)
+	@$(MAKE) --no-print-directory deb-package
+
+# nfpm expands ${VAR} in the version and arch fields but not in file paths,
+# so BIN_DIR is substituted into a copy of each config.
+define nfpm_package # $(call nfpm_package,<name>)
+	sed 's|$${BIN_DIR}|$(BIN)|g' packaging/nfpm/$(1).yaml >$(DEB_DIR)/.$(1).nfpm.yaml
+	DEB_VERSION=$(DEB_VERSION) DEB_ARCH=$(DEB_ARCH) $(NFPM) package -p deb \
+		-f $(DEB_DIR)/.$(1).nfpm.yaml -t $(DEB_DIR)/$(1)_$(DEB_VERSION)_$(DEB_ARCH).deb
+	@rm -f $(DEB_DIR)/.$(1).nfpm.yaml
+endef
+
+# Packages the binaries already in $(BIN) (the tests build them with
+# `make server organizer`, without rebuilding the web UI).
+deb-package: $(NFPM)
+	@mkdir -p $(DEB_DIR)
+	$(call nfpm_package,clapshot-server)
+ifneq ($(wildcard cmd/clapshot-organizer-folders),)
+	$(call nfpm_package,clapshot-organizer-folders)
+else
+	@echo "deb: no clapshot-organizer-folders package yet (cmd/clapshot-organizer-folders does not exist)"
+endif
+
+$(NFPM):
+	GOBIN=$(dir $(NFPM)) $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+
 test: deps-test lint ## The whole test suite (installs what it needs when run as root)
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) test-web
+
+test-web: build ## Web UI: type check, unit tests (vitest), end-to-end tests in Chromium
+	cd web && npm run proto:check && npm run check && npm test
+	cd web && CLAPSHOT_SERVER=$(CURDIR)/$(BIN)/clapshot-server npm run e2e
 
 lint: ## go vet and a gofmt check
 	$(GO) vet ./...
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go') | grep -v '\.pb\.go$$' || true); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
 
-bench: deps-bench server ## Run the benchmarks and write docs/BENCHMARKS.md
+bench: deps-bench build ## Run the benchmarks and write docs/BENCHMARKS.md
 	$(GO) run ./tools/bench -server $(BIN)/clapshot-server -out docs/BENCHMARKS.md $(BENCH_FLAGS)
 
 # Code generators, pinned; installed into bin/tools so they never depend on
 # what happens to be on PATH.
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
-TOOLS                      := $(CURDIR)/$(BIN)/tools
 PROTO_FILES                := common client organizer database clapshot
 
-proto: ## Regenerate the Go code in proto/clapshotpb from proto/*.proto
+proto: $(WEB_DEPS) ## Regenerate proto/clapshotpb (Go) and web/src/proto (TypeScript) from proto/*.proto
 	@command -v protoc >/dev/null || { echo "protoc missing: apt-get install protobuf-compiler libprotobuf-dev"; exit 1; }
 	GOBIN=$(TOOLS) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	GOBIN=$(TOOLS) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
@@ -48,6 +110,7 @@ proto: ## Regenerate the Go code in proto/clapshotpb from proto/*.proto
 		--go_out=. --go_opt=module=github.com/clapshot-go/clapshot \
 		--go-grpc_out=. --go-grpc_opt=module=github.com/clapshot-go/clapshot \
 		$(addprefix proto/,$(addsuffix .proto,$(PROTO_FILES)))
+	cd web && npm run proto
 
 deps-run:
 	@./scripts/deps.sh run
@@ -57,4 +120,5 @@ deps-bench:
 	@./scripts/deps.sh bench
 
 clean: ## Remove build output (not ./data)
-	rm -rf $(BIN)
+	rm -rf $(BIN) web/node_modules
+	find web/dist -mindepth 1 ! -name .gitkeep -delete 2>/dev/null || true

@@ -15,6 +15,8 @@ want() { # want <command-or-path> <package>
 
 want ffmpeg ffmpeg
 want ffprobe ffmpeg
+want node nodejs # the web UI build (web/, needs Node.js >= 20.19)
+want npm npm
 case "$target" in
 test | bench)
 	want sqlite3 sqlite3
@@ -24,8 +26,7 @@ test | bench)
 	want chromium chromium
 	want nginx nginx-light
 	want htpasswd apache2-utils
-	want node nodejs
-	want npm npm
+	want adduser adduser
 	;;
 esac
 [ "$target" = bench ] && want wrk wrk

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -21,6 +22,8 @@ import (
 	"github.com/clapshot-go/clapshot/internal/review"
 	"github.com/clapshot-go/clapshot/internal/store"
 	"github.com/clapshot-go/clapshot/internal/version"
+	"github.com/clapshot-go/clapshot/internal/webui"
+	"github.com/clapshot-go/clapshot/web"
 )
 
 // ShutdownGrace is how long in-flight HTTP requests get after a signal.
@@ -83,6 +86,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, err
 	// Clapshot's routes match any path below them.
 	a.HTTP.Handle("/api/ws", a.Review)
 	a.HTTP.Handle("/api/ws/", a.Review)
+	if err := a.registerWebUI(); err != nil {
+		db.Close()
+		return nil, err
+	}
 
 	ln, err := net.Listen("tcp", cfg.ListenAddr())
 	if err != nil {
@@ -126,6 +133,37 @@ func (a *App) PublicURL() string {
 		host = "[" + host + "]"
 	}
 	return "http://" + host + ":" + port + "/"
+}
+
+// registerWebUI serves the review app at / (embedded, or --web-dir) with
+// its runtime settings.
+func (a *App) registerWebUI() error {
+	files, cache := web.Dist(), true
+	if a.Config.WebDir != "" {
+		files, cache = os.DirFS(a.Config.WebDir), false
+	}
+	var conf *webui.ClientConf
+	if a.Config.ClientConf != "" {
+		var err error
+		if conf, err = webui.LoadClientConf(a.Config.ClientConf); err != nil {
+			return err
+		}
+	}
+	ui, err := webui.New(webui.Options{
+		Files:   files,
+		Cache:   cache,
+		URLBase: a.Config.URLBase,
+		Conf:    conf,
+		Trusted: a.Identity.Trusted,
+		TusPath: "/api/upload/tus/",
+		Version: version.Version,
+		Log:     a.Log,
+	})
+	if err != nil {
+		return err
+	}
+	ui.Register(a.HTTP)
+	return nil
 }
 
 // status feeds /api/health?details=1.

@@ -94,6 +94,7 @@ func TestInvalidValuesNameTheProblem(t *testing.T) {
 		{[]string{"-D", "/d", "--ws-rate-limit", "-1"}, "--ws-rate-limit"},
 		{[]string{"-D", "/d", "--no-such-flag"}, "no-such-flag"},
 		{[]string{"-D", "/d", "stray"}, "unexpected argument"},
+		{[]string{"-D", "/d", "--web-dir", "/nonexistent-client"}, "--web-dir"},
 	}
 	for _, tc := range cases {
 		_, _, err := Parse(tc.args, envMap(nil))

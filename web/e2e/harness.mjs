@@ -1,0 +1,133 @@
+// End-to-end test harness: starts the real clapshot-server on a free
+// loopback port with a fresh data directory, and drives Debian's Chromium
+// through playwright-core (never a downloaded browser). On a failure every
+// page the test opened is screenshotted into test-output/e2e/.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { chromium } from 'playwright-core';
+
+export const SERVER = process.env.CLAPSHOT_SERVER ?? resolve('../bin/clapshot-server');
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export const OUT = resolve(process.env.E2E_OUTPUT ?? '../test-output/e2e');
+
+/** Starts a server; resolves once it accepts requests. */
+export async function startServer({ args = [], dataDir } = {}) {
+  if (!existsSync(SERVER)) throw new Error(`server binary ${SERVER} missing: run make server (or set CLAPSHOT_SERVER)`);
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'clapshot-e2e-'));
+  const proc = spawn(SERVER, ['--data-dir', dir, '--host', '127.0.0.1', '--port', '0', '--workers', '1', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  const onData = (b) => { log += b.toString(); };
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
+  const url = await new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`server did not start in 20 s:\n${log}`)), 20_000);
+    const check = () => {
+      const m = log.match(/listen=(127\.0\.0\.1:\d+)/);
+      if (m) { clearTimeout(timer); res(`http://${m[1]}/`); }
+    };
+    proc.stdout.on('data', check);
+    proc.stderr.on('data', check);
+    proc.on('exit', (code) => { clearTimeout(timer); rej(new Error(`server exited with ${code}:\n${log}`)); });
+  });
+  proc.removeAllListeners('exit');
+  return {
+    url,
+    dataDir: dir,
+    log: () => log,
+    async stop() {
+      if (proc.exitCode === null) {
+        const done = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+        await done;
+        clearTimeout(t);
+      }
+      if (!dataDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: apt-get install chromium (make test does it as root)`);
+  // Playwright gives each launch a fresh temporary --user-data-dir.
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+}
+
+/** Per-test registry of pages, for screenshots on failure and console checks. */
+export class Session {
+  constructor(name) {
+    this.name = name;
+    this.pages = [];
+    this.contexts = [];
+  }
+
+  /** Opens a page as a user (identity headers reach the websocket upgrade too). */
+  async open(br, url, { user, name, admin, viewport } = {}) {
+    const headers = {};
+    if (user) headers['X-Remote-User-Id'] = user;
+    if (name) headers['X-Remote-User-Name'] = name;
+    if (admin) headers['X-Remote-User-Is-Admin'] = 'true';
+    const ctx = await br.newContext({ extraHTTPHeaders: headers, viewport: viewport ?? { width: 1280, height: 800 } });
+    this.contexts.push(ctx);
+    // Nothing may leave loopback.
+    await ctx.route((u) => !/^(https?|wss?):\/\/(127\.0\.0\.1|localhost)[:/]/.test(u.toString()) && !u.toString().startsWith('data:') && !u.toString().startsWith('blob:'),
+      (route) => route.abort());
+    const page = await ctx.newPage();
+    const entry = { page, label: user ?? 'default', errors: [] };
+    page.on('console', (m) => { if (m.type() === 'error') entry.errors.push(m.text()); });
+    page.on('pageerror', (e) => entry.errors.push(`uncaught: ${e.message}`));
+    this.pages.push(entry);
+    await page.goto(url);
+    return page;
+  }
+
+  /** Console errors of all pages, minus those matching allow. */
+  consoleErrors(allow = []) {
+    return this.pages.flatMap((p) => p.errors.filter((e) => !allow.some((re) => re.test(e))).map((e) => `[${p.label}] ${e}`));
+  }
+
+  async screenshots() {
+    mkdirSync(OUT, { recursive: true });
+    const safe = this.name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+    for (const [i, p] of this.pages.entries()) {
+      try {
+        await p.page.screenshot({ path: join(OUT, `${safe}-${i}-${p.label}.png`), fullPage: true, timeout: 5000 });
+      } catch { /* the page may be gone */ }
+    }
+  }
+
+  async close() {
+    for (const c of this.contexts) await c.close().catch(() => {});
+  }
+}
+
+/** A test with a Session; screenshots and server log on failure. */
+export function e2e(name, fn, { timeout = 90_000, server } = {}) {
+  test(name, { timeout }, async () => {
+    const s = new Session(name);
+    try {
+      await fn(s);
+    } catch (err) {
+      await s.screenshots();
+      if (server?.()) {
+        mkdirSync(OUT, { recursive: true });
+        writeFileSync(join(OUT, `${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}-server.log`), server().log());
+      }
+      throw err;
+    } finally {
+      await s.close();
+    }
+  });
+}
