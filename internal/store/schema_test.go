@@ -41,7 +41,7 @@ func openRaw(t testing.TB, p string) *sql.DB {
 
 func describe(t testing.TB, p string) string {
 	t.Helper()
-	s, err := DescribeSchema(context.Background(), openRaw(t, p), "__diesel_schema_migrations")
+	s, err := DescribeSchema(context.Background(), openRaw(t, p), append([]string{"__diesel_schema_migrations"}, OwnTables...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
