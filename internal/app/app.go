@@ -18,6 +18,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/config"
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/httpapi"
+	"github.com/clapshot-go/clapshot/internal/ingest"
 	"github.com/clapshot-go/clapshot/internal/store"
 	"github.com/clapshot-go/clapshot/internal/version"
 	"github.com/clapshot-go/clapshot/internal/webui"
@@ -38,6 +39,8 @@ type App struct {
 	Events *events.Bus
 	// Listener is bound by Start; tests read its address.
 	Listener net.Listener
+	// Pipeline ingests, transcodes and thumbnails media.
+	Pipeline *ingest.Pipeline
 }
 
 // Start prepares the data directory, opens (and if needed migrates) the
@@ -67,6 +70,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, err
 		db.Close()
 		return nil, err
 	}
+	if err := a.newPipeline(); err != nil {
+		db.Close()
+		return nil, err
+	}
 
 	ln, err := net.Listen("tcp", cfg.ListenAddr())
 	if err != nil {
@@ -82,6 +89,7 @@ func (a *App) Run(ctx context.Context) error {
 	defer a.DB.Close()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.HTTP.Serve(gctx, a.Listener, ShutdownGrace) })
+	g.Go(func() error { return a.Pipeline.Run(gctx) })
 
 	a.Log.Info("Clapshot server started", "version", version.Version, "listen", a.Listener.Addr().String(),
 		"data_dir", a.Config.DataDir, "workers", a.Config.Workers)
