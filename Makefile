@@ -6,8 +6,10 @@ LDFLAGS     := -s -w -X github.com/clapshot-go/clapshot/internal/version.Version
 BIN         := bin
 DATA_DIR    ?= $(CURDIR)/data
 RUN_FLAGS   ?=
+# Pinned tools (code generators, nfpm) are installed here, whatever BIN is.
+TOOLS       ?= $(CURDIR)/bin/tools
 
-.PHONY: help run build server ui test test-web lint bench proto deps-run deps-test deps-bench clean
+.PHONY: help run build server organizer ui test test-web lint bench proto deb deb-package demo deps-run deps-test deps-bench clean
 
 # The web UI (web/) is built with npm into web/dist, which the server embeds.
 # It is rebuilt only when its sources change.
@@ -37,6 +39,46 @@ web/dist/index.html: $(WEB_DEPS) $(WEB_SRC)
 server: ## Build the server binary
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/clapshot-server ./cmd/clapshot-server
 
+organizer: ## Build the folders organizer (once cmd/clapshot-organizer-folders exists)
+ifneq ($(wildcard cmd/clapshot-organizer-folders),)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/clapshot-organizer-folders ./cmd/clapshot-organizer-folders
+else
+	@echo "organizer: cmd/clapshot-organizer-folders does not exist yet; skipped"
+endif
+
+# Debian packages, built with nfpm (pinned, installed into $(TOOLS) once).
+NFPM_VERSION := v2.43.0
+NFPM        := $(TOOLS)/nfpm-$(NFPM_VERSION)/nfpm
+DEB_DIR     ?= dist
+DEB_VERSION ?= $(shell packaging/version.sh)
+DEB_ARCH    ?= $(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH)
+
+deb: build organizer ## Build the .deb packages into dist/ (versioned from git)
+	@$(MAKE) --no-print-directory deb-package
+
+# nfpm expands ${VAR} in the version and arch fields but not in file paths,
+# so BIN_DIR is substituted into a copy of each config.
+define nfpm_package # $(call nfpm_package,<name>)
+	sed 's|$${BIN_DIR}|$(BIN)|g' packaging/nfpm/$(1).yaml >$(DEB_DIR)/.$(1).nfpm.yaml
+	DEB_VERSION=$(DEB_VERSION) DEB_ARCH=$(DEB_ARCH) $(NFPM) package -p deb \
+		-f $(DEB_DIR)/.$(1).nfpm.yaml -t $(DEB_DIR)/$(1)_$(DEB_VERSION)_$(DEB_ARCH).deb
+	@rm -f $(DEB_DIR)/.$(1).nfpm.yaml
+endef
+
+# Packages the binaries already in $(BIN) (the tests build them with
+# `make server organizer`, without rebuilding the web UI).
+deb-package: $(NFPM)
+	@mkdir -p $(DEB_DIR)
+	$(call nfpm_package,clapshot-server)
+ifneq ($(wildcard cmd/clapshot-organizer-folders),)
+	$(call nfpm_package,clapshot-organizer-folders)
+else
+	@echo "deb: no clapshot-organizer-folders package yet (cmd/clapshot-organizer-folders does not exist)"
+endif
+
+$(NFPM):
+	GOBIN=$(dir $(NFPM)) $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+
 test: deps-test lint ## The whole test suite (installs what it needs when run as root)
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) test-web
@@ -57,7 +99,6 @@ bench: deps-bench build ## Run the benchmarks and write docs/BENCHMARKS.md
 # what happens to be on PATH.
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
-TOOLS                      := $(CURDIR)/$(BIN)/tools
 PROTO_FILES                := common client organizer database clapshot
 
 proto: $(WEB_DEPS) ## Regenerate proto/clapshotpb (Go) and web/src/proto (TypeScript) from proto/*.proto

@@ -26,6 +26,7 @@ test | bench)
 	want chromium chromium
 	want nginx nginx-light
 	want htpasswd apache2-utils
+	want adduser adduser
 	;;
 esac
 [ "$target" = bench ] && want wrk wrk

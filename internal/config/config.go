@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -480,6 +481,16 @@ func validateOrgURI(u string) error {
 	return fmt.Errorf("--org-in-uri %q: unsupported scheme %q (use unix://, http:// or https://)", u, parsed.Scheme)
 }
 
+// readOnlyHint explains the usual cause of a read-only data directory when
+// running as a systemd service (which sets INVOCATION_ID): with
+// ProtectSystem=strict, a service may write only to its ReadWritePaths=.
+func readOnlyHint(err error, dir string) string {
+	if !errors.Is(err, syscall.EROFS) || os.Getenv("INVOCATION_ID") == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (a systemd service may write only to its ReadWritePaths=: run `systemctl edit clapshot-server` and add [Service] ReadWritePaths=%s)", dir)
+}
+
 // ListenAddr is the host:port the HTTP server binds.
 func (c *Config) ListenAddr() string {
 	return net.JoinHostPort(strings.Trim(c.Host, "[]"), strconv.Itoa(c.Port))
@@ -501,7 +512,7 @@ func (c *Config) PrepareDataDir() error {
 			return fmt.Errorf("data directory %s does not exist and cannot be created: parent directory %s does not exist", c.DataDir, parent)
 		}
 		if err := os.Mkdir(c.DataDir, 0o755); err != nil {
-			return fmt.Errorf("cannot create data directory %s: %w", c.DataDir, errors.Unwrap(err))
+			return fmt.Errorf("cannot create data directory %s: %w%s", c.DataDir, errors.Unwrap(err), readOnlyHint(err, c.DataDir))
 		}
 	case errors.Is(err, os.ErrPermission):
 		return fmt.Errorf("data directory %s is not accessible: permission denied", c.DataDir)
@@ -510,7 +521,7 @@ func (c *Config) PrepareDataDir() error {
 	}
 	probe, err := os.CreateTemp(c.DataDir, ".write-test-*")
 	if err != nil {
-		return fmt.Errorf("data directory %s is not writable: %w", c.DataDir, errors.Unwrap(err))
+		return fmt.Errorf("data directory %s is not writable: %w%s", c.DataDir, errors.Unwrap(err), readOnlyHint(err, c.DataDir))
 	}
 	probe.Close()
 	os.Remove(probe.Name())
