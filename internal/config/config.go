@@ -52,6 +52,13 @@ type Config struct {
 	// (X-Remote-User-*) are believed.
 	TrustedProxies []netip.Prefix
 
+	// WSMaxMessageBytes is the largest websocket message accepted (a
+	// drawing or a subtitle file travels in one message).
+	WSMaxMessageBytes int64
+	// WSRateLimit is how many websocket messages per second one session may
+	// send on average (bursts of a few seconds' worth pass); 0 = no limit.
+	WSRateLimit float64
+
 	// ConfigFile is the INI file the values were read from, if any.
 	ConfigFile string
 
@@ -93,8 +100,8 @@ type raw struct {
 	dataDir, urlBase, host, cors, logFile, defaultUser string
 	orgCmd, orgInURI, orgOutTCP, trustedProxies        string
 	configFile, clientConf, webDir                     string
-	port, workers, debug                               int
-	poll, bitrate                                      float64
+	port, workers, debug, wsMaxMessageMB               int
+	poll, bitrate, wsRateLimit                         float64
 	migrate, json, help, version                       bool
 
 	uploadMaxSize, uploadExpiry, trashRetention, transcodeScript string
@@ -120,6 +127,8 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 	fs.StringVar(&r.orgInURI, "org-in-uri", "", "Organizer endpoint for server-to-organizer calls (unix://path, path or http(s)://host:port)")
 	fs.StringVar(&r.orgOutTCP, "org-out-tcp", "", "Listen on this TCP address (e.g. [::1]:50052) for organizer-to-server calls instead of a Unix socket")
 	fs.StringVar(&r.trustedProxies, "trusted-proxies", defaultTrustedProxies, "Comma-separated networks (CIDR or IP) whose identity headers are trusted")
+	fs.IntVar(&r.wsMaxMessageMB, "ws-max-message-mb", 16, "Largest websocket message accepted, in MiB (drawings and subtitle files travel in one message)")
+	fs.Float64Var(&r.wsRateLimit, "ws-rate-limit", 100, "Websocket messages per second one session may send on average (0 = no limit)")
 	fs.StringVar(&r.clientConf, "client-conf", "", "Web UI settings file in clapshot_client.conf.json format (title, logo, user menu)")
 	fs.StringVar(&r.webDir, "web-dir", "", "Serve the web client from this directory instead of the built-in one (e.g. Clapshot's client)")
 	fs.StringVar(&r.uploadMaxSize, "upload-max-size", "0", "Largest accepted upload, e.g. 50G (0 = no limit)")
@@ -328,6 +337,14 @@ func (r *raw) validate() (*Config, error) {
 			return nil, fmt.Errorf("--org-out-tcp %q: expected host:port, e.g. [::1]:50052: %v", c.OrgOutTCP, err)
 		}
 	}
+	if r.wsMaxMessageMB < 1 || r.wsMaxMessageMB > 1024 {
+		return nil, fmt.Errorf("--ws-max-message-mb %d: must be between 1 and 1024", r.wsMaxMessageMB)
+	}
+	c.WSMaxMessageBytes = int64(r.wsMaxMessageMB) << 20
+	if r.wsRateLimit < 0 {
+		return nil, fmt.Errorf("--ws-rate-limit %g: must be 0 (no limit) or more", r.wsRateLimit)
+	}
+	c.WSRateLimit = r.wsRateLimit
 	if c.WebDir != "" {
 		if _, err := os.Stat(filepath.Join(c.WebDir, "index.html")); err != nil {
 			return nil, fmt.Errorf("--web-dir %q: no index.html there (give the directory of a built web client)", c.WebDir)

@@ -29,7 +29,8 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Port != 8095 || c.Host != "127.0.0.1" || c.Poll != 3*time.Second || c.BitrateMbps != 2.5 ||
 		c.Workers != runtime.NumCPU() || c.DefaultUser != "anonymous" || c.URLBase != "" || c.Migrate ||
-		c.Debug != 0 || c.JSONLog || c.LogFile != "" || len(c.TrustedProxies) != 2 {
+		c.Debug != 0 || c.JSONLog || c.LogFile != "" || len(c.TrustedProxies) != 2 ||
+		c.WSMaxMessageBytes != 16<<20 || c.WSRateLimit != 100 {
 		t.Errorf("defaults: %+v", c)
 	}
 	if c.DBPath() != "/tmp/x/clapshot.sqlite" {
@@ -89,6 +90,8 @@ func TestInvalidValuesNameTheProblem(t *testing.T) {
 		{[]string{"-D", "/d", "--org-in-uri", "grpc://x"}, "--org-in-uri"},
 		{[]string{"-D", "/d", "--org-out-tcp", "nonsense"}, "--org-out-tcp"},
 		{[]string{"-D", "/d", "--trusted-proxies", "10.0.0.0/8,garbage"}, "--trusted-proxies"},
+		{[]string{"-D", "/d", "--ws-max-message-mb", "0"}, "--ws-max-message-mb"},
+		{[]string{"-D", "/d", "--ws-rate-limit", "-1"}, "--ws-rate-limit"},
 		{[]string{"-D", "/d", "--no-such-flag"}, "no-such-flag"},
 		{[]string{"-D", "/d", "stray"}, "unexpected argument"},
 		{[]string{"-D", "/d", "--web-dir", "/nonexistent-client"}, "--web-dir"},
