@@ -19,6 +19,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/httpapi"
 	"github.com/clapshot-go/clapshot/internal/ingest"
+	"github.com/clapshot-go/clapshot/internal/mediastore"
 	"github.com/clapshot-go/clapshot/internal/pbconv"
 	"github.com/clapshot-go/clapshot/internal/review"
 	"github.com/clapshot-go/clapshot/internal/store"
@@ -84,6 +85,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, err
 		Log:             log,
 		MaxMessageBytes: cfg.WSMaxMessageBytes,
 		RateLimit:       cfg.WSRateLimit,
+		Trash:           &mediastore.Trasher{DB: db, Layout: mediastore.Layout{DataDir: cfg.DataDir}},
 	})
 	a.Events.SetDeliverer(a.Review)
 	// Clapshot's routes match any path below them.
