@@ -18,6 +18,10 @@ import (
 	"github.com/clapshot-go/clapshot/internal/config"
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/httpapi"
+	"github.com/clapshot-go/clapshot/internal/ingest"
+	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/pbconv"
+	"github.com/clapshot-go/clapshot/internal/review"
 	"github.com/clapshot-go/clapshot/internal/store"
 	"github.com/clapshot-go/clapshot/internal/version"
 	"github.com/clapshot-go/clapshot/internal/webui"
@@ -36,8 +40,13 @@ type App struct {
 	Identity *auth.Resolver
 	// Events carries user notifications to live sessions and the database.
 	Events *events.Bus
+	// Review is the websocket API (/api/ws): sessions, commands, collab
+	// rooms. The organizer plugs into it with Review.SetOrganizer.
+	Review *review.Hub
 	// Listener is bound by Start; tests read its address.
 	Listener net.Listener
+	// Pipeline ingests, transcodes and thumbnails media.
+	Pipeline *ingest.Pipeline
 }
 
 // Start prepares the data directory, opens (and if needed migrates) the
@@ -63,7 +72,30 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, err
 	a.Events = events.NewBus(db, log)
 	a.HTTP = httpapi.New(log)
 	a.HTTP.Status = a.status
+	a.HTTP.Origins = httpapi.NewOriginPolicy(cfg.CORSOrigins, cfg.URLBase, a.Identity.Trusted)
+	if a.HTTP.Origins.AllowsAny() {
+		log.Warn("--cors '*' lets any web site use this server in its users' name; list the allowed origins instead")
+	}
+	a.Review = review.NewHub(review.Options{
+		DB:              db,
+		DataDir:         cfg.DataDir,
+		URLs:            pbconv.URLs{Base: cfg.URLBase},
+		Identity:        a.Identity,
+		OriginAllowed:   a.HTTP.Origins.Allowed,
+		Log:             log,
+		MaxMessageBytes: cfg.WSMaxMessageBytes,
+		RateLimit:       cfg.WSRateLimit,
+		Trash:           &mediastore.Trasher{DB: db, Layout: mediastore.Layout{DataDir: cfg.DataDir}},
+	})
+	a.Events.SetDeliverer(a.Review)
+	// Clapshot's routes match any path below them.
+	a.HTTP.Handle("/api/ws", a.Review)
+	a.HTTP.Handle("/api/ws/", a.Review)
 	if err := a.registerWebUI(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := a.newPipeline(); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -82,6 +114,8 @@ func (a *App) Run(ctx context.Context) error {
 	defer a.DB.Close()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.HTTP.Serve(gctx, a.Listener, ShutdownGrace) })
+	g.Go(func() error { return a.Review.Run(gctx) })
+	g.Go(func() error { return a.Pipeline.Run(gctx) })
 
 	a.Log.Info("Clapshot server started", "version", version.Version, "listen", a.Listener.Addr().String(),
 		"data_dir", a.Config.DataDir, "workers", a.Config.Workers)

@@ -5,6 +5,7 @@ package auth
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -55,6 +56,36 @@ func (r *Resolver) Trusted(req *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// ErrUntrustedIdentity is returned by Authenticate for identity headers
+// sent by a peer that is not a trusted proxy.
+var ErrUntrustedIdentity = errors.New("identity headers (X-Remote-User-*) from an address that is not a trusted proxy (see --trusted-proxies)")
+
+// HasIdentityHeaders reports whether the request claims an identity.
+func HasIdentityHeaders(req *http.Request) bool {
+	for _, names := range [][]string{userIDHeaders, userNameHeaders, isAdminHeaders} {
+		if _, ok := firstHeader(req.Header, names); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Authenticate is Identify for endpoints that refuse, rather than ignore,
+// identity headers from untrusted peers: someone claiming to be a user from
+// outside the proxy is an attack or a misconfiguration, and either way
+// should see a clear refusal. The refusal is logged.
+func (r *Resolver) Authenticate(req *http.Request) (Identity, error) {
+	if HasIdentityHeaders(req) && !r.Trusted(req) {
+		if r.Log != nil {
+			id, _ := firstHeader(req.Header, userIDHeaders)
+			r.Log.Warn("Refusing identity headers from an untrusted address (see --trusted-proxies)",
+				"remote", req.RemoteAddr, "path", req.URL.Path, "claimed_user", id)
+		}
+		return Identity{}, ErrUntrustedIdentity
+	}
+	return r.Identify(req), nil
 }
 
 // Identify returns the request's identity. Headers from an untrusted peer

@@ -77,3 +77,28 @@ func TestCookies(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthenticateRefusesUntrustedClaims(t *testing.T) {
+	r := &Resolver{DefaultUser: "anonymous", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
+	for _, tc := range []struct {
+		remote  string
+		headers map[string]string
+		wantErr bool
+		wantID  string
+	}{
+		{"192.0.2.7:1", nil, false, "anonymous"},
+		{"192.0.2.7:1", map[string]string{"X-Remote-User-Id": "admin"}, true, ""},
+		{"192.0.2.7:1", map[string]string{"x_remote_user_is_admin": "1"}, true, ""},
+		{"127.0.0.1:1", map[string]string{"X-Remote-User-Id": "alice"}, false, "alice"},
+	} {
+		req := httptest.NewRequest("GET", "/api/ws", nil)
+		req.RemoteAddr = tc.remote
+		for k, v := range tc.headers {
+			req.Header[k] = []string{v}
+		}
+		id, err := r.Authenticate(req)
+		if (err != nil) != tc.wantErr || id.UserID != tc.wantID {
+			t.Errorf("%s %v: %+v, %v", tc.remote, tc.headers, id, err)
+		}
+	}
+}

@@ -29,7 +29,8 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Port != 8095 || c.Host != "127.0.0.1" || c.Poll != 3*time.Second || c.BitrateMbps != 2.5 ||
 		c.Workers != runtime.NumCPU() || c.DefaultUser != "anonymous" || c.URLBase != "" || c.Migrate ||
-		c.Debug != 0 || c.JSONLog || c.LogFile != "" || len(c.TrustedProxies) != 2 {
+		c.Debug != 0 || c.JSONLog || c.LogFile != "" || len(c.TrustedProxies) != 2 ||
+		c.WSMaxMessageBytes != 16<<20 || c.WSRateLimit != 100 {
 		t.Errorf("defaults: %+v", c)
 	}
 	if c.DBPath() != "/tmp/x/clapshot.sqlite" {
@@ -89,6 +90,8 @@ func TestInvalidValuesNameTheProblem(t *testing.T) {
 		{[]string{"-D", "/d", "--org-in-uri", "grpc://x"}, "--org-in-uri"},
 		{[]string{"-D", "/d", "--org-out-tcp", "nonsense"}, "--org-out-tcp"},
 		{[]string{"-D", "/d", "--trusted-proxies", "10.0.0.0/8,garbage"}, "--trusted-proxies"},
+		{[]string{"-D", "/d", "--ws-max-message-mb", "0"}, "--ws-max-message-mb"},
+		{[]string{"-D", "/d", "--ws-rate-limit", "-1"}, "--ws-rate-limit"},
 		{[]string{"-D", "/d", "--no-such-flag"}, "no-such-flag"},
 		{[]string{"-D", "/d", "stray"}, "unexpected argument"},
 		{[]string{"-D", "/d", "--web-dir", "/nonexistent-client"}, "--web-dir"},
@@ -221,5 +224,58 @@ func TestPrepareDataDir(t *testing.T) {
 	c = &Config{DataDir: file}
 	if err := c.PrepareDataDir(); err == nil || !strings.Contains(err.Error(), "is a file") {
 		t.Errorf("file: %v", err)
+	}
+}
+
+func TestMediaPipelineOptions(t *testing.T) {
+	c, _, err := Parse([]string{"-D", "/d"}, envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.UploadMaxSize != 0 || c.UploadExpiry != 24*time.Hour || c.TrashRetention != 0 || c.TranscodeScript != "" {
+		t.Errorf("defaults: %+v", c)
+	}
+
+	script := filepath.Join(t.TempDir(), "transcode.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755)
+	conf := writeFile(t, "[general]\ndata-dir = /d\nupload-max-size = 50G\ntrash-retention = 30d\ntranscode-script = "+script+"\n")
+	c, _, err = Parse([]string{"--config", conf, "--upload-expiry", "90m"}, envMap(map[string]string{"CLAPSHOT_UPLOAD_MAX_SIZE": "2TiB"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.UploadMaxSize != 2<<40 || c.UploadExpiry != 90*time.Minute || c.TrashRetention != 30*24*time.Hour || c.TranscodeScript != script {
+		t.Errorf("parsed: size %d expiry %v retention %v script %q", c.UploadMaxSize, c.UploadExpiry, c.TrashRetention, c.TranscodeScript)
+	}
+
+	for _, s := range []struct {
+		in   string
+		want int64
+	}{{"0", 0}, {"1024", 1024}, {"500M", 500 << 20}, {"1.5k", 1536}, {"2GB", 2 << 30}, {"3 GiB", 3 << 30}} {
+		if got, err := ParseSize(s.in); err != nil || got != s.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", s.in, got, err, s.want)
+		}
+	}
+
+	notExec := filepath.Join(t.TempDir(), "plain.sh")
+	os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644)
+	bad := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--upload-max-size", "lots"}, "--upload-max-size"},
+		{[]string{"--upload-max-size", "-5M"}, "--upload-max-size"},
+		{[]string{"--upload-expiry", "10s"}, "at least 1m"},
+		{[]string{"--upload-expiry", "soon"}, "--upload-expiry"},
+		{[]string{"--trash-retention", "-1h"}, "must not be negative"},
+		{[]string{"--trash-retention", "a while"}, "--trash-retention"},
+		{[]string{"--transcode-script", "/nonexistent/script"}, "--transcode-script"},
+		{[]string{"--transcode-script", notExec}, "not executable"},
+		{[]string{"--transcode-script", t.TempDir()}, "not a regular file"},
+	}
+	for _, tc := range bad {
+		_, _, err := Parse(append([]string{"-D", "/d"}, tc.args...), envMap(nil))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: want error mentioning %q, got %v", tc.args, tc.want, err)
+		}
 	}
 }

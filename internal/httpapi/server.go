@@ -27,6 +27,9 @@ type Server struct {
 	http *http.Server
 	// Status, if set, adds details to /api/health?details=1.
 	Status func(ctx context.Context) map[string]any
+	// Origins, if set, adds CORS headers and refuses cross-site requests
+	// from origins it does not allow.
+	Origins *OriginPolicy
 }
 
 // New creates a server with /api/health registered.
@@ -46,7 +49,13 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 func (s *Server) HandleFunc(pattern string, h http.HandlerFunc) { s.mux.HandleFunc(pattern, h) }
 
 // Handler is the full handler chain, for tests and for Serve.
-func (s *Server) Handler() http.Handler { return s.logRequests(s.mux) }
+func (s *Server) Handler() http.Handler {
+	var h http.Handler = s.mux
+	if s.Origins != nil {
+		h = s.Origins.cors(h)
+	}
+	return s.logRequests(h)
+}
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Clapshot-Server-Version", version.Version)

@@ -1,0 +1,419 @@
+// Package review is Clapshot's realtime review API: the /api/ws websocket
+// that the web client speaks (protobuf JSON of clapshot.client), its
+// sessions, commands and permissions, comments and drawings, subtitles,
+// user messages and collaborative viewing rooms.
+//
+// The Hub owns every live session. It indexes them by session id, by user
+// and by the media file they watch, and owns the collab rooms. Messages to a
+// session go through that session's bounded send queue, so a slow client
+// never delays anyone else: when its queue overflows it is disconnected.
+package review
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/clapshot-go/clapshot/internal/auth"
+	"github.com/clapshot-go/clapshot/internal/events"
+	"github.com/clapshot-go/clapshot/internal/pbconv"
+	"github.com/clapshot-go/clapshot/internal/store"
+	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
+)
+
+// Options configures a Hub. DB, DataDir, Identity and Log are required.
+type Options struct {
+	DB      *store.DB
+	DataDir string // media lives in DataDir/videos
+	URLs    pbconv.URLs
+	// Identity reads the user from trusted proxy headers.
+	Identity *auth.Resolver
+	// OriginAllowed checks a websocket upgrade's Origin header; nil allows
+	// only requests without one and same-host ones.
+	OriginAllowed func(*http.Request) bool
+	// Trash deletes media files (delMediaFile). Without it delMediaFile
+	// answers that deleting is not available.
+	Trash Trasher
+	Log   *slog.Logger
+
+	// MaxMessageBytes is the largest message accepted from a client.
+	MaxMessageBytes int64
+	// RateLimit is messages per second per session (0: unlimited); bursts
+	// of RateBurst messages pass.
+	RateLimit float64
+	RateBurst int
+	// SendQueue is the per-session queue length; a session whose queue
+	// overflows is disconnected.
+	SendQueue int
+	// PingInterval and PongTimeout drive the keepalive ping.
+	PingInterval, PongTimeout time.Duration
+	// WriteTimeout bounds one write to a client.
+	WriteTimeout time.Duration
+}
+
+// Defaults used for zero Options fields.
+const (
+	DefaultMaxMessageBytes = 16 << 20
+	DefaultRateLimit       = 100
+	DefaultSendQueue       = 1024
+	DefaultPingInterval    = 30 * time.Second
+	DefaultPongTimeout     = 20 * time.Second
+	DefaultWriteTimeout    = 15 * time.Second
+)
+
+// ErrNoSession is returned for a session id that is not connected.
+var ErrNoSession = errors.New("no such session")
+
+// Hub owns the live sessions and collab rooms.
+type Hub struct {
+	opt       Options
+	videosDir string
+	log       *slog.Logger
+	org       atomic.Pointer[orgBox]
+	nextSID   atomic.Uint64
+	ctx       context.Context // ends all sessions; set by Run
+
+	mu       sync.RWMutex
+	sessions map[string]*session
+	byUser   map[string]map[*session]struct{}
+	watchers map[string]map[*session]struct{}
+	rooms    map[string]*room
+}
+
+type orgBox struct{ o Organizer }
+
+// NewHub creates a hub with NoOrganizer.
+func NewHub(opt Options) *Hub {
+	if opt.MaxMessageBytes <= 0 {
+		opt.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if opt.RateBurst <= 0 {
+		opt.RateBurst = max(50, int(3*opt.RateLimit))
+	}
+	if opt.SendQueue <= 0 {
+		opt.SendQueue = DefaultSendQueue
+	}
+	if opt.PingInterval <= 0 {
+		opt.PingInterval = DefaultPingInterval
+	}
+	if opt.PongTimeout <= 0 {
+		opt.PongTimeout = DefaultPongTimeout
+	}
+	if opt.WriteTimeout <= 0 {
+		opt.WriteTimeout = DefaultWriteTimeout
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	h := &Hub{
+		opt:       opt,
+		videosDir: filepath.Join(opt.DataDir, "videos"),
+		log:       opt.Log,
+		ctx:       context.Background(),
+		sessions:  map[string]*session{},
+		byUser:    map[string]map[*session]struct{}{},
+		watchers:  map[string]map[*session]struct{}{},
+		rooms:     map[string]*room{},
+	}
+	h.SetOrganizer(nil)
+	return h
+}
+
+// SetOrganizer plugs in an organizer; nil restores NoOrganizer. Sessions
+// use the new one from their next call on.
+func (h *Hub) SetOrganizer(o Organizer) {
+	if o == nil {
+		o = NoOrganizer{}
+	}
+	h.org.Store(&orgBox{o})
+}
+
+func (h *Hub) organizer() Organizer { return h.org.Load().o }
+
+// Run ties the sessions' lifetime to ctx: when it ends, every session is
+// closed ("going away") and Run returns once they are gone.
+func (h *Hub) Run(ctx context.Context) error {
+	h.mu.Lock()
+	h.ctx = ctx
+	h.mu.Unlock()
+	<-ctx.Done()
+	for {
+		h.mu.RLock()
+		n := len(h.sessions)
+		for _, s := range h.sessions {
+			s.stop(errServerShutdown) // also those that started after ctx ended
+		}
+		h.mu.RUnlock()
+		if n == 0 {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (h *Hub) baseContext() context.Context {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.ctx
+}
+
+// ---- registry ----
+
+func (h *Hub) register(s *session) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sessions[s.sid] = s
+	addTo(h.byUser, s.user.UserID, s)
+}
+
+// unregister removes a session from every index and room.
+func (h *Hub) unregister(s *session) {
+	h.leaveRoom(s, false)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.sessions, s.sid)
+	removeFrom(h.byUser, s.user.UserID, s)
+	if s.watching != "" {
+		removeFrom(h.watchers, s.watching, s)
+		s.watching = ""
+	}
+}
+
+// watch makes s a watcher of mediaFileID (and of nothing else).
+func (h *Hub) watch(s *session, mediaFileID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s.watching == mediaFileID {
+		return
+	}
+	if s.watching != "" {
+		removeFrom(h.watchers, s.watching, s)
+	}
+	s.watching = mediaFileID
+	addTo(h.watchers, mediaFileID, s)
+}
+
+func (h *Hub) watchingOf(s *session) string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return s.watching
+}
+
+func addTo(m map[string]map[*session]struct{}, key string, s *session) {
+	set := m[key]
+	if set == nil {
+		set = map[*session]struct{}{}
+		m[key] = set
+	}
+	set[s] = struct{}{}
+}
+
+func removeFrom(m map[string]map[*session]struct{}, key string, s *session) {
+	if set := m[key]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(m, key)
+		}
+	}
+}
+
+func (h *Hub) session(sid string) *session {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.sessions[sid]
+}
+
+func (h *Hub) sessionsOf(m map[string]map[*session]struct{}, key string) []*session {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	set := m[key]
+	out := make([]*session, 0, len(set))
+	for s := range set {
+		out = append(out, s)
+	}
+	return out
+}
+
+// ---- sending ----
+
+var jsonOut = protojson.MarshalOptions{}
+
+// encode renders a command as the client reads it: proto3 JSON with
+// lowerCamelCase names, enum names and 64-bit integers as strings.
+func encode(cmd *pb.ServerToClientCmd) []byte {
+	b, err := jsonOut.Marshal(cmd)
+	if err != nil {
+		// Only invalid UTF-8 in a string field can fail; never drop the
+		// message silently.
+		b, _ = jsonOut.Marshal(errorCmd(fmt.Sprintf("Server could not encode a message: %v", err)))
+	}
+	return b
+}
+
+func errorCmd(msg string) *pb.ServerToClientCmd {
+	return &pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_Error_{Error: &pb.ServerToClientCmd_Error{Msg: msg}}}
+}
+
+func messagesCmd(msgs ...*pb.UserMessage) *pb.ServerToClientCmd {
+	return &pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_ShowMessages_{ShowMessages: &pb.ServerToClientCmd_ShowMessages{Msgs: msgs}}}
+}
+
+// sendAll queues one encoded message to many sessions and returns how many
+// accepted it.
+func sendAll(list []*session, b []byte) int {
+	n := 0
+	for _, s := range list {
+		if s.send(b) {
+			n++
+		}
+	}
+	return n
+}
+
+// SendToSession queues a command to one session.
+func (h *Hub) SendToSession(sid string, cmd *pb.ServerToClientCmd) error {
+	s := h.session(sid)
+	if s == nil {
+		return fmt.Errorf("session %q: %w", sid, ErrNoSession)
+	}
+	if !s.send(encode(cmd)) {
+		return fmt.Errorf("session %q: %w", sid, ErrNoSession)
+	}
+	return nil
+}
+
+// SendToUser queues a command to every session of a user and returns how
+// many sessions got it.
+func (h *Hub) SendToUser(userID string, cmd *pb.ServerToClientCmd) int {
+	return sendAll(h.sessionsOf(h.byUser, userID), encode(cmd))
+}
+
+// SendToMediaFile queues a command to every session watching a media file.
+func (h *Hub) SendToMediaFile(mediaFileID string, cmd *pb.ServerToClientCmd) int {
+	return sendAll(h.sessionsOf(h.watchers, mediaFileID), encode(cmd))
+}
+
+// SendToCollab queues a command to every participant of a collab room.
+func (h *Hub) SendToCollab(collabID string, cmd *pb.ServerToClientCmd) int {
+	h.mu.RLock()
+	r := h.rooms[collabID]
+	h.mu.RUnlock()
+	if r == nil {
+		return 0
+	}
+	return sendAll(r.memberList(), encode(cmd))
+}
+
+// SessionData describes a connected session as the organizer API does.
+func (h *Hub) SessionData(sid string) (*pb.UserSessionData, error) {
+	s := h.session(sid)
+	if s == nil {
+		return nil, fmt.Errorf("session %q: %w", sid, ErrNoSession)
+	}
+	return s.data(), nil
+}
+
+// OpenMediaFile opens a media file in a session's player, as the session's
+// own openMediaFile would but without a permission check (the organizer's
+// client_open_media_file).
+func (h *Hub) OpenMediaFile(ctx context.Context, sid, mediaFileID string) error {
+	s := h.session(sid)
+	if s == nil {
+		return fmt.Errorf("session %q: %w", sid, ErrNoSession)
+	}
+	m, err := h.opt.DB.GetMediaFile(ctx, mediaFileID)
+	if err != nil {
+		return err
+	}
+	return s.sendOpenMediaFile(ctx, m)
+}
+
+// Deliver implements events.Deliverer: a notification from the media
+// pipeline reaches the owner's sessions and the media file's watchers,
+// each session once. It reports whether the owner had a session that got
+// it.
+func (h *Hub) Deliver(_ context.Context, m events.Message) bool {
+	msg := &pb.UserMessage{
+		Type:    pb.UserMessage_Type(m.Kind),
+		Message: m.Text,
+		Refs: &pb.UserMessage_Refs{
+			CommentId:  pbconv.IDPtr(m.CommentID),
+			SubtitleId: pbconv.IDPtr(m.SubtitleID),
+		},
+	}
+	if m.UserID != "" {
+		msg.UserId = new(m.UserID)
+	}
+	if m.MediaFileID != "" {
+		msg.Refs.MediaFileId = new(m.MediaFileID)
+	}
+	if m.Details != "" {
+		msg.Details = new(m.Details)
+	}
+	if m.Progress != nil {
+		msg.Progress = new(float32(*m.Progress))
+	}
+	b := encode(messagesCmd(msg))
+
+	h.mu.RLock()
+	targets := map[*session]bool{} // session -> is the user's own
+	for s := range h.watchers[m.MediaFileID] {
+		targets[s] = false
+	}
+	if m.UserID != "" {
+		for s := range h.byUser[m.UserID] {
+			targets[s] = true
+		}
+	}
+	h.mu.RUnlock()
+
+	reached := false
+	for s, own := range targets {
+		if s.send(b) && own {
+			reached = true
+		}
+	}
+	return reached
+}
+
+// notifyUser sends a user message to every session of userID and, if
+// persist is set, stores it (seen if some session got it), as Clapshot's
+// send_user_ok!/send_user_error! do.
+func (h *Hub) notifyUser(ctx context.Context, userID string, msg *pb.UserMessage, persist bool) {
+	msg.UserId = new(userID)
+	if msg.Refs == nil {
+		msg.Refs = &pb.UserMessage_Refs{}
+	}
+	n := h.SendToUser(userID, messagesCmd(msg))
+	if !persist {
+		return
+	}
+	row := store.Message{
+		UserID:      userID,
+		Seen:        n > 0,
+		MediaFileID: msg.Refs.MediaFileId,
+		EventName:   pbconv.EventName(msg.Type),
+		Message:     msg.Message,
+		Details:     msg.GetDetails(),
+	}
+	var err error
+	if row.CommentID, err = pbconv.ParseIDPtr("comment id", msg.Refs.CommentId); err == nil {
+		row.SubtitleID, err = pbconv.ParseIDPtr("subtitle id", msg.Refs.SubtitleId)
+	}
+	if err == nil {
+		_, err = h.opt.DB.InsertMessage(context.WithoutCancel(ctx), row)
+	}
+	if err != nil {
+		h.log.Error("Cannot save user message", "user", userID, "message", msg.Message, "err", err)
+	}
+}
+
+var _ events.Deliverer = (*Hub)(nil)

@@ -1,0 +1,124 @@
+package review
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/clapshot-go/clapshot/internal/pbconv"
+	"github.com/clapshot-go/clapshot/internal/store"
+	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
+)
+
+// Names of the built-in popup actions; pages (ours and organizers') refer
+// to them by these names.
+const (
+	ActionRename = "popup_builtin_rename"
+	ActionTrash  = "popup_builtin_trash"
+)
+
+// The built-in actions' scripts. The client runs them with _action_args
+// (selected_items: folder-listing items, in the client's camelCase form)
+// and a clapshot helper object.
+const renameScript = `const item = _action_args.selected_items[0];
+const current = item.mediaFile ? item.mediaFile.title : (item.folder ? item.folder.title : "");
+const answer = prompt("Rename item", current);
+const name = answer ? answer.trim() : "";
+if (name && name !== current) {
+  if (item.mediaFile) clapshot.renameMediaFile(item.mediaFile.id, name);
+  else if (item.folder) clapshot.callOrganizer("rename_folder", {id: item.folder.id, new_name: name});
+  else alert("This item cannot be renamed.");
+}`
+
+const trashScript = `const items = _action_args.selected_items;
+let question = "Trash all " + items.length + " selected items?";
+if (items.length === 1 && items[0].mediaFile) question = "Trash '" + items[0].mediaFile.title + "'?";
+if (items.length === 1 && items[0].folder) question = "Trash folder '" + items[0].folder.title + "' and everything in it?";
+if (confirm(question)) {
+  for (const item of items) {
+    if (item.mediaFile) clapshot.delMediaFile(item.mediaFile.id);
+    else if (item.folder) clapshot.callOrganizer("trash_folder", {id: item.folder.id});
+    else alert("This item cannot be trashed.");
+  }
+}`
+
+func faIcon(classes string) *pb.Icon {
+	return &pb.Icon{Src: &pb.Icon_FaClass_{FaClass: &pb.Icon_FaClass{Classes: classes}}}
+}
+
+func script(code string) *pb.ScriptCall {
+	return &pb.ScriptCall{Lang: pb.ScriptCall_JAVASCRIPT, Code: code}
+}
+
+// builtinActions are sent to every session at connect; organizers may add
+// or replace actions later.
+func builtinActions() map[string]*pb.ActionDef {
+	return map[string]*pb.ActionDef{
+		ActionRename: {
+			UiProps: &pb.ActionUIProps{Label: new("Rename"), Icon: faIcon("fa fa-edit"), KeyShortcut: new("F2"),
+				NaturalDesc: new("Rename selected items")},
+			Action: script(renameScript),
+		},
+		ActionTrash: {
+			UiProps: &pb.ActionUIProps{Label: new("Trash"), Icon: faIcon("fa fa-trash"), KeyShortcut: new("Del"),
+				NaturalDesc: new("Trash selected items")},
+			Action: script(trashScript),
+		},
+	}
+}
+
+// FolderListing makes a folder listing of media files, each opened with
+// clapshot.openMediaFile and offering the built-in rename and trash
+// actions; a file without a thumbnail shows an icon for its media type.
+func FolderListing(files []*pb.MediaFile) *pb.PageItem {
+	items := make([]*pb.PageItem_FolderListing_Item, 0, len(files))
+	for _, f := range files {
+		it := &pb.PageItem_FolderListing_Item{
+			Item:         &pb.PageItem_FolderListing_Item_MediaFile{MediaFile: f},
+			OpenAction:   script("clapshot.openMediaFile(" + strconv.Quote(f.Id) + ")"),
+			PopupActions: []string{ActionRename, ActionTrash},
+		}
+		if f.GetPreviewData().GetThumbUrl() == "" {
+			icon := "fa fa-circle-question"
+			switch f.MediaType {
+			case "audio":
+				icon = "fas fa-volume-high"
+			case "image":
+				icon = "fas fa-image"
+			case "video":
+				icon = "fas fa-video"
+			}
+			it.Vis = &pb.PageItem_FolderListing_Item_Visualization{Icon: faIcon(icon)}
+		}
+		items = append(items, it)
+	}
+	return &pb.PageItem{Item: &pb.PageItem_FolderListing_{FolderListing: &pb.PageItem_FolderListing{
+		Items: items, AllowUpload: true, AllowReordering: false,
+	}}}
+}
+
+// defaultPage is Clapshot's page without an organizer: a heading and the
+// user's own media, newest first.
+func (h *Hub) defaultPage(ctx context.Context, userID string) ([]*pb.PageItem, error) {
+	files, err := h.opt.DB.ListMediaFilesByUser(ctx, userID, store.All)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(files))
+	for i, f := range files {
+		ids[i] = f.ID
+	}
+	subs, err := h.opt.DB.ListSubtitlesByMediaFiles(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]*pb.MediaFile, len(files))
+	for i, f := range files {
+		// The raw metadata can be kilobytes per file and no page uses it.
+		list[i] = pbconv.MediaFile(f, subs[f.ID], h.opt.URLs, pbconv.MediaFileOptions{NoRawMetadata: true})
+	}
+	heading := "<h2>All your media files</h2>"
+	if len(list) == 0 {
+		heading = "<h2>You have no media yet.</h2>"
+	}
+	return []*pb.PageItem{{Item: &pb.PageItem_Html{Html: heading}}, FolderListing(list)}, nil
+}

@@ -1,0 +1,377 @@
+package review
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/clapshot-go/clapshot/internal/auth"
+	"github.com/clapshot-go/clapshot/internal/version"
+	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
+)
+
+// Why a session ended, also sent as the websocket close reason.
+var (
+	errServerShutdown = errors.New("server shutting down")
+	errSlowClient     = errors.New("client too slow: its send queue overflowed")
+	errNoPong         = errors.New("no answer to keepalive ping")
+	errLogout         = errors.New("logout")
+	errLoginDenied    = errors.New("login denied")
+)
+
+// session is one websocket connection.
+type session struct {
+	hub  *Hub
+	sid  string
+	user auth.Identity
+	conn *websocket.Conn
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	out    chan []byte
+	drain  chan struct{} // closed to flush the queue and stop writing
+	wrote  chan struct{} // closed when the writer has stopped
+
+	mu      sync.Mutex
+	cookies map[string]string
+
+	// watching is the media file this session watches; guarded by hub.mu.
+	watching string
+	// room is the collab room joined; guarded by hub.mu.
+	room *room
+
+	limiter     tokenBucket
+	lastRateMsg time.Time
+}
+
+// ServeHTTP upgrades /api/ws requests to websocket sessions.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ident, err := h.opt.Identity.Authenticate(r)
+	if err != nil {
+		http.Error(w, "Forbidden: "+err.Error(), http.StatusForbidden)
+		return
+	}
+	if !h.originAllowed(r) {
+		h.log.Warn("Refusing websocket from a foreign origin (see --cors and --url-base)",
+			"origin", r.Header.Get("Origin"), "host", r.Host, "remote", r.RemoteAddr)
+		http.Error(w, "Forbidden: origin "+r.Header.Get("Origin")+" is not allowed (see --cors and --url-base)", http.StatusForbidden)
+		return
+	}
+	// The origin was checked above, with proxies and --cors in mind.
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		h.log.Debug("Websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	// Frames up to hardLimit are read (and those over MaxMessageBytes
+	// discarded with an error), so a slightly too large drawing gets a
+	// clear answer; anything larger closes the connection.
+	conn.SetReadLimit(max(8*h.opt.MaxMessageBytes, 128<<20))
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer context.AfterFunc(h.baseContext(), func() { cancel(errServerShutdown) })()
+	defer context.AfterFunc(r.Context(), func() { cancel(errServerShutdown) })()
+	s := &session{
+		hub:     h,
+		sid:     strconv.FormatUint(h.nextSID.Add(1), 10),
+		user:    ident,
+		conn:    conn,
+		ctx:     ctx,
+		cancel:  cancel,
+		out:     make(chan []byte, h.opt.SendQueue),
+		drain:   make(chan struct{}),
+		wrote:   make(chan struct{}),
+		cookies: auth.Cookies(r.Header),
+		limiter: newTokenBucket(h.opt.RateLimit, h.opt.RateBurst),
+	}
+	s.run()
+}
+
+func (h *Hub) originAllowed(r *http.Request) bool {
+	if h.opt.OriginAllowed != nil {
+		return h.opt.OriginAllowed(r)
+	}
+	o := r.Header.Get("Origin")
+	return o == "" || o == "http://"+r.Host || o == "https://"+r.Host
+}
+
+// run serves the session until it ends.
+func (s *session) run() {
+	h := s.hub
+	log := h.log.With("sid", s.sid, "user", s.user.UserID)
+	go s.writeLoop()
+
+	cause := s.start()
+	if cause == nil {
+		log.Info("Websocket session started", "name", s.user.UserName, "admin", s.user.IsAdmin)
+		go s.keepalive()
+		cause = s.readLoop()
+	}
+	h.unregister(s)
+
+	// Let queued messages (e.g. the reason for a refusal) reach the client
+	// unless the client is the problem.
+	if !errors.Is(cause, errSlowClient) && s.ctx.Err() == nil {
+		close(s.drain)
+		select {
+		case <-s.wrote:
+		case <-time.After(h.opt.WriteTimeout):
+		}
+	}
+	s.cancel(cause)
+	<-s.wrote
+	code, reason := websocket.StatusNormalClosure, ""
+	switch {
+	case errors.Is(cause, errServerShutdown):
+		code, reason = websocket.StatusGoingAway, cause.Error()
+	case errors.Is(cause, errSlowClient), errors.Is(cause, errNoPong):
+		code, reason = websocket.StatusPolicyViolation, cause.Error()
+	case errors.Is(cause, errLogout), errors.Is(cause, errLoginDenied):
+		reason = cause.Error()
+	}
+	if websocket.CloseStatus(cause) == -1 && code != websocket.StatusPolicyViolation {
+		// We end it: a close handshake with the reason (bounded in time by
+		// the library). A client that does not read or answer gets none.
+		_ = s.conn.Close(code, reason)
+	} else {
+		_ = s.conn.CloseNow()
+	}
+	log.Info("Websocket session ended", "reason", cause)
+}
+
+// start does what Clapshot does on connect: the users row, welcome,
+// the built-in actions, the organizer's on_start_user_session and the
+// LOGIN permission. A non-nil result ends the session.
+func (s *session) start() error {
+	h := s.hub
+	if err := h.opt.DB.UpsertUser(s.ctx, s.user.UserID, s.user.UserName); err != nil {
+		h.log.Error("Cannot record user; closing session", "user", s.user.UserID, "err", err)
+		s.send(encode(errorCmd("Server error: cannot record your user account. Try again later.")))
+		return err
+	}
+	h.register(s)
+	s.send(encode(&pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_Welcome_{Welcome: &pb.ServerToClientCmd_Welcome{
+		User:          &pb.UserInfo{Id: s.user.UserID, Name: s.user.UserName},
+		IsAdmin:       s.user.IsAdmin,
+		ServerVersion: version.ClapshotCompat,
+	}}}))
+	s.send(encode(&pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_DefineActions_{DefineActions: &pb.ServerToClientCmd_DefineActions{
+		Actions: builtinActions(),
+	}}}))
+
+	org := h.organizer()
+	if err := org.OnStartUserSession(s.ctx, &pb.OnStartUserSessionRequest{Ses: s.data()}); err != nil && status.Code(err) != codes.Unimplemented {
+		h.log.Error("Organizer on_start_user_session failed; closing session", "sid", s.sid, "err", err)
+		s.send(encode(errorCmd("Error connecting to Organizer. Closing session.")))
+		return fmt.Errorf("organizer: %w", err)
+	}
+	if !s.authorizeLogin() {
+		s.send(encode(errorCmd("Login permission denied.")))
+		return errLoginDenied
+	}
+	return nil
+}
+
+// data is the session as the organizer API describes it.
+func (s *session) data() *pb.UserSessionData {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return &pb.UserSessionData{
+		Sid:     s.sid,
+		User:    &pb.UserInfo{Id: s.user.UserID, Name: s.user.UserName},
+		IsAdmin: s.user.IsAdmin,
+		Cookies: maps.Clone(s.cookies),
+	}
+}
+
+// send queues an encoded message. A full queue means the client does not
+// read fast enough: it is disconnected rather than allowed to hold up
+// everyone else or grow memory without bound.
+func (s *session) send(b []byte) bool {
+	if s.ctx.Err() != nil {
+		return false
+	}
+	select {
+	case s.out <- b:
+		return true
+	default:
+		s.hub.log.Warn("Disconnecting a client that does not keep up", "sid", s.sid, "user", s.user.UserID,
+			"queue", cap(s.out))
+		s.stop(errSlowClient)
+		return false
+	}
+}
+
+// stop ends the session from any goroutine.
+func (s *session) stop(cause error) { s.cancel(cause) }
+
+func (s *session) writeLoop() {
+	defer close(s.wrote)
+	for {
+		select {
+		case b := <-s.out:
+			if !s.write(b) {
+				return
+			}
+		case <-s.ctx.Done():
+			return
+		case <-s.drain:
+			for {
+				select {
+				case b := <-s.out:
+					if !s.write(b) {
+						return
+					}
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (s *session) write(b []byte) bool {
+	ctx, cancel := context.WithTimeout(s.ctx, s.hub.opt.WriteTimeout)
+	defer cancel()
+	if err := s.conn.Write(ctx, websocket.MessageText, b); err != nil {
+		if s.ctx.Err() == nil {
+			s.cancel(fmt.Errorf("write: %w", err))
+		}
+		return false
+	}
+	return true
+}
+
+// keepalive pings the client; one that stops answering is disconnected.
+// (Pings from the client are answered by the websocket library; unlike
+// Clapshot, they do not end the session.)
+func (s *session) keepalive() {
+	t := time.NewTicker(s.hub.opt.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(s.ctx, s.hub.opt.PongTimeout)
+			err := s.conn.Ping(ctx)
+			cancel()
+			if err != nil && s.ctx.Err() == nil {
+				s.stop(errNoPong)
+				return
+			}
+		}
+	}
+}
+
+// readLoop reads and handles client messages, one at a time, until the
+// connection ends; the result is why.
+func (s *session) readLoop() error {
+	limit := s.hub.opt.MaxMessageBytes
+	buf := new(bytes.Buffer)
+	for {
+		typ, r, err := s.conn.Reader(s.ctx)
+		if err != nil {
+			if c := context.Cause(s.ctx); c != nil {
+				return c
+			}
+			return err
+		}
+		buf.Reset()
+		n, err := io.Copy(buf, io.LimitReader(r, limit+1))
+		if err == nil && n > limit {
+			_, err = io.Copy(io.Discard, r)
+			if err == nil {
+				s.sendError(fmt.Sprintf("Message too large: the limit is %d MiB (--ws-max-message-mb).", limit>>20))
+				continue
+			}
+		}
+		if err != nil {
+			if c := context.Cause(s.ctx); c != nil {
+				return c
+			}
+			return err
+		}
+		if !s.allow() {
+			continue
+		}
+		if typ != websocket.MessageText {
+			s.sendError("Binary messages are not supported: send each command as a JSON text message.")
+			continue
+		}
+		if end := s.handleText(buf.Bytes()); end != nil {
+			return end
+		}
+	}
+}
+
+// allow applies the rate limit. Excess messages are dropped, with at most
+// one error a second telling the client so.
+func (s *session) allow() bool {
+	now := time.Now()
+	if s.limiter.take(now) {
+		return true
+	}
+	if now.Sub(s.lastRateMsg) >= time.Second {
+		s.lastRateMsg = now
+		s.sendError(fmt.Sprintf("Too many messages: at most %g per second; the excess was ignored.", s.hub.opt.RateLimit))
+	}
+	return false
+}
+
+// sendError sends an error in the protocol's envelope,
+// {"error":{"msg":...}}, which the client shows as a toast.
+func (s *session) sendError(msg string) { s.send(encode(errorCmd(msg))) }
+
+// handleText parses and dispatches one command; a non-nil result ends the
+// session.
+func (s *session) handleText(b []byte) error {
+	cmd, cookies, err := decodeCommand(b)
+	if cookies != nil {
+		s.mu.Lock()
+		s.cookies = cookies
+		s.mu.Unlock()
+	}
+	if err != nil {
+		s.hub.log.Debug("Invalid message from client", "sid", s.sid, "err", err)
+		s.sendError("Invalid command from client: " + err.Error())
+		return nil
+	}
+	return s.dispatch(cmd)
+}
+
+// tokenBucket allows rate events a second on average and bursts of burst.
+type tokenBucket struct {
+	rate, burst, tokens float64
+	last                time.Time
+}
+
+func newTokenBucket(rate float64, burst int) tokenBucket {
+	return tokenBucket{rate: rate, burst: float64(burst), tokens: float64(burst)}
+}
+
+func (b *tokenBucket) take(now time.Time) bool {
+	if b.rate <= 0 {
+		return true
+	}
+	if !b.last.IsZero() {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
