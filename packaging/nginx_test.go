@@ -180,6 +180,9 @@ func TestNginxBasicAuthExample(t *testing.T) {
 
 	t.Run("videos served by nginx with Range", func(t *testing.T) {
 		data := p.writeMedia(t, "abcd1234/video.mp4", 1<<20)
+		p.writeMedia(t, "trash/abcd1234_20250101-000000/video.mp4", 100)
+		p.writeMedia(t, "abcd1234/.hidden", 100)
+		p.writeMedia(t, "abcd1234/orig/page.html", 100)
 		check := func(t *testing.T) {
 			resp, body := p.get(t, "/videos/abcd1234/video.mp4", "alice", "Range", "bytes=1000-1999")
 			if resp.StatusCode != 206 || resp.Header.Get("Content-Range") != fmt.Sprintf("bytes 1000-1999/%d", len(data)) ||
@@ -192,6 +195,22 @@ func TestNginxBasicAuthExample(t *testing.T) {
 			}
 			if resp, _ := p.get(t, "/videos/abcd1234/", "alice"); resp.StatusCode != 403 && resp.StatusCode != 404 {
 				t.Errorf("directory listing: %d, want 403 or 404", resp.StatusCode)
+			}
+			// As the server's own /videos: never the trash or hidden files,
+			// and nothing that a browser would run as a page.
+			for _, path := range []string{"/videos/trash/abcd1234_20250101-000000/video.mp4", "/videos/abcd1234/.hidden"} {
+				if resp, _ := p.get(t, path, "alice"); resp.StatusCode != 404 {
+					t.Errorf("GET %s: %d, want 404", path, resp.StatusCode)
+				}
+			}
+			resp, _ = p.get(t, "/videos/abcd1234/orig/page.html", "alice")
+			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/octet-stream" ||
+				resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("an uploaded .html: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("X-Content-Type-Options"))
+			}
+			resp, _ = p.get(t, "/videos/abcd1234/video.mp4", "alice")
+			if resp.Header.Get("Content-Type") != "video/mp4" {
+				t.Errorf("video.mp4 served as %q", resp.Header.Get("Content-Type"))
 			}
 		}
 		check(t)
