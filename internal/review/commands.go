@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 	"unicode"
 
 	"google.golang.org/grpc/codes"
@@ -234,7 +233,7 @@ func (s *session) delMediaFile(c *pb.ClientToServerCmd_DelMediaFile) error {
 		return err
 	}
 	s.hub.log.Info("Trashing media file", "media_file", m.ID, "user", s.user.UserID)
-	res, err := mediastore.Trash(s.ctx, s.hub.opt.DB, mediastore.Layout{DataDir: s.hub.opt.DataDir}, m.ID, time.Now())
+	warnings, err := s.hub.opt.Trash.TrashMediaFile(s.ctx, m.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		s.userError(&pb.UserMessage{Message: "No such media file.", Refs: mediaRefs(m.ID)}, false)
 		return nil // deleted meanwhile
@@ -242,10 +241,10 @@ func (s *session) delMediaFile(c *pb.ClientToServerCmd_DelMediaFile) error {
 		return err
 	}
 	msg := kindTitle(m.MediaType) + " deleted."
-	if len(res.Warnings) > 0 {
+	if len(warnings) > 0 {
 		msg = kindTitle(m.MediaType) + " deleted, but cleanup had errors."
 	}
-	details := res.Details()
+	details := mediastore.TrashResult{Media: m, Warnings: warnings}.Details()
 	s.userOK(&pb.UserMessage{Message: msg, Details: new(details), Refs: mediaRefs(m.ID)}, true)
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/auth"
 	"github.com/clapshot-go/clapshot/internal/events"
+	"github.com/clapshot-go/clapshot/internal/mediastore"
 	"github.com/clapshot-go/clapshot/internal/pbconv"
 	"github.com/clapshot-go/clapshot/internal/store"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
@@ -40,7 +41,10 @@ type Options struct {
 	// OriginAllowed checks a websocket upgrade's Origin header; nil allows
 	// only requests without one and same-host ones.
 	OriginAllowed func(*http.Request) bool
-	Log           *slog.Logger
+	// Trash deletes media files for delMediaFile; nil uses
+	// mediastore.Trasher on DB and DataDir.
+	Trash Trasher
+	Log   *slog.Logger
 
 	// MaxMessageBytes is the largest message accepted from a client.
 	MaxMessageBytes int64
@@ -115,6 +119,9 @@ func NewHub(opt Options) *Hub {
 	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Trash == nil {
+		opt.Trash = &mediastore.Trasher{DB: opt.DB, Layout: mediastore.Layout{DataDir: opt.DataDir}}
 	}
 	h := &Hub{
 		opt:       opt,
