@@ -152,6 +152,9 @@ type client struct {
 	// paused, when closed, stops the reader (a client that hangs).
 	paused chan struct{}
 	resume chan struct{}
+	// timeout overrides waitTime for replies to big messages, which take a
+	// while under -race on a loaded machine.
+	timeout time.Duration
 }
 
 type dialOpt struct {
@@ -267,10 +270,17 @@ func (c *client) next() (*pb.ServerToClientCmd, []byte) {
 			c.t.Fatalf("%s: reply does not parse as ServerToClientCmd: %v\n%s", c.name, err, b)
 		}
 		return &cmd, b
-	case <-time.After(waitTime):
-		c.t.Fatalf("%s: no message within %s", c.name, waitTime)
+	case <-time.After(c.wait()):
+		c.t.Fatalf("%s: no message within %s", c.name, c.wait())
 	}
 	return nil, nil
+}
+
+func (c *client) wait() time.Duration {
+	if c.timeout > 0 {
+		return c.timeout
+	}
+	return waitTime
 }
 
 // key is the command key of a message ("showMessages", ...).

@@ -71,7 +71,9 @@ func TestBadInputs(t *testing.T) {
 		if err := c.conn.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
 			t.Fatal(err)
 		}
+		c.timeout = 2 * time.Minute
 		c.expectError("Message too large: the limit is 16 MiB")
+		c.timeout = 0
 		c.alive()
 	})
 

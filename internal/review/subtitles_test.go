@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
@@ -91,8 +92,10 @@ func TestSubtitles(t *testing.T) {
 	}
 	// Too large for a subtitle, small enough for a message.
 	big := strings.Repeat("1\n00:00:01,000 --> 00:00:02,000\nline of text line of text\n\n", 9<<20/60)
+	c.timeout = 2 * time.Minute
 	add("big.srt", b64(big))
 	c.expectMsg(pb.UserMessage_ERROR, "subtitle file is too large")
+	c.timeout = 0
 
 	// Edit: title, language, offset; make another the default; unset.
 	c.send("editSubtitleInfo", map[string]any{"id": tlh.Id, "title": "Klingon", "languageCode": "tlh", "timeOffset": -1.5, "isDefault": true})
