@@ -18,6 +18,8 @@ import (
 	"github.com/clapshot-go/clapshot/internal/config"
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/httpapi"
+	"github.com/clapshot-go/clapshot/internal/ingest"
+	"github.com/clapshot-go/clapshot/internal/mediastore"
 	"github.com/clapshot-go/clapshot/internal/pbconv"
 	"github.com/clapshot-go/clapshot/internal/review"
 	"github.com/clapshot-go/clapshot/internal/store"
@@ -43,6 +45,8 @@ type App struct {
 	Review *review.Hub
 	// Listener is bound by Start; tests read its address.
 	Listener net.Listener
+	// Pipeline ingests, transcodes and thumbnails media.
+	Pipeline *ingest.Pipeline
 }
 
 // Start prepares the data directory, opens (and if needed migrates) the
@@ -81,12 +85,17 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, err
 		Log:             log,
 		MaxMessageBytes: cfg.WSMaxMessageBytes,
 		RateLimit:       cfg.WSRateLimit,
+		Trash:           &mediastore.Trasher{DB: db, Layout: mediastore.Layout{DataDir: cfg.DataDir}},
 	})
 	a.Events.SetDeliverer(a.Review)
 	// Clapshot's routes match any path below them.
 	a.HTTP.Handle("/api/ws", a.Review)
 	a.HTTP.Handle("/api/ws/", a.Review)
 	if err := a.registerWebUI(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := a.newPipeline(); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -106,6 +115,7 @@ func (a *App) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.HTTP.Serve(gctx, a.Listener, ShutdownGrace) })
 	g.Go(func() error { return a.Review.Run(gctx) })
+	g.Go(func() error { return a.Pipeline.Run(gctx) })
 
 	a.Log.Info("Clapshot server started", "version", version.Version, "listen", a.Listener.Addr().String(),
 		"data_dir", a.Config.DataDir, "workers", a.Config.Workers)

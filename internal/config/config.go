@@ -68,6 +68,17 @@ type Config struct {
 	// WebDir serves another web client build (e.g. Clapshot's own) from
 	// this directory instead of the embedded one.
 	WebDir string
+
+	// Media pipeline.
+	// UploadMaxSize is the largest accepted upload in bytes (0: no limit).
+	UploadMaxSize int64
+	// UploadExpiry is how long an unfinished resumable upload is kept.
+	UploadExpiry time.Duration
+	// TrashRetention is how long deleted media stay in videos/trash
+	// (0: forever, as in Clapshot).
+	TrashRetention time.Duration
+	// TranscodeScript runs instead of ffmpeg for transcodes ("": ffmpeg).
+	TranscodeScript string
 }
 
 // Action says what the caller should do after parsing.
@@ -92,6 +103,8 @@ type raw struct {
 	port, workers, debug, wsMaxMessageMB               int
 	poll, bitrate, wsRateLimit                         float64
 	migrate, json, help, version                       bool
+
+	uploadMaxSize, uploadExpiry, trashRetention, transcodeScript string
 }
 
 func newFlagSet(r *raw) *pflag.FlagSet {
@@ -118,6 +131,10 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 	fs.Float64Var(&r.wsRateLimit, "ws-rate-limit", 100, "Websocket messages per second one session may send on average (0 = no limit)")
 	fs.StringVar(&r.clientConf, "client-conf", "", "Web UI settings file in clapshot_client.conf.json format (title, logo, user menu)")
 	fs.StringVar(&r.webDir, "web-dir", "", "Serve the web client from this directory instead of the built-in one (e.g. Clapshot's client)")
+	fs.StringVar(&r.uploadMaxSize, "upload-max-size", "0", "Largest accepted upload, e.g. 50G (0 = no limit)")
+	fs.StringVar(&r.uploadExpiry, "upload-expiry", "24h", "Remove unfinished resumable uploads after this long, e.g. 24h or 7d")
+	fs.StringVar(&r.trashRetention, "trash-retention", "0", "Purge deleted media from videos/trash after this long, e.g. 30d (0 = keep forever)")
+	fs.StringVar(&r.transcodeScript, "transcode-script", "", "Executable to run instead of ffmpeg for transcodes (see docs/transcoding.md)")
 	fs.StringVar(&r.configFile, "config", "", "Read options from this INI file ([general] section, keys are long option names)")
 	fs.BoolVarP(&r.help, "help", "h", false, "Print help")
 	fs.BoolVarP(&r.version, "version", "V", false, "Print version")
@@ -336,7 +353,96 @@ func (r *raw) validate() (*Config, error) {
 	if c.TrustedProxies, err = ParsePrefixes(r.trustedProxies); err != nil {
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
 	}
+	if err := r.validateMedia(c); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// validateMedia checks the media pipeline's options.
+func (r *raw) validateMedia(c *Config) error {
+	var err error
+	if c.UploadMaxSize, err = ParseSize(r.uploadMaxSize); err != nil {
+		return fmt.Errorf("--upload-max-size %q: %w", r.uploadMaxSize, err)
+	}
+	if c.UploadExpiry, err = ParseDuration(r.uploadExpiry); err != nil {
+		return fmt.Errorf("--upload-expiry %q: %w", r.uploadExpiry, err)
+	}
+	if c.UploadExpiry < time.Minute {
+		return fmt.Errorf("--upload-expiry %q: must be at least 1m (uploads need time to resume)", r.uploadExpiry)
+	}
+	if c.TrashRetention, err = ParseDuration(r.trashRetention); err != nil {
+		return fmt.Errorf("--trash-retention %q: %w", r.trashRetention, err)
+	}
+	if c.TrashRetention < 0 {
+		return fmt.Errorf("--trash-retention %q: must not be negative", r.trashRetention)
+	}
+	if s := strings.TrimSpace(r.transcodeScript); s != "" {
+		abs, err := filepath.Abs(s)
+		if err != nil {
+			return fmt.Errorf("--transcode-script %q: %w", s, err)
+		}
+		st, err := os.Stat(abs)
+		switch {
+		case err != nil:
+			return fmt.Errorf("--transcode-script %q: %w", s, errors.Unwrap(err))
+		case !st.Mode().IsRegular():
+			return fmt.Errorf("--transcode-script %q: not a regular file", s)
+		case st.Mode().Perm()&0o111 == 0:
+			return fmt.Errorf("--transcode-script %q: not executable (chmod +x it)", s)
+		}
+		c.TranscodeScript = abs
+	}
+	return nil
+}
+
+// ParseSize reads a byte count: a number with an optional K, M, G or T
+// suffix (powers of 1024; "B", "iB" and "KB"-style spellings accepted).
+func ParseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
+	mult := int64(1)
+	if n := len(t); n > 0 {
+		switch t[n-1] {
+		case 'K':
+			mult = 1 << 10
+		case 'M':
+			mult = 1 << 20
+		case 'G':
+			mult = 1 << 30
+		case 'T':
+			mult = 1 << 40
+		}
+		if mult > 1 {
+			t = strings.TrimSpace(t[:n-1])
+		}
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f < 0 || f*float64(mult) > 1<<62 {
+		return 0, errors.New("expected a size such as 0, 500M, 50G or 2TiB")
+	}
+	return int64(f * float64(mult)), nil
+}
+
+// ParseDuration reads a Go duration ("90m", "24h") or a number of days
+// ("7d"); "0" is zero.
+func ParseDuration(s string) (time.Duration, error) {
+	t := strings.TrimSpace(s)
+	if t == "0" || t == "" {
+		return 0, nil
+	}
+	if days, ok := strings.CutSuffix(t, "d"); ok {
+		f, err := strconv.ParseFloat(days, 64)
+		if err != nil {
+			return 0, errors.New("expected a duration such as 30d, 12h or 90m")
+		}
+		return time.Duration(f * 24 * float64(time.Hour)), nil
+	}
+	d, err := time.ParseDuration(t)
+	if err != nil {
+		return 0, errors.New("expected a duration such as 30d, 12h or 90m")
+	}
+	return d, nil
 }
 
 // ParsePrefixes parses a comma-separated list of CIDR networks or bare IPs.

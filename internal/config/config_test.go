@@ -226,3 +226,56 @@ func TestPrepareDataDir(t *testing.T) {
 		t.Errorf("file: %v", err)
 	}
 }
+
+func TestMediaPipelineOptions(t *testing.T) {
+	c, _, err := Parse([]string{"-D", "/d"}, envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.UploadMaxSize != 0 || c.UploadExpiry != 24*time.Hour || c.TrashRetention != 0 || c.TranscodeScript != "" {
+		t.Errorf("defaults: %+v", c)
+	}
+
+	script := filepath.Join(t.TempDir(), "transcode.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755)
+	conf := writeFile(t, "[general]\ndata-dir = /d\nupload-max-size = 50G\ntrash-retention = 30d\ntranscode-script = "+script+"\n")
+	c, _, err = Parse([]string{"--config", conf, "--upload-expiry", "90m"}, envMap(map[string]string{"CLAPSHOT_UPLOAD_MAX_SIZE": "2TiB"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.UploadMaxSize != 2<<40 || c.UploadExpiry != 90*time.Minute || c.TrashRetention != 30*24*time.Hour || c.TranscodeScript != script {
+		t.Errorf("parsed: size %d expiry %v retention %v script %q", c.UploadMaxSize, c.UploadExpiry, c.TrashRetention, c.TranscodeScript)
+	}
+
+	for _, s := range []struct {
+		in   string
+		want int64
+	}{{"0", 0}, {"1024", 1024}, {"500M", 500 << 20}, {"1.5k", 1536}, {"2GB", 2 << 30}, {"3 GiB", 3 << 30}} {
+		if got, err := ParseSize(s.in); err != nil || got != s.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", s.in, got, err, s.want)
+		}
+	}
+
+	notExec := filepath.Join(t.TempDir(), "plain.sh")
+	os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644)
+	bad := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--upload-max-size", "lots"}, "--upload-max-size"},
+		{[]string{"--upload-max-size", "-5M"}, "--upload-max-size"},
+		{[]string{"--upload-expiry", "10s"}, "at least 1m"},
+		{[]string{"--upload-expiry", "soon"}, "--upload-expiry"},
+		{[]string{"--trash-retention", "-1h"}, "must not be negative"},
+		{[]string{"--trash-retention", "a while"}, "--trash-retention"},
+		{[]string{"--transcode-script", "/nonexistent/script"}, "--transcode-script"},
+		{[]string{"--transcode-script", notExec}, "not executable"},
+		{[]string{"--transcode-script", t.TempDir()}, "not a regular file"},
+	}
+	for _, tc := range bad {
+		_, _, err := Parse(append([]string{"-D", "/d"}, tc.args...), envMap(nil))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: want error mentioning %q, got %v", tc.args, tc.want, err)
+		}
+	}
+}

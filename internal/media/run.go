@@ -100,7 +100,9 @@ func ReadProgress(r io.Reader, fn func(Progress)) error {
 type RunOptions struct {
 	// Env is added to the environment of the process.
 	Env []string
-	// Stderr receives the process's stderr (and stdout).
+	// Stdout and Stderr receive the process's output (stdout goes to
+	// Stderr when Stdout is nil).
+	Stdout io.Writer
 	Stderr io.Writer
 	// Progress, if set, receives -progress reports from ProgressFD.
 	Progress func(Progress)
@@ -127,8 +129,9 @@ func Run(ctx context.Context, argv []string, o RunOptions) error {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), o.Env...)
-	if o.Stderr != nil {
-		cmd.Stdout, cmd.Stderr = o.Stderr, o.Stderr
+	cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr
+	if o.Stdout == nil {
+		cmd.Stdout = o.Stderr
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 

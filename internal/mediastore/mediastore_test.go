@@ -103,6 +103,10 @@ func TestTrashWritesBackupAndMoves(t *testing.T) {
 		t.Errorf("details %q", d)
 	}
 
+	// Through the adapter the websocket API uses: gone now.
+	if w, err := (&Trasher{DB: db, Layout: l}).TrashMediaFile(ctx, m.ID); !errors.Is(err, store.ErrNotFound) || w != nil {
+		t.Errorf("adapter on a deleted file: %v %v", w, err)
+	}
 	// Again: gone. A path-like id is refused outright.
 	if _, err := Trash(ctx, db, l, m.ID, now); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second trash: %v", err)

@@ -235,3 +235,17 @@ func trashTime(name string) (time.Time, bool) {
 	t, err := time.Parse("20060102-150405", stamp)
 	return t, err == nil
 }
+
+// Trasher trashes media files of one data directory; the websocket API's
+// delMediaFile and the organizer use it.
+type Trasher struct {
+	DB     *store.DB
+	Layout Layout
+}
+
+// TrashMediaFile trashes a media file now (see Trash) and returns the
+// cleanup warnings.
+func (t *Trasher) TrashMediaFile(ctx context.Context, mediaFileID string) ([]string, error) {
+	res, err := Trash(ctx, t.DB, t.Layout, mediaFileID, time.Now())
+	return res.Warnings, err
+}

@@ -142,3 +142,9 @@ func (q *Queries) SetDefaultSubtitle(ctx context.Context, id string, subtitleID 
 	return execOne(ctx, q.q, "set default subtitle of "+id,
 		"UPDATE media_files SET default_subtitle_id = ? WHERE id = ?", subtitleID, id)
 }
+
+// SetThumbsDone records that the thumbnail step finished without images
+// (audio files), leaving has_thumbnail as it is.
+func (q *Queries) SetThumbsDone(ctx context.Context, id string, done time.Time) error {
+	return execOne(ctx, q.q, "set thumbs_done of "+id, "UPDATE media_files SET thumbs_done = ? WHERE id = ?", dbTime(done), id)
+}

@@ -1,0 +1,125 @@
+package ingest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/store"
+)
+
+// finishedJobRetention is how long done and failed jobs stay in the table
+// (their logs help with support questions).
+const finishedJobRetention = 30 * 24 * time.Hour
+
+// partialSuffix marks an upload still being written.
+const partialSuffix = ".partial"
+
+func (p *Pipeline) cleanupLoop(ctx context.Context) {
+	t := time.NewTicker(p.o.CleanupInterval)
+	defer t.Stop()
+	for {
+		p.Cleanup(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Cleanup removes what Clapshot left to pile up: trash older than the
+// retention, expired unfinished uploads, stale partial files and empty
+// upload directories, and old finished jobs.
+func (p *Pipeline) Cleanup(ctx context.Context) {
+	now := time.Now()
+	if p.o.TrashRetention > 0 {
+		removed, err := mediastore.PurgeTrash(p.l, p.o.TrashRetention, now)
+		for _, r := range removed {
+			p.log.Info("Purged old trash", "dir", r)
+		}
+		if err != nil {
+			p.log.Error("Cannot purge the trash", "err", err)
+		}
+	}
+	p.cleanUploadDirs(ctx, now)
+	if p.tusCleanup != nil {
+		p.tusCleanup(ctx, now)
+	}
+	if n, err := p.db.DeleteFinishedJobs(ctx, now.Add(-finishedJobRetention)); err != nil {
+		p.log.Error("Cannot delete old jobs", "err", err)
+	} else if n > 0 {
+		p.log.Debug("Deleted old finished jobs", "count", n)
+	}
+}
+
+// cleanUploadDirs handles upload/<uuid>/ directories that no upload is
+// writing and no queued job refers to: partial files are removed (their
+// upload was cut off), anything else is kept in rejected/, and the empty
+// directory goes.
+func (p *Pipeline) cleanUploadDirs(ctx context.Context, now time.Time) {
+	entries, err := os.ReadDir(p.l.Upload())
+	if err != nil {
+		return
+	}
+	jobs, err := p.db.ListJobs(ctx, store.JobQueued, store.JobRunning)
+	if err != nil {
+		return
+	}
+	referenced := map[string]bool{}
+	for _, j := range jobs {
+		var spec ingestSpec
+		if j.Kind == KindIngest && decodeSpec(j, &spec) == nil {
+			referenced[filepath.Dir(spec.Path)] = true
+			referenced[filepath.Dir(spec.From)] = true
+		}
+	}
+	for _, e := range entries {
+		dir := filepath.Join(p.l.Upload(), e.Name())
+		if !e.IsDir() || dir == filepath.Clean(p.l.Tus()) || referenced[dir] || p.uploading(dir) {
+			continue
+		}
+		files, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, f := range files {
+			path := filepath.Join(dir, f.Name())
+			if strings.HasSuffix(f.Name(), partialSuffix) {
+				if os.Remove(path) == nil {
+					p.log.Info("Removed an unfinished upload", "file", path)
+				}
+				continue
+			}
+			if where, err := mediastore.Reject(p.l, path, ""); err == nil {
+				p.log.Warn("An upload nobody was processing was moved to rejected/", "file", where)
+			}
+		}
+		os.Remove(dir)
+	}
+}
+
+// beginUpload marks dir as being written by a request, so cleanup leaves
+// it alone; the returned func ends that.
+func (p *Pipeline) beginUpload(dir string) func() {
+	p.mu.Lock()
+	if p.inflight == nil {
+		p.inflight = map[string]bool{}
+	}
+	p.inflight[dir] = true
+	p.mu.Unlock()
+	return func() {
+		p.mu.Lock()
+		delete(p.inflight, dir)
+		p.mu.Unlock()
+	}
+}
+
+func (p *Pipeline) uploading(dir string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.inflight[dir]
+}

@@ -1,0 +1,258 @@
+// Package ingest is the media pipeline: it takes files from HTTP uploads
+// (plain multipart and resumable tus), and from the incoming/ folder,
+// probes them, gives them Clapshot's media id, moves them into
+// videos/<id>/orig/, records them, and runs the remux, transcode and
+// thumbnail work in a durable job queue with a pool of workers.
+//
+// Every unit of work is a row in ingest_jobs before anything irreversible
+// happens, so a crash or kill -9 loses nothing: Run first puts interrupted
+// jobs back in the queue (killing any ffmpeg they left behind and removing
+// their partial output) and then resumes them.
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/clapshot-go/clapshot/internal/events"
+	"github.com/clapshot-go/clapshot/internal/media"
+	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/store"
+)
+
+// Job kinds.
+const (
+	KindIngest    = "ingest"
+	KindTranscode = "transcode"
+	KindThumbs    = "thumbs"
+)
+
+// Options configure a Pipeline.
+type Options struct {
+	DB     *store.DB
+	Events events.Publisher
+	Log    *slog.Logger
+	Layout mediastore.Layout
+	Tools  *media.Tools
+	// Workers is the number of concurrent ffmpeg jobs.
+	Workers int
+	// TargetBitrate is --bitrate in bit/s.
+	TargetBitrate int64
+	// Poll is the incoming folder's polling interval (0: no monitor).
+	Poll time.Duration
+	// TranscodeScript, if set, replaces ffmpeg for transcodes.
+	TranscodeScript string
+	// UploadExpiry is how long an unfinished upload is kept.
+	UploadExpiry time.Duration
+	// TrashRetention is how long trashed media are kept (0: forever).
+	TrashRetention time.Duration
+	// CleanupInterval is how often cleanup runs (default 1 h).
+	CleanupInterval time.Duration
+}
+
+// Pipeline is the running media pipeline.
+type Pipeline struct {
+	o   Options
+	db  *store.DB
+	log *slog.Logger
+	l   mediastore.Layout
+
+	ingestWake chan struct{}
+	heavyWake  chan struct{}
+
+	// recovered is closed once interrupted jobs are back in the queue.
+	recovered chan struct{}
+	mu        sync.Mutex
+	busy      int             // jobs running, for tests and health
+	inflight  map[string]bool // upload directories being written
+
+	// tusCleanup expires unfinished resumable uploads (set by the tus
+	// handler).
+	tusCleanup func(ctx context.Context, now time.Time)
+}
+
+// ingestWorkers is the size of the light pool that probes and files new
+// media; it is separate so that an upload is listed at once even while
+// long transcodes occupy every ffmpeg worker.
+const ingestWorkers = 2
+
+// New creates a pipeline; Run starts it.
+func New(o Options) *Pipeline {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Tools == nil {
+		o.Tools = &media.Tools{}
+	}
+	if o.Workers <= 0 {
+		o.Workers = 1
+	}
+	if o.CleanupInterval <= 0 {
+		o.CleanupInterval = time.Hour
+	}
+	if o.UploadExpiry <= 0 {
+		o.UploadExpiry = 24 * time.Hour
+	}
+	return &Pipeline{
+		o: o, db: o.DB, log: o.Log, l: o.Layout,
+		ingestWake: make(chan struct{}, ingestWorkers),
+		heavyWake:  make(chan struct{}, o.Workers),
+		recovered:  make(chan struct{}),
+	}
+}
+
+// Layout is the data directory layout the pipeline writes.
+func (p *Pipeline) Layout() mediastore.Layout { return p.l }
+
+// Run recovers interrupted work, then runs the workers, the incoming
+// folder monitor and the periodic cleanup until ctx ends. Running jobs are
+// stopped and put back in the queue for the next start.
+func (p *Pipeline) Run(ctx context.Context) error {
+	for _, d := range []string{p.l.Videos(), p.l.Upload(), p.l.Incoming()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("media pipeline: %w", err)
+		}
+	}
+	if err := p.recover(ctx); err != nil {
+		return fmt.Errorf("media pipeline: recover interrupted jobs: %w", err)
+	}
+	close(p.recovered)
+	var wg sync.WaitGroup
+	start := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(ctx) }()
+	}
+	for i := 0; i < ingestWorkers; i++ {
+		start(func(ctx context.Context) { p.worker(ctx, []string{KindIngest}, p.ingestWake) })
+	}
+	for i := 0; i < p.o.Workers; i++ {
+		start(func(ctx context.Context) { p.worker(ctx, []string{KindTranscode, KindThumbs}, p.heavyWake) })
+	}
+	if p.o.Poll > 0 {
+		start(p.monitorIncoming)
+	}
+	start(p.cleanupLoop)
+	p.log.Info("Media pipeline started", "workers", p.o.Workers, "transcode_script", p.o.TranscodeScript)
+	<-ctx.Done()
+	wg.Wait()
+	return nil
+}
+
+// Recovered is closed once Run has put interrupted jobs back in the queue.
+func (p *Pipeline) Recovered() <-chan struct{} { return p.recovered }
+
+// Busy is the number of jobs being worked on.
+func (p *Pipeline) Busy() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.busy
+}
+
+// wake nudges idle workers of a pool.
+func wake(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// idlePoll is how often idle workers look for work they were not woken
+// for (jobs queued by another process, or a missed wake-up).
+const idlePoll = 2 * time.Second
+
+func (p *Pipeline) worker(ctx context.Context, kinds []string, wakeCh chan struct{}) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-wakeCh:
+		case <-t.C:
+		}
+		for ctx.Err() == nil {
+			job, err := p.db.ClaimJob(ctx, kinds)
+			if errors.Is(err, store.ErrNotFound) {
+				break
+			}
+			if err != nil {
+				if ctx.Err() == nil {
+					p.log.Error("Cannot read the job queue", "err", err)
+				}
+				break
+			}
+			p.runJob(ctx, job)
+		}
+		t.Reset(idlePoll)
+	}
+}
+
+func (p *Pipeline) runJob(ctx context.Context, job store.Job) {
+	p.mu.Lock()
+	p.busy++
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.busy--
+		p.mu.Unlock()
+	}()
+	log := p.log.With("job", job.ID, "kind", job.Kind, "user", job.UserID)
+	if job.MediaFileID != nil {
+		log = log.With("media_file", *job.MediaFileID)
+	}
+	log.Debug("Job started", "attempt", job.Attempts)
+	var err error
+	switch job.Kind {
+	case KindIngest:
+		err = p.runIngest(ctx, job, log)
+	case KindTranscode:
+		err = p.runTranscode(ctx, job, log)
+	case KindThumbs:
+		err = p.runThumbs(ctx, job, log)
+	default:
+		err = p.db.FinishJob(context.WithoutCancel(ctx), job.ID, store.JobFailed, "", "unknown job kind "+job.Kind)
+	}
+	if ctx.Err() != nil {
+		// Shutting down: the attempt is void, the job runs again at the
+		// next start.
+		if rerr := p.db.RequeueJob(context.WithoutCancel(ctx), job.ID); rerr != nil && !errors.Is(rerr, store.ErrNotFound) {
+			log.Error("Cannot put an interrupted job back in the queue", "err", rerr)
+		}
+		log.Info("Job interrupted by shutdown; it resumes at the next start")
+		return
+	}
+	if err != nil {
+		log.Error("Job failed", "err", err)
+		return
+	}
+	log.Debug("Job done")
+}
+
+// decodeSpec reads a job's JSON spec.
+func decodeSpec(job store.Job, v any) error {
+	if err := json.Unmarshal([]byte(job.Spec), v); err != nil {
+		return fmt.Errorf("job %d: bad spec: %w", job.ID, err)
+	}
+	return nil
+}
+
+func encodeSpec(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // specs are plain structs
+	}
+	return string(b)
+}
+
+// publish sends a user message; failures are the bus's to log.
+func (p *Pipeline) publish(ctx context.Context, m events.Message) {
+	if p.o.Events != nil {
+		p.o.Events.Publish(context.WithoutCancel(ctx), m)
+	}
+}

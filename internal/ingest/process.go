@@ -1,0 +1,369 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/clapshot-go/clapshot/internal/events"
+	"github.com/clapshot-go/clapshot/internal/media"
+	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/store"
+)
+
+// logTail is how much of a tool's stderr is kept in the job row.
+const logTail = 16 * 1024
+
+func (p *Pipeline) runTranscode(ctx context.Context, job store.Job, log *slog.Logger) error {
+	var spec processSpec
+	if err := decodeSpec(job, &spec); err != nil || job.MediaFileID == nil || spec.Info == nil {
+		return p.db.FinishJob(context.WithoutCancel(ctx), job.ID, store.JobFailed, "", fmt.Sprintf("invalid transcode job: %v", err))
+	}
+	id, in, plan := *job.MediaFileID, *spec.Info, spec.Plan
+	var out media.Outputs
+	uuid := mediastore.NewUUID()
+	if plan.Action == media.Remux {
+		out.Video = p.l.Remuxed(id, uuid)
+	} else {
+		out.Video = p.l.Transcoded(id, plan.VideoBitrate, uuid)
+	}
+	if spec.Thumbs {
+		out.Poster = p.l.Poster(id)
+		if in.Type == media.Video {
+			out.Sheet = p.l.Sheet(id, media.SheetCols, media.SheetRows)
+		}
+	}
+	var argv, env []string
+	if p.o.TranscodeScript != "" && plan.Action == media.Transcode {
+		var err error
+		if env, err = media.ScriptEnv(in, plan, spec.Src, out, p.o.TargetBitrate, "ffmpeg"); err != nil {
+			return p.failProcess(ctx, job, spec, out, "", err, log)
+		}
+		argv = p.o.Tools.Command(p.o.TranscodeScript)
+	} else {
+		args, err := media.TranscodeArgs(in, plan, spec.Src, out)
+		if err != nil {
+			return p.failProcess(ctx, job, spec, out, "", err, log)
+		}
+		argv = p.o.Tools.FFmpegCommand(args)
+	}
+
+	total := in.TotalFrames
+	switch in.Type {
+	case media.Audio:
+		total = 0 // the waveform's frame count is the script's business; use time
+	case media.Image:
+		total = 24
+	}
+	var lastSent time.Time
+	progress := func(pr media.Progress) {
+		if !pr.End && time.Since(lastSent) < time.Second {
+			return
+		}
+		lastSent = time.Now()
+		text, ratio := progressText(pr, total, in.Duration)
+		p.publish(ctx, events.Message{Kind: events.Progress, UserID: job.UserID, MediaFileID: id, Text: text, Progress: ratio})
+	}
+	tail, err := p.execute(ctx, job, argv, env, out, p.l.MediaDir(id), progress, log)
+	if ctx.Err() != nil {
+		removeAll(out.Paths())
+		return ctx.Err()
+	}
+	if err == nil {
+		if st, serr := os.Stat(out.Video); serr != nil || st.Size() == 0 {
+			err = errors.New("the transcode produced no output file")
+		}
+	}
+	if err != nil {
+		return p.failProcess(ctx, job, spec, out, tail, err, log)
+	}
+
+	// video.mp4 -> the new file, replaced atomically.
+	linkErr := relink(p.l.VideoLink(id), filepath.Base(out.Video))
+	now := time.Now()
+	dbErr := p.db.InTx(ctx, func(q *store.Queries) error {
+		if linkErr == nil {
+			if err := q.SetRecompressionDone(ctx, id, &now); err != nil {
+				return err
+			}
+		}
+		if spec.Thumbs {
+			if err := setThumbs(ctx, q, id, in); err != nil {
+				return err
+			}
+		}
+		state, errText := store.JobDone, ""
+		if linkErr != nil {
+			state, errText = store.JobFailed, "link video.mp4: "+linkErr.Error()
+		}
+		return q.FinishJob(ctx, job.ID, state, tail, errText)
+	})
+	if errors.Is(dbErr, store.ErrNotFound) {
+		log.Info("Media file was deleted while transcoding; output discarded")
+		removeAll(out.Paths())
+		return nil
+	}
+	if spec.Thumbs && dbErr == nil {
+		p.publish(ctx, events.Message{Kind: events.MediaFileUpdated, UserID: job.UserID, MediaFileID: id, Text: "Media thumbnail generated"})
+	}
+	one := 1.0
+	if linkErr != nil || dbErr != nil {
+		log.Error("Transcoded, but linking or recording failed", "link_err", linkErr, "db_err", dbErr)
+		p.publish(ctx, events.Message{Kind: events.Error, UserID: job.UserID, MediaFileID: id,
+			Text: "Media transcoded. But linking or DB failed.", Progress: &one})
+		return errors.Join(linkErr, dbErr)
+	}
+	log.Info("Media transcoded", "output", filepath.Base(out.Video), "action", plan.Action)
+	p.publish(ctx, events.Message{Kind: events.MediaFileUpdated, UserID: job.UserID, MediaFileID: id, Text: "Transcoding done"})
+	p.publish(ctx, events.Message{Kind: events.OK, UserID: job.UserID, MediaFileID: id, Text: "Media transcoded.", Progress: &one})
+	return nil
+}
+
+func (p *Pipeline) runThumbs(ctx context.Context, job store.Job, log *slog.Logger) error {
+	var spec processSpec
+	if err := decodeSpec(job, &spec); err != nil || job.MediaFileID == nil {
+		return p.db.FinishJob(context.WithoutCancel(ctx), job.ID, store.JobFailed, "", fmt.Sprintf("invalid thumbnail job: %v", err))
+	}
+	id := *job.MediaFileID
+	var in media.Info
+	if spec.Info != nil {
+		in = *spec.Info
+	} else {
+		// A back-fill job: learn about the file now.
+		var err error
+		if _, in, err = p.o.Tools.Inspect(ctx, spec.Src); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return p.failThumbs(ctx, job, spec, media.Outputs{}, "", err, log)
+		}
+	}
+	if in.Type == media.Audio {
+		err := p.db.InTx(ctx, func(q *store.Queries) error {
+			if err := q.SetThumbsDone(ctx, id, time.Now()); err != nil {
+				return err
+			}
+			return q.FinishJob(ctx, job.ID, store.JobDone, "", "")
+		})
+		return ignoreDeleted(err)
+	}
+	out := media.Outputs{Poster: p.l.Poster(id)}
+	if in.Type == media.Video {
+		out.Sheet = p.l.Sheet(id, media.SheetCols, media.SheetRows)
+	}
+	args, err := media.ThumbnailArgs(in, spec.Src, out)
+	if err != nil {
+		return p.failThumbs(ctx, job, spec, out, "", err, log)
+	}
+	tail, err := p.execute(ctx, job, p.o.Tools.FFmpegCommand(args), nil, out, p.l.ThumbsDir(id), nil, log)
+	if ctx.Err() != nil {
+		removeAll(out.Paths())
+		return ctx.Err()
+	}
+	if err != nil {
+		return p.failThumbs(ctx, job, spec, out, tail, err, log)
+	}
+	err = p.db.InTx(ctx, func(q *store.Queries) error {
+		if err := setThumbs(ctx, q, id, in); err != nil {
+			return err
+		}
+		return q.FinishJob(ctx, job.ID, store.JobDone, tail, "")
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		removeAll(out.Paths())
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p.publish(ctx, events.Message{Kind: events.MediaFileUpdated, UserID: job.UserID, MediaFileID: id, Text: "Media thumbnail generated"})
+	return nil
+}
+
+// setThumbs records the thumbnails made for in: a poster, and for video
+// the sprite sheet's dimensions.
+func setThumbs(ctx context.Context, q *store.Queries, id string, in media.Info) error {
+	if in.Type != media.Video {
+		return q.SetThumbnails(ctx, id, true, nil, nil, time.Now())
+	}
+	c, r := int64(media.SheetCols), int64(media.SheetRows)
+	return q.SetThumbnails(ctx, id, true, &c, &r, time.Now())
+}
+
+func ignoreDeleted(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// execute runs one tool process for a job: its outputs are recorded first
+// (so an interrupted attempt's files can be removed), its process group
+// is recorded while it runs (so a later start can kill it if this server
+// dies), stdout and stderr go to stdout.txt and stderr.txt in logDir, and
+// it is stopped if the job disappears (the media file was deleted). It
+// returns the tail of stderr.
+func (p *Pipeline) execute(ctx context.Context, job store.Job, argv, env []string, out media.Outputs, logDir string,
+	progress func(media.Progress), log *slog.Logger) (string, error) {
+	for _, f := range out.Paths() {
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			return "", err
+		}
+	}
+	if err := p.db.SetJobOutputs(ctx, job.ID, out.Paths()); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return "", err
+	}
+	stdout, err := os.Create(filepath.Join(logDir, "stdout.txt"))
+	if err != nil {
+		return "", err
+	}
+	defer stdout.Close()
+	stderr, err := os.Create(filepath.Join(logDir, "stderr.txt"))
+	if err != nil {
+		return "", err
+	}
+	defer stderr.Close()
+	tail := &media.Tail{Max: logTail}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		t := time.NewTicker(idlePoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+				if _, err := p.db.GetJob(runCtx, job.ID); errors.Is(err, store.ErrNotFound) {
+					log.Info("Job deleted (media file deleted); stopping it")
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	log.Debug("Running", "cmd", media.ShellQuote(argv))
+	err = media.Run(runCtx, argv, media.RunOptions{
+		Env:      env,
+		Stdout:   stdout,
+		Stderr:   io.MultiWriter(stderr, tail),
+		Progress: progress,
+		Started: func(pid int) {
+			pid64, start := int64(pid), processStartTime(pid)
+			if err := p.db.SetJobProcess(ctx, job.ID, &pid64, start); err != nil {
+				log.Warn("Cannot record the job's process", "err", err)
+			}
+		},
+	})
+	cancel()
+	<-watchDone
+	if err != nil && ctx.Err() == nil && runCtx.Err() != nil {
+		err = errors.New("stopped: the media file was deleted")
+	}
+	return tail.String(), err
+}
+
+// failProcess ends a failed transcode: partial outputs are removed (the
+// original is untouched and stays playable from orig/ if it can be), the
+// stderr tail is kept in the job and shown to the user.
+func (p *Pipeline) failProcess(ctx context.Context, job store.Job, spec processSpec, out media.Outputs, tail string, err error, log *slog.Logger) error {
+	return p.fail(ctx, job, spec, out, tail, err, "Media transcoding failed", log)
+}
+
+func (p *Pipeline) failThumbs(ctx context.Context, job store.Job, spec processSpec, out media.Outputs, tail string, err error, log *slog.Logger) error {
+	return p.fail(ctx, job, spec, out, tail, err, "Media thumbnailing failed", log)
+}
+
+func (p *Pipeline) fail(ctx context.Context, job store.Job, spec processSpec, out media.Outputs, tail string, err error, text string, log *slog.Logger) error {
+	ctx = context.WithoutCancel(ctx)
+	// Free the space first: the failure may be a full disk, and the
+	// database needs room to record it.
+	removeAll(out.Paths())
+	reason := failureReason(err, tail)
+	log.Error(text, "reason", reason)
+	if ferr := p.db.FinishJob(ctx, job.ID, store.JobFailed, tail, reason); ferr != nil && !errors.Is(ferr, store.ErrNotFound) {
+		log.Error("Cannot record the job's failure", "err", ferr)
+	}
+	id := ""
+	if job.MediaFileID != nil {
+		id = *job.MediaFileID
+	}
+	if !spec.Backfill {
+		p.publish(ctx, events.Message{Kind: events.Error, UserID: job.UserID, MediaFileID: id, Text: text,
+			Details: fmt.Sprintf("'%s': %s", spec.Name, reason)})
+	}
+	return fmt.Errorf("%s: %s", text, reason)
+}
+
+// failureReason names what went wrong: the tool and its exit status, and
+// the last lines of its stderr, which say why.
+func failureReason(err error, tail string) string {
+	var ee *media.ExitError
+	msg := err.Error()
+	if errors.As(err, &ee) {
+		msg = fmt.Sprintf("%s failed (%s)", ee.Cmd, ee.Status)
+	}
+	if last := (&media.Tail{Max: len(tail) + 1}); tail != "" {
+		last.Write([]byte(tail))
+		msg += ": " + last.LastLines(3)
+	}
+	return msg
+}
+
+// progressText is Clapshot's progress message and ratio for a report.
+// The ratio comes from frames when the total is known, else from time.
+func progressText(pr media.Progress, totalFrames int64, duration float64) (string, *float64) {
+	if pr.End {
+		one := 1.0
+		return "Transcoding done.", &one
+	}
+	speed := ""
+	switch {
+	case pr.Speed != "":
+		speed = " (speed: " + pr.Speed + ")"
+	case pr.FPS > 0:
+		speed = fmt.Sprintf(" (speed: %.1f fps)", pr.FPS)
+	}
+	var ratio float64
+	switch {
+	case totalFrames > 0 && pr.Frame > 0:
+		ratio = float64(pr.Frame) / float64(totalFrames)
+	case duration > 0 && pr.OutTime > 0:
+		ratio = pr.OutTime.Seconds() / duration
+	default:
+		return "Transcoding..." + speed, nil
+	}
+	ratio = math.Min(ratio, 1)
+	return fmt.Sprintf("Transcoding... %d%% done%s", int(ratio*100), speed), &ratio
+}
+
+// relink points link at target (relative), replacing any old link.
+func relink(link, target string) error {
+	tmp := link + ".tmp-" + mediastore.NewUUID()
+	if err := os.Symlink(target, tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+func removeAll(paths []string) {
+	for _, p := range paths {
+		os.Remove(p)
+	}
+}
