@@ -68,6 +68,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}()
 
 	a, err := app.Start(ctx, cfg, log)
+	if err != nil && ctx.Err() != nil {
+		// A signal during start-up (/api/health answers from the start,
+		// so a supervisor may well send one): a clean stop, not a failure.
+		log.Info("Start-up interrupted by a signal", "detail", err.Error())
+		log.Info("Clapshot server stopped")
+		return 0
+	}
 	if err != nil {
 		log.Error("Cannot start: " + err.Error())
 		if cfg.LogFile != "" {
