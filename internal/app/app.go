@@ -58,7 +58,11 @@ type App struct {
 // it and connects to it. /api/health answers on the listener from the
 // beginning, other paths with 503 until Start returns. Nothing else runs
 // in the background until Run.
-func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {
+	var o startOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err := cfg.PrepareDataDir(); err != nil {
 		return nil, err
 	}
@@ -81,11 +85,15 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, err
 
 	open := store.OpenOptions{Path: cfg.DBPath(), Migrate: cfg.Migrate, Log: log}
 	if cfg.OrgCmd != "" || cfg.OrgInURI != "" {
-		if a.Organizer, err = organizer.New(organizer.Options{
+		orgOpt := organizer.Options{
 			Cmd: cfg.OrgCmd, InURI: cfg.OrgInURI, OutTCP: cfg.OrgOutTCP,
 			DataDir: cfg.DataDir, DBPath: cfg.DBPath(), URLBase: cfg.URLBase,
 			Debug: cfg.Debug > 0, JSON: cfg.JSONLog, Log: log,
-		}); err != nil {
+		}
+		if o.organizer != nil {
+			o.organizer(&orgOpt)
+		}
+		if a.Organizer, err = organizer.New(orgOpt); err != nil {
 			return fail(err)
 		}
 		starting.SetPhase("starting the organizer")
@@ -155,6 +163,19 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, err
 	}
 	a.Listener = starting.Stop()
 	return a, nil
+}
+
+// Option adjusts Start; tests and tools use them.
+type Option func(*startOptions)
+
+type startOptions struct {
+	organizer func(*organizer.Options)
+}
+
+// WithOrganizerOptions lets f adjust the organizer's options (timeouts,
+// restart delays) before it starts.
+func WithOrganizerOptions(f func(*organizer.Options)) Option {
+	return func(o *startOptions) { o.organizer = f }
 }
 
 // Run serves until ctx ends, then stops everything and closes the database.

@@ -244,6 +244,39 @@ func inOrder[T any, K comparable](rows []T, ids []K, key func(T) K) []T {
 	return out
 }
 
+// dbRequest starts a Db* call: the backend and the page asked for.
+func (o *outbound) dbRequest(p *pb.DbPaging) (*Backend, store.Page, error) {
+	b, err := o.backend()
+	if err != nil {
+		return nil, store.Page{}, err
+	}
+	pg, err := page(p)
+	return b, pg, err
+}
+
+// byIDs is the ids filter of integer-keyed rows: parse, fetch, put in the
+// requested order, page.
+func byIDs[T any](ctx context.Context, what string, ids []string, pg store.Page,
+	get func(context.Context, []int64) ([]T, error), key func(T) int64) ([]T, error) {
+	nums, err := parseIDs(what, ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := get(ctx, nums)
+	if err != nil {
+		return nil, err
+	}
+	return pageSlice(inOrder(rows, nums, key), pg), nil
+}
+
+func convert[T, P any](rows []T, f func(T) P) []P {
+	out := make([]P, len(rows))
+	for i, r := range rows {
+		out[i] = f(r)
+	}
+	return out
+}
+
 func parseIDs(what string, ids []string) ([]int64, error) {
 	out := make([]int64, len(ids))
 	for i, s := range ids {
@@ -297,11 +330,7 @@ func (b *Backend) mediaFiles(ctx context.Context, q *store.Queries, rows []store
 }
 
 func (o *outbound) DbGetMediaFiles(ctx context.Context, req *pb.DbGetMediaFilesRequest) (*pb.DbMediaFileList, error) {
-	b, err := o.backend()
-	if err != nil {
-		return nil, err
-	}
-	pg, err := page(req.Paging)
+	b, pg, err := o.dbRequest(req.Paging)
 	if err != nil {
 		return nil, err
 	}
@@ -330,11 +359,7 @@ func (o *outbound) DbGetMediaFiles(ctx context.Context, req *pb.DbGetMediaFilesR
 }
 
 func (o *outbound) DbGetComments(ctx context.Context, req *pb.DbGetCommentsRequest) (*pb.DbCommentList, error) {
-	b, err := o.backend()
-	if err != nil {
-		return nil, err
-	}
-	pg, err := page(req.Paging)
+	b, pg, err := o.dbRequest(req.Paging)
 	if err != nil {
 		return nil, err
 	}
@@ -343,13 +368,7 @@ func (o *outbound) DbGetComments(ctx context.Context, req *pb.DbGetCommentsReque
 	case *pb.DbGetCommentsRequest_All:
 		rows, err = b.DB.ListComments(ctx, pg)
 	case *pb.DbGetCommentsRequest_Ids:
-		ids, perr := parseIDs("comment id", f.Ids.GetIds())
-		if perr != nil {
-			return nil, perr
-		}
-		if rows, err = b.DB.GetComments(ctx, ids); err == nil {
-			rows = pageSlice(inOrder(rows, ids, func(c store.Comment) int64 { return c.ID }), pg)
-		}
+		rows, err = byIDs(ctx, "comment id", f.Ids.GetIds(), pg, b.DB.GetComments, func(c store.Comment) int64 { return c.ID })
 	case *pb.DbGetCommentsRequest_UserId:
 		rows, err = b.DB.ListCommentsByUser(ctx, f.UserId, pg)
 	case *pb.DbGetCommentsRequest_MediaFileId:
@@ -360,19 +379,11 @@ func (o *outbound) DbGetComments(ctx context.Context, req *pb.DbGetCommentsReque
 	if err != nil {
 		return nil, dbStatus(err)
 	}
-	items := make([]*pb.Comment, len(rows))
-	for i, c := range rows {
-		items[i] = pbconv.Comment(c)
-	}
-	return &pb.DbCommentList{Items: items, Paging: req.Paging}, nil
+	return &pb.DbCommentList{Items: convert(rows, pbconv.Comment), Paging: req.Paging}, nil
 }
 
 func (o *outbound) DbGetUserMessages(ctx context.Context, req *pb.DbGetUserMessagesRequest) (*pb.DbUserMessageList, error) {
-	b, err := o.backend()
-	if err != nil {
-		return nil, err
-	}
-	pg, err := page(req.Paging)
+	b, pg, err := o.dbRequest(req.Paging)
 	if err != nil {
 		return nil, err
 	}
@@ -381,13 +392,7 @@ func (o *outbound) DbGetUserMessages(ctx context.Context, req *pb.DbGetUserMessa
 	case *pb.DbGetUserMessagesRequest_All:
 		rows, err = b.DB.ListMessages(ctx, pg)
 	case *pb.DbGetUserMessagesRequest_Ids:
-		ids, perr := parseIDs("message id", f.Ids.GetIds())
-		if perr != nil {
-			return nil, perr
-		}
-		if rows, err = b.DB.GetMessages(ctx, ids); err == nil {
-			rows = pageSlice(inOrder(rows, ids, func(m store.Message) int64 { return m.ID }), pg)
-		}
+		rows, err = byIDs(ctx, "message id", f.Ids.GetIds(), pg, b.DB.GetMessages, func(m store.Message) int64 { return m.ID })
 	case *pb.DbGetUserMessagesRequest_UserId:
 		rows, err = b.DB.ListMessagesByUser(ctx, f.UserId, pg)
 	case *pb.DbGetUserMessagesRequest_MediaFileId:
@@ -404,11 +409,7 @@ func (o *outbound) DbGetUserMessages(ctx context.Context, req *pb.DbGetUserMessa
 	if err != nil {
 		return nil, dbStatus(err)
 	}
-	items := make([]*pb.UserMessage, len(rows))
-	for i, m := range rows {
-		items[i] = pbconv.Message(m)
-	}
-	return &pb.DbUserMessageList{Items: items, Paging: req.Paging}, nil
+	return &pb.DbUserMessageList{Items: convert(rows, pbconv.Message), Paging: req.Paging}, nil
 }
 
 // DbUpsert inserts the items without an id and replaces the rows of those

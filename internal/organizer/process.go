@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -144,6 +145,10 @@ func (p *process) Stop(grace time.Duration) {
 			p.log.Warn("Organizer did not exit after SIGTERM; killing it", "pgid", pgid, "grace", grace)
 			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			<-p.done
+			// Orphans are reaped by init shortly after.
+			for i := 0; i < 100 && groupAlive(pgid); i++ {
+				time.Sleep(10 * time.Millisecond)
+			}
 			p.waitOutput(time.Second)
 			return
 		case <-time.After(20 * time.Millisecond):
@@ -153,7 +158,38 @@ func (p *process) Stop(grace time.Duration) {
 	p.waitOutput(time.Second)
 }
 
-func groupAlive(pgid int) bool { return syscall.Kill(-pgid, 0) == nil }
+// groupAlive reports whether any process of the group is still running.
+// Zombies do not count: orphans wait for init to reap them, which some
+// container inits never do.
+func groupAlive(pgid int) bool {
+	if syscall.Kill(-pgid, 0) != nil {
+		return false
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return true
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...; comm may contain spaces.
+		rest := string(b)
+		if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+			rest = rest[i+1:]
+		}
+		f := strings.Fields(rest)
+		if len(f) >= 3 && f[2] == strconv.Itoa(pgid) && f[0] != "Z" && pid > 0 {
+			return true
+		}
+	}
+	return false
+}
 
 // waitOutput waits (a bounded time) for the output forwarders to reach
 // the end of the organizer's output.
