@@ -237,9 +237,11 @@ func (a *App) registerWebUI() error {
 		URLBase: a.Config.URLBase,
 		Conf:    conf,
 		Trusted: a.Identity.Trusted,
-		TusPath: "/api/upload/tus/",
-		Version: version.Version,
-		Log:     a.Log,
+		TusPath: ingest.TusPath,
+		// Announced to the app so it refuses too-large files before sending.
+		MaxUploadBytes: a.Config.UploadMaxSize,
+		Version:        version.Version,
+		Log:            a.Log,
 	})
 	if err != nil {
 		return err

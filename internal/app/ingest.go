@@ -1,20 +1,23 @@
 package app
 
 import (
+	"github.com/clapshot-go/clapshot/internal/httpapi"
 	"github.com/clapshot-go/clapshot/internal/ingest"
 	"github.com/clapshot-go/clapshot/internal/media"
 	"github.com/clapshot-go/clapshot/internal/mediastore"
 )
 
 // newPipeline creates the media pipeline (uploads, incoming folder,
-// transcoding, thumbnails) and registers its HTTP routes.
+// transcoding, thumbnails) and registers its HTTP routes: the plain and
+// resumable upload endpoints and the static media files.
 func (a *App) newPipeline() error {
 	cfg := a.Config
+	layout := mediastore.Layout{DataDir: cfg.DataDir}
 	a.Pipeline = ingest.New(ingest.Options{
 		DB:              a.DB,
 		Events:          a.Events,
 		Log:             a.Log.With("component", "pipeline"),
-		Layout:          mediastore.Layout{DataDir: cfg.DataDir},
+		Layout:          layout,
 		Tools:           &media.Tools{},
 		Workers:         cfg.Workers,
 		TargetBitrate:   int64(cfg.BitrateMbps * 1_000_000),
@@ -23,5 +26,13 @@ func (a *App) newPipeline() error {
 		UploadExpiry:    cfg.UploadExpiry,
 		TrashRetention:  cfg.TrashRetention,
 	})
+	uploads := ingest.HTTPOptions{Identity: a.Identity, MaxSize: cfg.UploadMaxSize}
+	a.HTTP.Handle("POST /api/upload", a.Pipeline.UploadHandler(uploads))
+	tus, err := a.Pipeline.TusHandler(uploads)
+	if err != nil {
+		return err
+	}
+	a.HTTP.Handle(ingest.TusPath, tus)
+	a.HTTP.Handle("GET /videos/", httpapi.MediaFiles(layout.Videos(), cfg.DataDir, a.Log))
 	return nil
 }

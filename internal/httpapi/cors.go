@@ -8,10 +8,14 @@ import (
 
 // CORS as Clapshot's server does it (warp::cors): these methods and request
 // headers, for the origins of --cors, or of --url-base when --cors is not
-// given, or for any origin when the list holds "*".
+// given, or for any origin when the list holds "*". PATCH, DELETE and the
+// tus headers are added for resumable uploads (/api/upload/tus/), whose
+// responses must also expose their tus headers to the page.
 const (
-	corsMethods = "GET, POST, HEAD, OPTIONS"
-	corsHeaders = "x-file-name, x-clapshot-cookies, content-type, upgrade, sec-websocket-protocol, sec-websocket-version"
+	corsMethods = "GET, POST, HEAD, OPTIONS, PATCH, DELETE"
+	corsHeaders = "x-file-name, x-clapshot-cookies, content-type, upgrade, sec-websocket-protocol, sec-websocket-version, " +
+		"tus-resumable, upload-length, upload-offset, upload-metadata, upload-defer-length, upload-concat"
+	corsExpose = "Location, Upload-Offset, Upload-Length, Upload-Metadata, Tus-Resumable, Tus-Version, Tus-Max-Size, Tus-Extension"
 )
 
 // OriginPolicy decides which browser origins may use the API.
@@ -137,6 +141,7 @@ func (p *OriginPolicy) cors(next http.Handler) http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
+		h.Set("Access-Control-Expose-Headers", corsExpose)
 		next.ServeHTTP(w, r)
 	})
 }

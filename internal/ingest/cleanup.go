@@ -46,8 +46,11 @@ func (p *Pipeline) Cleanup(ctx context.Context) {
 		}
 	}
 	p.cleanUploadDirs(ctx, now)
-	if p.tusCleanup != nil {
-		p.tusCleanup(ctx, now)
+	p.mu.Lock()
+	tusCleanup := p.tusCleanup
+	p.mu.Unlock()
+	if tusCleanup != nil {
+		tusCleanup(ctx, now)
 	}
 	if n, err := p.db.DeleteFinishedJobs(ctx, now.Add(-finishedJobRetention)); err != nil {
 		p.log.Error("Cannot delete old jobs", "err", err)

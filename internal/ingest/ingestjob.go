@@ -47,7 +47,11 @@ func materialize(spec ingestSpec) error {
 	if err := os.MkdirAll(filepath.Dir(spec.Path), 0o755); err != nil {
 		return err
 	}
-	return mediastore.MoveFile(spec.From, spec.Path)
+	err := mediastore.MoveFile(spec.From, spec.Path)
+	if _, serr := os.Stat(spec.Path); err != nil && serr == nil {
+		return nil // the request handler and the worker raced; one moved it
+	}
+	return err
 }
 
 // ingestError is a failure the user is told about; the file is rejected.

@@ -1,0 +1,267 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tus/tusd/v2/pkg/filestore"
+	tusd "github.com/tus/tusd/v2/pkg/handler"
+	"github.com/tus/tusd/v2/pkg/memorylocker"
+	expslog "golang.org/x/exp/slog"
+
+	"github.com/clapshot-go/clapshot/internal/auth"
+)
+
+// TusPath is where the resumable upload endpoint is mounted.
+const TusPath = "/api/upload/tus/"
+
+// Upload metadata keys the server sets (a client cannot: the whole map is
+// rebuilt at creation).
+const (
+	metaFilename = "filename"
+	metaFiletype = "filetype"
+	metaUser     = "clapshot_user"
+	metaUserName = "clapshot_user_name"
+	metaCookies  = "clapshot_cookies"
+)
+
+// TusHandler is the resumable upload endpoint (tus 1.0: creation,
+// termination), for users behind proxies that limit request bodies
+// (Clapshot #93). The uploader's identity and X-Clapshot-Cookies are taken
+// when the upload is created; only the same user may continue, inspect or
+// cancel it. A finished upload is queued like a plain one. Unfinished
+// uploads are removed after UploadExpiry without progress.
+func (p *Pipeline) TusHandler(o HTTPOptions) (http.Handler, error) {
+	dir := p.l.Tus()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("tus upload directory: %w", err)
+	}
+	store := filestore.New(dir)
+	composer := tusd.NewStoreComposer()
+	store.UseIn(composer)
+	memorylocker.New().UseIn(composer)
+	h, err := tusd.NewHandler(tusd.Config{
+		BasePath:      TusPath,
+		StoreComposer: composer,
+		MaxSize:       o.MaxSize,
+		// CORS is answered for the whole server by httpapi.
+		Cors:                      &tusd.CorsConfig{Disable: true},
+		DisableDownload:           true,
+		Logger:                    expslog.New(expslog.NewTextHandler(&logWriter{log: p.log}, nil)),
+		PreUploadCreateCallback:   p.tusCreate(o),
+		PreFinishResponseCallback: p.tusFinish,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tus handler: %w", err)
+	}
+	p.mu.Lock()
+	p.tusCleanup = func(ctx context.Context, now time.Time) { p.expireTus(now) }
+	p.mu.Unlock()
+	inner := http.StripPrefix(strings.TrimSuffix(TusPath, "/"), h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ident := o.Identity.Identify(r)
+		id := strings.Trim(strings.TrimPrefix(r.URL.Path, TusPath), "/")
+		if id != "" && r.Method != http.MethodOptions {
+			// Only the uploader may continue, inspect or cancel.
+			if owner, ok := tusOwner(dir, id); ok && owner != ident.UserID {
+				http.Error(w, "This upload belongs to another user", http.StatusForbidden)
+				return
+			}
+		}
+		if id == "" && r.Method == http.MethodPost && o.Authorize != nil {
+			if err := o.Authorize(r, ident); err != nil {
+				http.Error(w, "Permission denied: "+err.Error(), http.StatusForbidden)
+				return
+			}
+		}
+		ctx := context.WithValue(r.Context(), uploaderKey{}, uploader{ident: ident, cookies: auth.Cookies(r.Header)})
+		inner.ServeHTTP(&relativeLocation{ResponseWriter: w}, r.WithContext(ctx))
+	}), nil
+}
+
+// tusCreate validates a new upload and records who makes it.
+func (p *Pipeline) tusCreate(o HTTPOptions) func(tusd.HookEvent) (tusd.HTTPResponse, tusd.FileInfoChanges, error) {
+	return func(ev tusd.HookEvent) (tusd.HTTPResponse, tusd.FileInfoChanges, error) {
+		u, ok := uploaderFrom(ev.Context)
+		if !ok {
+			return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusd.NewError("ERR_INTERNAL", "no uploader", http.StatusInternalServerError)
+		}
+		name := ev.Upload.MetaData[metaFilename]
+		if err := CheckFileName(name); err != nil {
+			return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusd.NewError("ERR_BAD_FILENAME",
+				err.Error()+" (send it in Upload-Metadata as 'filename')", http.StatusBadRequest)
+		}
+		if !ev.Upload.SizeIsDeferred && ev.Upload.Size == 0 {
+			return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusd.NewError("ERR_EMPTY", fmt.Sprintf("'%s' is empty (0 bytes)", name), http.StatusBadRequest)
+		}
+		if !ev.Upload.SizeIsDeferred {
+			if err := p.checkSpace(ev.Upload.Size); err != nil {
+				return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusd.NewError("ERR_NO_SPACE", err.Error(), http.StatusInsufficientStorage)
+			}
+		}
+		cookies, _ := json.Marshal(u.cookies)
+		meta := tusd.MetaData{metaFilename: name, metaFiletype: ev.Upload.MetaData[metaFiletype],
+			metaUser: u.ident.UserID, metaUserName: u.ident.UserName, metaCookies: string(cookies)}
+		p.log.Debug("Resumable upload started", "file", name, "size", ev.Upload.Size, "user", u.ident.UserID)
+		return tusd.HTTPResponse{}, tusd.FileInfoChanges{MetaData: meta}, nil
+	}
+}
+
+// tusFinish queues a completed upload for ingestion before the client is
+// told it is complete.
+func (p *Pipeline) tusFinish(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
+	info := ev.Upload
+	bin := info.Storage["Path"]
+	name := info.MetaData[metaFilename]
+	internal := func(err error) (tusd.HTTPResponse, error) {
+		p.log.Error("Cannot queue a finished resumable upload", "file", name, "err", err)
+		return tusd.HTTPResponse{}, tusd.NewError("ERR_INTERNAL", "cannot process the upload: "+err.Error(), http.StatusInternalServerError)
+	}
+	if bin == "" || CheckFileName(name) != nil {
+		return internal(errors.New("upload has no file name or data path"))
+	}
+	if err := syncFile(bin); err != nil {
+		return internal(err)
+	}
+	var cookies map[string]string
+	_ = json.Unmarshal([]byte(info.MetaData[metaCookies]), &cookies)
+	dir, done, err := p.NewUploadDir()
+	if err != nil {
+		return internal(err)
+	}
+	defer done()
+	u := Upload{Path: filepath.Join(dir, name), From: bin, UserID: info.MetaData[metaUser],
+		UserName: info.MetaData[metaUserName], Cookies: cookies, Source: "tus"}
+	if err := p.Submit(context.WithoutCancel(ev.Context), u); err != nil {
+		os.Remove(dir)
+		return internal(err)
+	}
+	if err := materialize(ingestSpec{Path: u.Path, From: u.From}); err != nil {
+		p.log.Warn("Cannot move a finished upload; its job will retry", "err", err)
+	}
+	os.Remove(bin + ".info")
+	p.log.Info("Resumable upload finished", "file", name, "size", info.Size, "user", u.UserID)
+	return tusd.HTTPResponse{}, nil
+}
+
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// tusInfo is the part of tusd's <id>.info file the server reads.
+type tusInfo struct {
+	ID       string
+	Size     int64
+	Offset   int64
+	MetaData map[string]string
+}
+
+func readTusInfo(path string) (tusInfo, error) {
+	var ti tusInfo
+	b, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(b, &ti)
+	}
+	return ti, err
+}
+
+// tusOwner is the user who created upload id.
+func tusOwner(dir, id string) (string, bool) {
+	if strings.ContainsAny(id, "/\\") || id == "." || id == ".." {
+		return "", false
+	}
+	ti, err := readTusInfo(filepath.Join(dir, id+".info"))
+	if err != nil {
+		return "", false
+	}
+	return ti.MetaData[metaUser], true
+}
+
+// expireTus removes unfinished uploads that made no progress for
+// UploadExpiry (the data file's modification time moves with every
+// chunk), and leftovers of finished ones.
+func (p *Pipeline) expireTus(now time.Time) {
+	entries, err := os.ReadDir(p.l.Tus())
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		id, isInfo := strings.CutSuffix(name, ".info")
+		if !isInfo || e.IsDir() {
+			continue
+		}
+		bin := filepath.Join(p.l.Tus(), id)
+		infoPath := filepath.Join(p.l.Tus(), name)
+		last := time.Time{}
+		if st, err := os.Stat(bin); err == nil {
+			last = st.ModTime()
+		} else if st, err := os.Stat(infoPath); err == nil && now.Sub(st.ModTime()) < time.Minute {
+			continue // being created right now
+		}
+		if !last.IsZero() && now.Sub(last) < p.o.UploadExpiry {
+			continue
+		}
+		ti, _ := readTusInfo(infoPath)
+		os.Remove(bin)
+		os.Remove(infoPath)
+		if !last.IsZero() {
+			p.log.Info("Removed an expired unfinished upload", "file", ti.MetaData[metaFilename], "user", ti.MetaData[metaUser],
+				"received", ti.Offset, "size", ti.Size)
+		}
+	}
+}
+
+// relativeLocation turns tusd's absolute Location header into a path, so
+// that it is right behind any proxy (tusd would build it from the Host
+// header and guess the scheme).
+type relativeLocation struct {
+	http.ResponseWriter
+	done bool
+}
+
+func (w *relativeLocation) WriteHeader(code int) {
+	if !w.done {
+		w.done = true
+		if loc := w.Header().Get("Location"); loc != "" {
+			if u, err := url.Parse(loc); err == nil && u.IsAbs() {
+				w.Header().Set("Location", u.RequestURI())
+			}
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *relativeLocation) Write(b []byte) (int, error) {
+	if !w.done {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets tusd's http.ResponseController reach the connection (read
+// deadlines).
+func (w *relativeLocation) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logWriter passes tusd's log lines to the server log at debug level
+// (slog handlers write one whole record per Write).
+type logWriter struct{ log *slog.Logger }
+
+func (w *logWriter) Write(b []byte) (int, error) {
+	w.log.Debug("tus: " + strings.TrimSpace(string(b)))
+	return len(b), nil
+}

@@ -1,0 +1,227 @@
+package ingest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/clapshot-go/clapshot/internal/auth"
+)
+
+// HTTPOptions configure the upload endpoints.
+type HTTPOptions struct {
+	Identity *auth.Resolver
+	// MaxSize is the largest accepted file in bytes (0: no limit).
+	MaxSize int64
+	// Authorize, if set, may refuse an upload (the organizer's
+	// UPLOAD_MEDIA_FILE check); its error text is sent with 403.
+	Authorize func(r *http.Request, id auth.Identity) error
+}
+
+// uploadBuffer is the copy buffer of an upload: large writes keep the
+// system call count (and the CPU cost per byte) low.
+const uploadBuffer = 1 << 20
+
+// httpError is an upload failure with its status and a message for the
+// user.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func fail(status int, format string, args ...any) *httpError {
+	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
+}
+
+// UploadHandler is Clapshot's POST /api/upload: a multipart/form-data body
+// whose "fileupload" parts are files. Each is streamed to disk (never held
+// in memory), and once the whole request has arrived all of them are queued
+// for ingestion, as the user named in the identity headers, with the
+// X-Clapshot-Cookies. The answer is 200 "Ok", or an error status with a
+// message naming the file and the problem; a failed request leaves nothing
+// behind.
+func (p *Pipeline) UploadHandler(o HTTPOptions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ident := o.Identity.Identify(r)
+		log := p.log.With("user", ident.UserID, "remote", r.RemoteAddr)
+		if o.Authorize != nil {
+			if err := o.Authorize(r, ident); err != nil {
+				http.Error(w, "Permission denied: "+err.Error(), http.StatusForbidden)
+				return
+			}
+		}
+		err := p.receiveMultipart(r, ident, auth.Cookies(r.Header), o.MaxSize, log)
+		var he *httpError
+		switch {
+		case err == nil:
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = io.WriteString(w, "Ok")
+		case errors.As(err, &he):
+			log.Warn("Upload refused", "status", he.status, "reason", he.msg)
+			if he.status == http.StatusBadRequest || he.status == http.StatusRequestEntityTooLarge {
+				// The rest of the body is not wanted; do not read it.
+				w.Header().Set("Connection", "close")
+			}
+			http.Error(w, he.msg, he.status)
+		default:
+			log.Error("Upload failed", "err", err)
+			http.Error(w, "Upload failed: "+err.Error(), http.StatusInternalServerError)
+		}
+	})
+}
+
+func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookies map[string]string, maxSize int64, log *slog.Logger) (err error) {
+	mt, params, perr := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if perr != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return fail(http.StatusBadRequest, "Missing boundary")
+	}
+	if err := p.checkSpace(r.ContentLength); err != nil {
+		return err
+	}
+	// A big read buffer under the multipart parser: fewer, larger reads
+	// from the connection.
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{bufio.NewReaderSize(r.Body, uploadBuffer), r.Body}
+	mr, merr := r.MultipartReader()
+	if merr != nil {
+		return fail(http.StatusBadRequest, "Missing boundary")
+	}
+
+	var uploads []Upload
+	var dirs []string
+	var dones []func()
+	defer func() {
+		for _, d := range dones {
+			d()
+		}
+		if err != nil {
+			for _, d := range dirs {
+				os.RemoveAll(d)
+			}
+		}
+	}()
+	buf := make([]byte, uploadBuffer)
+	for {
+		part, perr := mr.NextPart()
+		if errors.Is(perr, io.EOF) {
+			break
+		}
+		if perr != nil {
+			return fail(http.StatusBadRequest, "Upload failed: %v", perr)
+		}
+		if part.FormName() != "fileupload" {
+			log.Debug("Skipping unknown multipart field", "field", part.FormName())
+			_, _ = io.Copy(io.Discard, part)
+			continue
+		}
+		// The raw file name: multipart's FileName() would silently strip
+		// a path, which must be refused instead.
+		_, dp, _ := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
+		name := dp["filename"]
+		if err := CheckFileName(name); err != nil {
+			return fail(http.StatusBadRequest, "%s", err.Error())
+		}
+		dir, done, derr := p.NewUploadDir()
+		if derr != nil {
+			return derr
+		}
+		dirs, dones = append(dirs, dir), append(dones, done)
+		final := filepath.Join(dir, name)
+		n, werr := writeUpload(final+partialSuffix, part, buf, maxSize)
+		if werr != nil {
+			return werr
+		}
+		if n == 0 {
+			return fail(http.StatusBadRequest, "'%s' is empty (0 bytes)", name)
+		}
+		log.Debug("Upload received", "file", name, "bytes", n)
+		uploads = append(uploads, Upload{Path: final, From: final + partialSuffix, UserID: ident.UserID,
+			UserName: ident.UserName, Cookies: cookies, Source: "upload"})
+	}
+	if len(uploads) == 0 {
+		return fail(http.StatusBadRequest, "No file in the upload (expected a multipart field named 'fileupload')")
+	}
+	if err := p.Submit(r.Context(), uploads...); err != nil {
+		return err
+	}
+	for _, u := range uploads {
+		if err := materialize(ingestSpec{Path: u.Path, From: u.From}); err != nil {
+			log.Warn("Cannot rename a finished upload; its job will retry", "err", err)
+		}
+	}
+	return nil
+}
+
+// writeUpload streams src into path (at most max bytes, 0: no limit),
+// syncs it to disk, and returns its size.
+func writeUpload(path string, src io.Reader, buf []byte, max int64) (int64, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return 0, fmt.Errorf("cannot create %s: %w", filepath.Base(path), err)
+	}
+	defer f.Close()
+	var r io.Reader = src
+	if max > 0 {
+		r = io.LimitReader(src, max+1)
+	}
+	n, err := io.CopyBuffer(onlyWriter{f}, r, buf)
+	name := filepath.Base(path[:len(path)-len(partialSuffix)])
+	switch {
+	case max > 0 && n > max:
+		return n, fail(http.StatusRequestEntityTooLarge, "'%s' is larger than the limit of %d bytes (--upload-max-size)", name, max)
+	case errors.Is(err, syscall.ENOSPC):
+		return n, fail(http.StatusInsufficientStorage, "'%s': the server's disk is full", name)
+	case err != nil:
+		return n, fail(http.StatusBadRequest, "Upload failed: '%s': %v", name, err)
+	}
+	// The user is told "Ok" only for data on disk.
+	if err := f.Sync(); err != nil {
+		return n, fmt.Errorf("'%s': %w", name, err)
+	}
+	return n, f.Close()
+}
+
+// onlyWriter hides ReadFrom so CopyBuffer uses the large buffer.
+type onlyWriter struct{ io.Writer }
+
+// checkSpace refuses a request that cannot fit on the disk, before any of
+// it is read (Clapshot #81: say why).
+func (p *Pipeline) checkSpace(size int64) error {
+	if size <= 0 {
+		return nil
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(p.l.Upload(), &st); err != nil {
+		return nil
+	}
+	free := int64(st.Bavail) * int64(st.Bsize)
+	if size > free {
+		return fail(http.StatusInsufficientStorage, "Not enough disk space on the server: the upload is %d bytes, %d bytes are free", size, free)
+	}
+	return nil
+}
+
+// uploaderKey carries the uploader from the HTTP request to tus hooks.
+type uploaderKey struct{}
+
+type uploader struct {
+	ident   auth.Identity
+	cookies map[string]string
+}
+
+func uploaderFrom(ctx context.Context) (uploader, bool) {
+	u, ok := ctx.Value(uploaderKey{}).(uploader)
+	return u, ok
+}
