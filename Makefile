@@ -9,7 +9,7 @@ RUN_FLAGS   ?=
 # Pinned tools (code generators, nfpm) are installed here, whatever BIN is.
 TOOLS       ?= $(CURDIR)/bin/tools
 
-.PHONY: help run build server organizer ui test test-web lint bench proto deb deb-package demo deps-run deps-test deps-bench clean
+.PHONY: help run build server organizer ui test test-web lint bench proto deb deb-package demo deps-run deps-demo deps-test deps-bench clean
 
 # The web UI (web/) is built with npm into web/dist, which the server embeds.
 # It is rebuilt only when its sources change.
@@ -79,6 +79,13 @@ endif
 $(NFPM):
 	GOBIN=$(dir $(NFPM)) $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
 
+DEMO_DIR  ?= $(CURDIR)/demo
+DEMO_PORT ?= 8080
+
+demo: deps-demo build organizer ## nginx with basic auth + server (+ organizer) on 127.0.0.1:8080; Ctrl-C stops all
+	$(GO) build -o $(BIN)/demo ./tools/demo
+	$(BIN)/demo -server $(BIN)/clapshot-server -organizer $(BIN)/clapshot-organizer-folders -dir "$(DEMO_DIR)" -port $(DEMO_PORT)
+
 test: deps-test lint ## The whole test suite (installs what it needs when run as root)
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) test-web
@@ -118,7 +125,9 @@ deps-test:
 	@./scripts/deps.sh test
 deps-bench:
 	@./scripts/deps.sh bench
+deps-demo:
+	@./scripts/deps.sh demo
 
 clean: ## Remove build output (not ./data)
-	rm -rf $(BIN) web/node_modules
+	rm -rf $(BIN) $(DEB_DIR) web/node_modules
 	find web/dist -mindepth 1 ! -name .gitkeep -delete 2>/dev/null || true

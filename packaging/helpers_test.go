@@ -55,14 +55,18 @@ func repoRoot(t testing.TB) string {
 	return root
 }
 
-// scratchDir is a world-readable temporary directory (t.TempDir is 0700,
-// which the clapshot user and nginx workers could not enter).
+// scratchDir is a world-readable temporary directory (t.TempDir's are
+// 0700, which the clapshot user and nginx workers could not enter).
 func scratchDir(t testing.TB) string {
 	t.Helper()
-	d := t.TempDir()
+	d, err := os.MkdirTemp(tmpRoot, "t-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Chmod(d, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { os.RemoveAll(d) })
 	return d
 }
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages a make target needs. As root it runs
 # apt-get; otherwise it prints the exact command and fails.
-#   scripts/deps.sh run|test|bench
+#   scripts/deps.sh run|test|bench|demo
 set -eu
 
 target=${1:-run}
@@ -27,6 +27,10 @@ test | bench)
 	want nginx nginx-light
 	want htpasswd apache2-utils
 	want adduser adduser
+	;;
+demo)
+	want nginx nginx-light
+	want htpasswd apache2-utils
 	;;
 esac
 [ "$target" = bench ] && want wrk wrk

@@ -2,10 +2,10 @@
 // loopback port with a fresh data directory, and drives Debian's Chromium
 // through playwright-core (never a downloaded browser). On a failure every
 // page the test opened is screenshotted into test-output/e2e/.
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 
@@ -14,10 +14,10 @@ export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 export const OUT = resolve(process.env.E2E_OUTPUT ?? '../test-output/e2e');
 
 /** Starts a server; resolves once it accepts requests. */
-export async function startServer({ args = [], dataDir } = {}) {
+export async function startServer({ args = [], dataDir, port = 0 } = {}) {
   if (!existsSync(SERVER)) throw new Error(`server binary ${SERVER} missing: run make server (or set CLAPSHOT_SERVER)`);
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'clapshot-e2e-'));
-  const proc = spawn(SERVER, ['--data-dir', dir, '--host', '127.0.0.1', '--port', '0', '--workers', '1', ...args], {
+  const proc = spawn(SERVER, ['--data-dir', dir, '--host', '127.0.0.1', '--port', String(port), '--workers', '1', '--poll', '0.3', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -38,8 +38,10 @@ export async function startServer({ args = [], dataDir } = {}) {
   return {
     url,
     dataDir: dir,
+    port: Number(url.match(/:(\d+)\/$/)[1]),
     log: () => log,
-    async stop() {
+    /** Stops the server; its data directory is removed unless keepData. */
+    async stop({ keepData = false } = {}) {
       if (proc.exitCode === null) {
         const done = new Promise((r) => proc.once('exit', r));
         proc.kill('SIGTERM');
@@ -47,7 +49,7 @@ export async function startServer({ args = [], dataDir } = {}) {
         await done;
         clearTimeout(t);
       }
-      if (!dataDir) rmSync(dir, { recursive: true, force: true });
+      if (!dataDir && !keepData) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -130,4 +132,60 @@ export function e2e(name, fn, { timeout = 90_000, server } = {}) {
       await s.close();
     }
   });
+}
+
+const mediaDir = mkdtempSync(join(tmpdir(), 'clapshot-e2e-media-'));
+process.on('exit', () => rmSync(mediaDir, { recursive: true, force: true }));
+
+/** Makes a small test clip with ffmpeg (lavfi sources; the picture shows
+ * its own timestamp and frame number). Cached per run. */
+export function testVideo(name = 'clip.mp4', { seconds = 3, fps = 25, size = '320x180' } = {}) {
+  const out = join(mediaDir, name);
+  if (existsSync(out)) return out;
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-y',
+    '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${fps}:duration=${seconds}`,
+    '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`,
+    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', '-movflags', '+faststart', out]);
+  if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.stderr}`);
+  return out;
+}
+
+/** Writes a small text file for the test (subtitles, EDLs, ...). */
+export function testFile(name, content) {
+  const out = join(mediaDir, name);
+  writeFileSync(out, content);
+  return out;
+}
+
+/** The user who owns files put into incoming/ (the server names the user
+ * after the file's OS owner). */
+export const owner = { user: userInfo().username, name: 'Owner' };
+
+/** Opens the home page and waits for the listing. */
+export async function openHome(s, br, server, as = owner) {
+  const page = await s.open(br, server.url, as);
+  await page.getByRole('listbox', { name: 'Media files and folders' }).waitFor({ timeout: 20_000 });
+  return page;
+}
+
+/** Adds a media file through the server's incoming folder and waits until
+ * the owner's listing shows it; returns its id. */
+export async function addMedia(server, br, file) {
+  const dst = join(server.dataDir, 'incoming', basename(file));
+  copyFileSync(file, dst + '.part');
+  renameSync(dst + '.part', dst);
+  const s = new Session('add-media');
+  try {
+    const page = await openHome(s, br, server);
+    const tile = page.locator('.tile[data-key^="m:"]').filter({ hasText: basename(file) });
+    for (let i = 0; i < 60 && !(await tile.count()); i++) {
+      await page.waitForTimeout(500);
+      await page.reload();
+      await page.getByRole('listbox', { name: 'Media files and folders' }).waitFor();
+    }
+    const key = await tile.first().getAttribute('data-key', { timeout: 5000 });
+    return key.slice(2);
+  } finally {
+    await s.close();
+  }
 }

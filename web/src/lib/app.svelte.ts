@@ -67,6 +67,8 @@ export class App {
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   /** Suppresses collab reports while applying a remote event. */
   private applyingRemote = false;
+  /** Our recent collab reports: the server relays them back to us too. */
+  private sentReports: { paused: boolean; loop: boolean; seek: number; at: number }[] = [];
 
   constructor(settings: Settings) {
     this.settings = settings;
@@ -241,9 +243,10 @@ export class App {
         this.onMediaFileAdded(msg);
         return;
     }
-    // OK and ERROR: the messages panel, and a toast if new.
-    this.messages = [msg, ...this.messages.filter((m) => !(msg.id && m.id === msg.id))].slice(0, 500);
-    if (!msg.seen && msg.created && Date.now() - msg.created.getTime() < 60_000) {
+    this.trackCollabMembers(msg.message);
+    // OK and ERROR: stored ones go to the messages panel; new ones also get a toast.
+    if (msg.created) this.messages = [msg, ...this.messages.filter((m) => !(msg.id && m.id === msg.id))].slice(0, 500);
+    if (!msg.seen && (!msg.created || Date.now() - msg.created.getTime() < 60_000)) {
       const err = msg.type === UserMessage_Type.ERROR;
       toasts.add(err ? 'error' : 'info', (mfid ? `${mfid}: ` : '') + msg.message, { details: msg.details });
       if (!err) this.scheduleRefresh();
@@ -447,13 +450,16 @@ export class App {
   private reportCollab(_a: UserAction) {
     if (!this.collab || this.applyingRemote || !this.player.video) return;
     const p = this.player;
+    const seek = p.video?.currentTime ?? p.time;
+    const now = Date.now();
+    this.sentReports = [...this.sentReports.filter((r) => now - r.at < 10_000).slice(-30), { paused: p.paused, loop: p.loopOn, seek, at: now }];
     const drawing = this.drawing.mode === 'edit' ? this.drawing.toDataURL(p.videoWidth, p.videoHeight)
       : this.drawing.mode === 'view' ? (this.drawing.image ?? undefined) : undefined;
     this.send({
       collabReport: {
         paused: p.paused,
         loop: p.loopOn,
-        seekTimeSec: p.video?.currentTime ?? p.time,
+        seekTimeSec: seek,
         drawing,
         subtitleId: this.subtitleId ?? undefined,
         loopStartSec: p.hasLoopRange ? p.loopIn! : undefined,
@@ -462,8 +468,26 @@ export class App {
     });
   }
 
+  /** Is this event our own report coming back? (Not another tab of ours.) */
+  private isEcho(ev: ServerToClientCmd_CollabEvent): boolean {
+    if (!this.user || (ev.fromUser !== this.user.name && ev.fromUser !== this.user.id)) return false;
+    const i = this.sentReports.findIndex((r) => r.paused === ev.paused && r.loop === ev.loop && Math.abs(r.seek - ev.seekTimeSec) < 1e-6);
+    if (i < 0) return false;
+    this.sentReports = this.sentReports.slice(i + 1);
+    return true;
+  }
+
+  /** Keeps the participants list from the server's join/leave notices. */
+  private trackCollabMembers(text: string) {
+    const m = this.collab && text.match(/^'(.+)' (joined|left) collab$/);
+    if (!m || !this.collab) return;
+    const who = m[1];
+    const others = this.collab.participants.filter((p) => p !== who);
+    this.collab.participants = m[2] === 'joined' ? [...others, who] : others;
+  }
+
   private onCollabEvent(ev: ServerToClientCmd_CollabEvent) {
-    if (!this.collab) return;
+    if (!this.collab || this.isEcho(ev)) return;
     const c = this.collab;
     if (ev.fromUser && !c.participants.includes(ev.fromUser)) c.participants = [...c.participants, ev.fromUser];
     if (ev.fromUser && ev.fromUser !== c.controller) {

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The demo starts nginx and the server, prints the URL, serves the demo
+// users, and stops both on Ctrl-C.
+func TestDemoStartsAndStopsEverything(t *testing.T) {
+	for _, tool := range []string{"nginx", "htpasswd"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (scripts/deps.sh demo installs it)", tool)
+		}
+	}
+	bin := t.TempDir()
+	for pkg, out := range map[string]string{".": "demo", "../../cmd/clapshot-server": "clapshot-server"} {
+		if b, err := exec.Command("go", "build", "-o", filepath.Join(bin, out), pkg).CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", pkg, err, b)
+		}
+	}
+	// World-readable, as nginx's workers (nobody when run as root) read the
+	// password file and media below it.
+	dir, err := os.MkdirTemp("", "clapshot-demo-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+
+	cmd := exec.Command(filepath.Join(bin, "demo"), "-server", filepath.Join(bin, "clapshot-server"),
+		"-organizer", filepath.Join(bin, "no-organizer"), "-dir", filepath.Join(dir, "demo"), "-port", "0")
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = cmd.Stdout
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var exitErr error
+	go func() { exitErr = cmd.Wait(); close(done) }()
+	// The output reader ends when Wait closes the pipe.
+	readDone := make(chan struct{})
+	defer func() {
+		select {
+		case <-done:
+		default:
+			cmd.Process.Kill()
+			<-done
+		}
+		<-readDone
+	}()
+
+	urlRE := regexp.MustCompile(`running:\s+(http://127\.0\.0\.1:\d+/)`)
+	found := make(chan string, 1)
+	go func() {
+		defer close(readDone)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := urlRE.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+	}()
+	var url string
+	select {
+	case url = <-found:
+	case <-done:
+		t.Fatalf("demo exited before printing its URL: %v", exitErr)
+	case <-time.After(60 * time.Second):
+		t.Fatal("demo printed no URL within 60 s")
+	}
+
+	for _, c := range []struct {
+		user, pass string
+		want       int
+	}{{"", "", 401}, {"alice", "alice123", 200}, {"demo", "demo", 200}, {"admin", "admin", 200}, {"alice", "nope", 401}} {
+		req, _ := http.NewRequest("GET", url, nil)
+		if c.user != "" {
+			req.SetBasicAuth(c.user, c.pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("GET / as %q: %d, want %d", c.user, resp.StatusCode, c.want)
+		}
+	}
+
+	// Ctrl-C.
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-done:
+		if exitErr != nil {
+			t.Errorf("demo exit after Ctrl-C: %v", exitErr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not stop within 30 s of Ctrl-C")
+	}
+	host := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
+	if c, err := net.DialTimeout("tcp", host, time.Second); err == nil {
+		c.Close()
+		t.Errorf("nginx still listens on %s after the demo stopped", host)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "demo", "nginx", "nginx.pid")); err == nil {
+		t.Error("nginx.pid still exists: nginx did not shut down")
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "demo", "server.log"))
+	if !strings.Contains(string(log), "Clapshot server stopped") {
+		t.Errorf("the server did not shut down cleanly:\n%s", log)
+	}
+}
