@@ -64,7 +64,12 @@ const testBitrate = 300_000
 
 func newHarness(t *testing.T, tweak func(*Options)) *harness {
 	t.Helper()
-	dir := t.TempDir()
+	return newHarnessIn(t, t.TempDir(), tweak)
+}
+
+// newHarnessIn runs a pipeline on the data directory dir.
+func newHarnessIn(t *testing.T, dir string, tweak func(*Options)) *harness {
+	t.Helper()
 	db, err := store.Open(context.Background(), store.OpenOptions{Path: filepath.Join(dir, "clapshot.sqlite")})
 	if err != nil {
 		t.Fatal(err)

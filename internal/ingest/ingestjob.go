@@ -129,7 +129,9 @@ func (p *Pipeline) runIngest(ctx context.Context, job store.Job, log *slog.Logge
 			return p.failIngest(ctx, job, spec, src, id, "cannot create the media directory: "+err.Error(), log)
 		}
 		orig := filepath.Join(p.l.OrigDir(id), name)
-		if err := os.Rename(src, orig); err != nil {
+		// videos/ may be another file system than upload/ (a big disk
+		// mounted there): then this copies.
+		if err := mediastore.MoveFile(src, orig); err != nil {
 			os.RemoveAll(p.l.MediaDir(id))
 			return p.failIngest(ctx, job, spec, src, id, "cannot move the file into the media directory: "+err.Error(), log)
 		}

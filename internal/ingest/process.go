@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/events"
@@ -19,6 +20,10 @@ import (
 
 // logTail is how much of a tool's stderr is kept in the job row.
 const logTail = 16 * 1024
+
+// errJobDeleted stops a job whose media file was deleted while it ran:
+// nobody is told, the outputs went to the trash with the directory.
+var errJobDeleted = errors.New("stopped: the media file was deleted")
 
 func (p *Pipeline) runTranscode(ctx context.Context, job store.Job, log *slog.Logger) error {
 	var spec processSpec
@@ -236,6 +241,7 @@ func (p *Pipeline) execute(ctx context.Context, job store.Job, argv, env []strin
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var deleted atomic.Bool
 	watchDone := make(chan struct{})
 	go func() {
 		defer close(watchDone)
@@ -248,6 +254,7 @@ func (p *Pipeline) execute(ctx context.Context, job store.Job, argv, env []strin
 			case <-t.C:
 				if _, err := p.db.GetJob(runCtx, job.ID); errors.Is(err, store.ErrNotFound) {
 					log.Info("Job deleted (media file deleted); stopping it")
+					deleted.Store(true)
 					cancel()
 					return
 				}
@@ -269,8 +276,8 @@ func (p *Pipeline) execute(ctx context.Context, job store.Job, argv, env []strin
 	})
 	cancel()
 	<-watchDone
-	if err != nil && ctx.Err() == nil && runCtx.Err() != nil {
-		err = errors.New("stopped: the media file was deleted")
+	if err != nil && deleted.Load() {
+		err = errJobDeleted
 	}
 	return tail.String(), err
 }
@@ -288,6 +295,11 @@ func (p *Pipeline) failThumbs(ctx context.Context, job store.Job, spec processSp
 
 func (p *Pipeline) fail(ctx context.Context, job store.Job, spec processSpec, out media.Outputs, tail string, err error, text string, log *slog.Logger) error {
 	ctx = context.WithoutCancel(ctx)
+	if errors.Is(err, errJobDeleted) {
+		removeAll(out.Paths())
+		log.Info("Media file deleted while it was being processed; stopped")
+		return nil
+	}
 	// Free the space first: the failure may be a full disk, and the
 	// database needs room to record it.
 	removeAll(out.Paths())

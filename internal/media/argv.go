@@ -65,12 +65,20 @@ func posterChain() string {
 // sheetChain selects frame i*N/100 for i = 0..99, like Clapshot's
 // select=eq(n\,...)+... expression, in one pass: each frame's timestamp
 // becomes its index, and a frame rate of 100/N keeps exactly the frames at
-// those indexes (repeating frames when N < 100). Padding with the last
-// frame guarantees a full sheet when the container overstated N.
+// those indexes (repeating frames when N < 100). Frames are dropped before
+// they are shrunk, but repeated only after (one scaling per source frame
+// either way). Padding with the last frame guarantees a full sheet when
+// the container overstated N.
 func sheetChain(totalFrames int64) string {
 	n := max(totalFrames, 1)
-	return fmt.Sprintf("settb=1,setpts=N,fps=fps=%d/%d:round=up,%s,tpad=stop_mode=clone:stop=%d,trim=end_frame=%d,tile=%dx%d,format=yuv420p",
-		sheetCount, n, letterbox(ThumbW, ThumbH), sheetCount, sheetCount, SheetCols, SheetRows)
+	pick := fmt.Sprintf("settb=1,setpts=N,fps=fps=%d/%d:round=up", sheetCount, n)
+	shrink := letterbox(ThumbW, ThumbH)
+	first, second := pick, shrink
+	if n < sheetCount {
+		first, second = shrink, pick
+	}
+	return fmt.Sprintf("%s,%s,tpad=stop_mode=clone:stop=%d,trim=end_frame=%d,tile=%dx%d,format=yuv420p",
+		first, second, sheetCount, sheetCount, SheetCols, SheetRows)
 }
 
 // scaleChain fits video into MaxOutputDimension² without upscaling, then
