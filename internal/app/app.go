@@ -20,6 +20,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/httpapi"
 	"github.com/clapshot-go/clapshot/internal/ingest"
 	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/metrics"
 	"github.com/clapshot-go/clapshot/internal/organizer"
 	"github.com/clapshot-go/clapshot/internal/pbconv"
 	"github.com/clapshot-go/clapshot/internal/review"
@@ -51,6 +52,8 @@ type App struct {
 	// Organizer is the organizer plugin (--org-cmd / --org-in-uri), nil
 	// without one.
 	Organizer *organizer.Manager
+	// Metrics are served at /api/metrics.
+	Metrics *metrics.Metrics
 }
 
 // Start prepares the data directory, binds the listener, opens (and if
@@ -110,6 +113,13 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		return fail(err)
 	}
 	db := a.DB
+	// Before anything else uses the database, so that every statement is
+	// timed. (Migrations, organizer's included, are not.)
+	mtr := metrics.New()
+	db.ObserveStatements(mtr.ObserveDBStatement)
+	mtr.WatchDBPool(db.SQL())
+	mtr.WatchIngestJobs(db.CountJobs)
+	a.Metrics = mtr
 	a.Identity = &auth.Resolver{
 		DefaultUser:    cfg.DefaultUser,
 		TrustedProxies: cfg.TrustedProxies,
@@ -118,6 +128,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	a.Events = events.NewBus(db, log)
 	a.HTTP = httpapi.New(log)
 	a.HTTP.Status = a.status
+	a.HTTP.Handle("GET /api/metrics", mtr.Handler(log))
 	a.HTTP.Origins = httpapi.NewOriginPolicy(cfg.CORSOrigins, cfg.URLBase, a.Identity.Trusted)
 	if a.HTTP.Origins.AllowsAny() {
 		log.Warn("--cors '*' lets any web site use this server in its users' name; list the allowed origins instead")
