@@ -293,6 +293,18 @@ func (p *process) waitExit(t testing.TB, within time.Duration) error {
 	}
 }
 
+// waitOutput waits until the process has printed want.
+func (p *process) waitOutput(t testing.TB, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.out.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not print %q within 10 s:\n%s", p.cmd.Path, want, p.out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func exitCode(err error) int {
 	if err == nil {
 		return 0
