@@ -168,6 +168,16 @@ func TestNginxBasicAuthExample(t *testing.T) {
 				t.Errorf("GET %s through nginx as admin: %d, want 404", path, resp.StatusCode)
 			}
 		}
+		// The server itself answers them, for a Prometheus on this host.
+		resp, err := http.Get(p.direct + "/api/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !bytes.Contains(body, []byte("\nclapshot_db_statement_duration_seconds_count{kind=\"query\"}")) {
+			t.Errorf("GET /api/metrics from the server: %d\n%.500s", resp.StatusCode, body)
+		}
 	})
 
 	t.Run("logout", func(t *testing.T) {

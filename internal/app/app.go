@@ -20,6 +20,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/httpapi"
 	"github.com/clapshot-go/clapshot/internal/ingest"
 	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/metrics"
 	"github.com/clapshot-go/clapshot/internal/pbconv"
 	"github.com/clapshot-go/clapshot/internal/review"
 	"github.com/clapshot-go/clapshot/internal/store"
@@ -47,6 +48,8 @@ type App struct {
 	Listener net.Listener
 	// Pipeline ingests, transcodes and thumbnails media.
 	Pipeline *ingest.Pipeline
+	// Metrics are served at /api/metrics.
+	Metrics *metrics.Metrics
 }
 
 // Start prepares the data directory, opens (and if needed migrates) the
@@ -59,10 +62,16 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, err
 	if err != nil {
 		return nil, err
 	}
+	// Before anything uses the database, so that every statement is timed.
+	mtr := metrics.New()
+	db.ObserveStatements(mtr.ObserveDBStatement)
+	mtr.WatchDBPool(db.SQL())
+	mtr.WatchIngestJobs(db.CountJobs)
 	a := &App{
-		Config: cfg,
-		Log:    log,
-		DB:     db,
+		Config:  cfg,
+		Log:     log,
+		DB:      db,
+		Metrics: mtr,
 		Identity: &auth.Resolver{
 			DefaultUser:    cfg.DefaultUser,
 			TrustedProxies: cfg.TrustedProxies,
@@ -72,6 +81,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, err
 	a.Events = events.NewBus(db, log)
 	a.HTTP = httpapi.New(log)
 	a.HTTP.Status = a.status
+	a.HTTP.Handle("GET /api/metrics", mtr.Handler(log))
 	a.HTTP.Origins = httpapi.NewOriginPolicy(cfg.CORSOrigins, cfg.URLBase, a.Identity.Trusted)
 	if a.HTTP.Origins.AllowsAny() {
 		log.Warn("--cors '*' lets any web site use this server in its users' name; list the allowed origins instead")

@@ -61,8 +61,9 @@ type Queries struct {
 // DB is an open, migrated database.
 type DB struct {
 	Queries
-	sql  *sql.DB
-	path string
+	sql     *sql.DB
+	path    string
+	observe StatementObserver
 }
 
 // openPool opens the connection pool used while serving. Migrations must
@@ -103,7 +104,7 @@ func (db *DB) InTx(ctx context.Context, fn func(q *Queries) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	if err := fn(&Queries{q: tx}); err != nil {
+	if err := fn(&Queries{q: db.timed(tx)}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -111,6 +112,53 @@ func (db *DB) InTx(ctx context.Context, fn func(q *Queries) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// StatementObserver is told how long each SQL statement took, by kind
+// ("exec" or "query"), for metrics.
+type StatementObserver func(kind string, d time.Duration)
+
+// ObserveStatements reports the duration of every statement run through
+// the typed queries, transactions included, to o. Call it at start-up,
+// before the database is used concurrently.
+func (db *DB) ObserveStatements(o StatementObserver) {
+	db.observe = o
+	db.Queries = Queries{q: db.timed(db.sql)}
+}
+
+func (db *DB) timed(q querier) querier {
+	if db.observe == nil {
+		return q
+	}
+	return timedQuerier{q: q, observe: db.observe}
+}
+
+// timedQuerier measures each statement until it has run; for a query,
+// reading the rows afterwards is not included.
+type timedQuerier struct {
+	q       querier
+	observe StatementObserver
+}
+
+func (t timedQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	start := time.Now()
+	r, err := t.q.ExecContext(ctx, query, args...)
+	t.observe("exec", time.Since(start))
+	return r, err
+}
+
+func (t timedQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	start := time.Now()
+	r, err := t.q.QueryContext(ctx, query, args...)
+	t.observe("query", time.Since(start))
+	return r, err
+}
+
+func (t timedQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	start := time.Now()
+	r := t.q.QueryRowContext(ctx, query, args...)
+	t.observe("query", time.Since(start))
+	return r
 }
 
 // Page selects a slice of an ordered listing. A zero Size means no limit.

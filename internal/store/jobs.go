@@ -186,3 +186,25 @@ func (q *Queries) ListMediaWithoutThumbJob(ctx context.Context) ([]MediaFile, er
 	}
 	return out, nil
 }
+
+// CountJobs counts the jobs in ingest_jobs by kind and state (for metrics).
+func (q *Queries) CountJobs(ctx context.Context) (map[[2]string]int, error) {
+	rows, err := q.q.QueryContext(ctx, "SELECT kind, state, count(*) FROM ingest_jobs GROUP BY kind, state")
+	if err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	defer rows.Close()
+	out := map[[2]string]int{}
+	for rows.Next() {
+		var kind, state string
+		var n int
+		if err := rows.Scan(&kind, &state, &n); err != nil {
+			return nil, fmt.Errorf("count jobs: %w", err)
+		}
+		out[[2]string{kind, state}] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	return out, nil
+}
