@@ -1,21 +1,15 @@
 // Two users in one collaborative session, and a session surviving a
 // server restart.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { after, before } from 'node:test';
-import { addMedia, e2e, launchBrowser, owner, startServer, testVideo } from './harness.mjs';
+import { addMedia, e2e, owner, restartServer, serverAndBrowser, testVideo } from './harness.mjs';
 
-let server, browser, mediaId;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  mediaId = await addMedia(server, browser, testVideo('collab.mp4'));
+let mediaId;
+const ctx = serverAndBrowser({
+  setup: async (c) => {
+    mediaId = await addMedia(c.server, c.browser, testVideo('collab.mp4'));
+  },
 });
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-const opts = { server: () => server, timeout: 120_000 };
+const opts = { server: () => ctx.server, timeout: 120_000 };
 const bob = { user: 'bob', name: 'Bob' };
 
 async function ready(page) {
@@ -37,14 +31,14 @@ async function seek(page, frame) {
 }
 
 e2e('seek, play, pause, loop and drawings mirror both ways', async (s) => {
-  const alice = await s.open(browser, `${server.url}?vid=${mediaId}`, owner);
+  const alice = await s.open(ctx.browser, `${ctx.server.url}?vid=${mediaId}`, owner);
   await ready(alice);
   await alice.getByRole('button', { name: 'Start collaborative session' }).click();
   await alice.getByRole('region', { name: 'Collaborative session' }).waitFor();
   const link = alice.url();
   assert.match(link, /[?&]collab=[a-z0-9]+/);
 
-  const b = await s.open(browser, link, bob);
+  const b = await s.open(ctx.browser, link, bob);
   await ready(b);
   await b.getByRole('region', { name: 'Collaborative session' }).waitFor();
   // Alice sees Bob join.
@@ -53,7 +47,7 @@ e2e('seek, play, pause, loop and drawings mirror both ways', async (s) => {
   // Alice seeks (paused): Bob follows, and is told who is controlling.
   await seek(alice, 30);
   await waitFrame(b, 30);
-  await b.getByText(/Owner is controlling/).first().waitFor();
+  await b.getByText(/Alice is controlling/).first().waitFor();
 
   // Bob plays: Alice plays; Bob pauses: Alice pauses on his frame.
   await b.getByRole('button', { name: 'Play', exact: true }).click();
@@ -98,18 +92,16 @@ e2e('seek, play, pause, loop and drawings mirror both ways', async (s) => {
 
 e2e('a dropped connection reconnects and reopens the media file and the session', async (s) => {
   const collab = 'restart' + Date.now().toString(36);
-  const url = `${server.url}?vid=${mediaId}&collab=${collab}`;
-  const alice = await s.open(browser, url, owner);
-  const b = await s.open(browser, url, bob);
+  const url = `${ctx.server.url}?vid=${mediaId}&collab=${collab}`;
+  const alice = await s.open(ctx.browser, url, owner);
+  const b = await s.open(ctx.browser, url, bob);
   await ready(alice);
   await ready(b);
 
   // Restart the server on the same port and data directory.
-  const { port, dataDir } = server;
-  await server.stop({ keepData: true });
-  await alice.getByRole('status').filter({ hasText: 'Reconnecting' }).waitFor({ timeout: 10_000 });
-  const restarted = await startServer({ port, dataDir });
-  server = { ...restarted, stop: async () => { await restarted.stop(); rmSync(dataDir, { recursive: true, force: true }); } };
+  await restartServer(ctx, {
+    whileDown: () => alice.getByRole('status').filter({ hasText: 'Reconnecting' }).waitFor({ timeout: 10_000 }),
+  });
   await alice.getByRole('status').filter({ hasText: 'Reconnecting' }).waitFor({ state: 'detached', timeout: 30_000 });
   await b.getByRole('status').filter({ hasText: 'Reconnecting' }).waitFor({ state: 'detached', timeout: 30_000 });
 

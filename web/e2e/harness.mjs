@@ -3,10 +3,10 @@
 // through playwright-core (never a downloaded browser). On a failure every
 // page the test opened is screenshotted into test-output/e2e/.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const SERVER = process.env.CLAPSHOT_SERVER ?? resolve('../bin/clapshot-server');
@@ -40,11 +40,12 @@ export async function startServer({ args = [], dataDir, port = 0 } = {}) {
     dataDir: dir,
     port: Number(url.match(/:(\d+)\/$/)[1]),
     log: () => log,
-    /** Stops the server; its data directory is removed unless keepData. */
-    async stop({ keepData = false } = {}) {
+    /** Stops the server (SIGTERM, or e.g. SIGKILL to crash it); its data
+     * directory is removed unless keepData. */
+    async stop({ keepData = false, signal = 'SIGTERM' } = {}) {
       if (proc.exitCode === null) {
         const done = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
+        proc.kill(signal);
         const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
         await done;
         clearTimeout(t);
@@ -157,9 +158,8 @@ export function testFile(name, content) {
   return out;
 }
 
-/** The user who owns files put into incoming/ (the server names the user
- * after the file's OS owner). */
-export const owner = { user: userInfo().username, name: 'Owner' };
+/** The user most tests act as. */
+export const owner = { user: 'alice', name: 'Alice' };
 
 /** Opens the home page and waits for the listing. */
 export async function openHome(s, br, server, as = owner) {
@@ -168,24 +168,56 @@ export async function openHome(s, br, server, as = owner) {
   return page;
 }
 
-/** Adds a media file through the server's incoming folder and waits until
- * the owner's listing shows it; returns its id. */
-export async function addMedia(server, br, file) {
-  const dst = join(server.dataDir, 'incoming', basename(file));
-  copyFileSync(file, dst + '.part');
-  renameSync(dst + '.part', dst);
+/** Uploads a media file through the page's file picker as `as`, waits
+ * until the listing shows it, and returns its id. */
+export async function addMedia(server, br, file, as = owner) {
   const s = new Session('add-media');
   try {
-    const page = await openHome(s, br, server);
+    const page = await openHome(s, br, server, as);
+    await page.locator('.zone input[type=file]').setInputFiles(file);
     const tile = page.locator('.tile[data-key^="m:"]').filter({ hasText: basename(file) });
-    for (let i = 0; i < 60 && !(await tile.count()); i++) {
-      await page.waitForTimeout(500);
-      await page.reload();
-      await page.getByRole('listbox', { name: 'Media files and folders' }).waitFor();
-    }
-    const key = await tile.first().getAttribute('data-key', { timeout: 5000 });
+    await tile.first().waitFor({ timeout: 60_000 });
+    const key = await tile.first().getAttribute('data-key');
     return key.slice(2);
   } finally {
     await s.close();
   }
+}
+
+/** A path in the run's scratch media folder. */
+export function testMediaPath(name) {
+  return join(mediaDir, name);
+}
+
+/** One server and one browser for a test file; tests read ctx.server and
+ * ctx.browser (and may replace ctx.server, e.g. after a restart). `setup`
+ * runs once both are up. */
+export function serverAndBrowser({ setup = async () => {}, ...opts } = {}) {
+  const ctx = { server: null, browser: null };
+  before(async () => {
+    ctx.server = await startServer(opts);
+    ctx.browser = await launchBrowser();
+    await setup(ctx);
+  });
+  after(async () => {
+    await ctx.browser?.close();
+    await ctx.server?.stop();
+  });
+  return ctx;
+}
+
+/** Restarts ctx.server on the same port and data directory (SIGKILL to
+ * simulate a crash). `whileDown` runs between stop and start. */
+export async function restartServer(ctx, { signal = 'SIGTERM', whileDown = async () => {} } = {}) {
+  const { port, dataDir } = ctx.server;
+  await ctx.server.stop({ keepData: true, signal });
+  await whileDown();
+  const next = await startServer({ port, dataDir });
+  ctx.server = {
+    ...next,
+    stop: async () => {
+      await next.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

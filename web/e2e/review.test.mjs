@@ -2,25 +2,19 @@
 // replies, edits, deletes, subtitles, the organizer popup menu, and text
 // that must never become markup.
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
-import { addMedia, e2e, launchBrowser, openHome, startServer, testFile, testVideo, owner } from './harness.mjs';
+import { addMedia, e2e, openHome, owner, serverAndBrowser, testFile, testVideo } from './harness.mjs';
 
-let server, browser;
 let mediaId;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  mediaId = await addMedia(server, browser, testVideo('review.mp4'));
+const ctx = serverAndBrowser({
+  setup: async (c) => {
+    mediaId = await addMedia(c.server, c.browser, testVideo('review.mp4'));
+  },
 });
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-const opts = { server: () => server };
+const opts = { server: () => ctx.server };
 
 /** Opens the review page of the test clip and waits until it can play. */
 async function openClip(s, as = owner) {
-  const page = await s.open(browser, `${server.url}?vid=${mediaId}`, as);
+  const page = await s.open(ctx.browser, `${ctx.server.url}?vid=${mediaId}`, as);
   await page.locator('video').waitFor();
   await page.waitForFunction(() => {
     const v = document.querySelector('video');
@@ -213,7 +207,7 @@ e2e('subtitles: upload, choose, edit, delete', async (s) => {
 }, opts);
 
 e2e('rename and trash from the popup menu; titles stay text', async (s) => {
-  const page = await openHome(s, browser, server);
+  const page = await openHome(s, ctx.browser, ctx.server);
   const tile = page.locator(`.tile[data-key="m:${mediaId}"]`);
   await tile.waitFor();
   const title = 'Cut 2 <b>final</b><script>window.__xss=3</script>';

@@ -4,27 +4,18 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before } from 'node:test';
-import { e2e, launchBrowser, startServer } from './harness.mjs';
+import { e2e, serverAndBrowser, startServer } from './harness.mjs';
 
-let server, browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const ctx = serverAndBrowser();
 
 e2e('the page loads with settings injected for this server', async (s) => {
-  const page = await s.open(browser, server.url);
+  const page = await s.open(ctx.browser, ctx.server.url);
   assert.match(await page.title(), /Clapshot$/);
   const settings = JSON.parse(await page.locator('#clapshot-settings').textContent());
   assert.equal(settings.ws_url, 'api/ws');
-  const conf = await (await page.request.get(server.url + 'clapshot_client.conf.json')).json();
-  assert.equal(conf.ws_url, server.url.replace('http:', 'ws:') + 'api/ws');
-}, { server: () => server });
+  const conf = await (await page.request.get(ctx.server.url + 'clapshot_client.conf.json')).json();
+  assert.equal(conf.ws_url, ctx.server.url.replace('http:', 'ws:') + 'api/ws');
+}, { server: () => ctx.server });
 
 e2e('an unreachable server gives a clear reason and keeps retrying', async (s) => {
   // A client conf pointing the API at a closed port.
@@ -33,7 +24,7 @@ e2e('an unreachable server gives a clear reason and keeps retrying', async (s) =
   writeFileSync(conf, JSON.stringify({ ws_url: 'ws://127.0.0.1:9/api/ws', app_title: 'Dailies <b>review</b>' }));
   const other = await startServer({ args: ['--client-conf', conf] });
   try {
-    const page = await s.open(browser, other.url);
+    const page = await s.open(ctx.browser, other.url);
     await page.getByRole('heading', { name: 'Cannot reach the server' }).waitFor({ timeout: 15_000 });
     const reason = await page.locator('.reason').textContent();
     assert.match(reason, /Cannot reach http:\/\/127\.0\.0\.1:9\/api\/health/);
@@ -48,4 +39,4 @@ e2e('an unreachable server gives a clear reason and keeps retrying', async (s) =
   } finally {
     await other.stop();
   }
-}, { server: () => server });
+}, { server: () => ctx.server });

@@ -65,6 +65,10 @@ export class App {
   drawing = new Drawing();
 
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  /** A media file the user asked to open, until the server answers. Pages
+   * arriving meanwhile answer older requests (e.g. a refresh) and must not
+   * take the user back. */
+  private pendingMedia: { id: string; at: number } | null = null;
   /** Suppresses collab reports while applying a remote event. */
   private applyingRemote = false;
   /** Our recent collab reports: the server relays them back to us too. */
@@ -122,8 +126,9 @@ export class App {
     this.readUrl();
     if (prevCollab && prevCollab.id !== this.collab?.id) this.send({ leaveCollab: {} });
     if (this.mediaId) {
-      this.send({ openMediaFile: { mediaFileId: this.mediaId } });
+      this.openMedia(this.mediaId);
     } else {
+      this.pendingMedia = null;
       this.closeMedia(false);
       this.send({ openNavigationPage: { pageId: this.pageId ?? undefined } });
     }
@@ -157,6 +162,7 @@ export class App {
       this.isAdmin = m.welcome.isAdmin;
       this.serverVersion = m.welcome.serverVersion;
     } else if (m.error) {
+      this.pendingMedia = null;
       toasts.add('error', m.error.msg || 'The server reported an error');
     } else if (m.showPage) {
       this.onShowPage(m.showPage.pageItems, m.showPage.pageId ?? null, m.showPage.pageTitle ?? null);
@@ -180,6 +186,8 @@ export class App {
   }
 
   private onShowPage(items: PageItem[], pageId: string | null, title: string | null) {
+    if (this.pendingMedia && Date.now() - this.pendingMedia.at < 10_000) return;
+    this.pendingMedia = null;
     const wasMedia = this.mediaId !== null;
     if (pageId !== this.pageId || wasMedia) {
       history.pushState({ p: pageId }, '', this.urlFor({ p: pageId }));
@@ -208,6 +216,7 @@ export class App {
       toasts.add('error', 'The server sent an unusable media file');
       return;
     }
+    if (this.pendingMedia?.id === mf.id) this.pendingMedia = null;
     const same = this.media?.id === mf.id;
     if (!same) {
       if (this.mediaId !== mf.id || !history.state?.vid) {
@@ -243,9 +252,14 @@ export class App {
         this.onMediaFileAdded(msg);
         return;
     }
-    this.trackCollabMembers(msg.message);
-    // OK and ERROR: stored ones go to the messages panel; new ones also get a toast.
-    if (msg.created) this.messages = [msg, ...this.messages.filter((m) => !(msg.id && m.id === msg.id))].slice(0, 500);
+    if (this.trackCollabMembers(msg.message)) {
+      if (!msg.seen) toasts.add('info', msg.message);
+      return;
+    }
+    // OK and ERROR: the messages panel (live ones may come without a time:
+    // they are stamped on arrival), and a toast if new.
+    const listed = msg.created ? msg : { ...msg, created: new Date() };
+    this.messages = [listed, ...this.messages.filter((m) => !(msg.id && m.id === msg.id))].slice(0, 500);
     if (!msg.seen && (!msg.created || Date.now() - msg.created.getTime() < 60_000)) {
       const err = msg.type === UserMessage_Type.ERROR;
       toasts.add(err ? 'error' : 'info', (mfid ? `${mfid}: ` : '') + msg.message, { details: msg.details });
@@ -301,7 +315,7 @@ export class App {
     if (this.refreshTimer) return;
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = null;
-      if (!this.mediaId) this.send({ openNavigationPage: { pageId: this.pageId ?? undefined } });
+      if (!this.mediaId && !this.pendingMedia) this.send({ openNavigationPage: { pageId: this.pageId ?? undefined } });
     }, 400);
   }
 
@@ -321,16 +335,23 @@ export class App {
   // ------------------------------------------------------------ Actions
 
   openMedia(id: string) {
+    this.pendingMedia = { id, at: Date.now() };
+    if (this.refreshTimer) {
+      clearTimeout(this.refreshTimer);
+      this.refreshTimer = null;
+    }
     this.send({ openMediaFile: { mediaFileId: id } });
   }
 
   goHome() {
+    this.pendingMedia = null;
     if (this.collab) this.send({ leaveCollab: {} });
     this.collab = null;
     this.send({ openNavigationPage: {} });
   }
 
   openPage(pageId: string | null) {
+    this.pendingMedia = null;
     this.send({ openNavigationPage: { pageId: pageId ?? undefined } });
   }
 
@@ -368,7 +389,7 @@ export class App {
   /** The API organizer scripts call (window.clapshot), as in Clapshot. */
   scriptApi() {
     return {
-      openMediaFile: (mediaFileId: string) => this.send({ openMediaFile: { mediaFileId } }),
+      openMediaFile: (mediaFileId: string) => this.openMedia(mediaFileId),
       renameMediaFile: (mediaFileId: string, newName: string) => this.send({ renameMediaFile: { mediaFileId, newName } }),
       delMediaFile: (mediaFileId: string) => this.send({ delMediaFile: { mediaFileId } }),
       callOrganizer: (cmd: string, args: unknown) => this.send({ organizerCmd: { cmd, args: JSON.stringify(args) } }),
@@ -477,13 +498,17 @@ export class App {
     return true;
   }
 
-  /** Keeps the participants list from the server's join/leave notices. */
-  private trackCollabMembers(text: string) {
-    const m = this.collab && text.match(/^'(.+)' (joined|left) collab$/);
-    if (!m || !this.collab) return;
-    const who = m[1];
-    const others = this.collab.participants.filter((p) => p !== who);
-    this.collab.participants = m[2] === 'joined' ? [...others, who] : others;
+  /** Keeps the participants list from the server's join/leave notices;
+   * true if the text was one. */
+  private trackCollabMembers(text: string): boolean {
+    const m = text.match(/^'(.+)' (joined|left) collab$/);
+    if (!m) return false;
+    if (this.collab) {
+      const who = m[1];
+      const others = this.collab.participants.filter((p) => p !== who);
+      this.collab.participants = m[2] === 'joined' ? [...others, who] : others;
+    }
+    return true;
   }
 
   private onCollabEvent(ev: ServerToClientCmd_CollabEvent) {
