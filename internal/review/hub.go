@@ -321,6 +321,22 @@ func (h *Hub) SessionData(sid string) (*pb.UserSessionData, error) {
 	return s.data(), nil
 }
 
+// Sessions describes every live session as the organizer API does (the
+// organizer integration re-announces them to a restarted plugin).
+func (h *Hub) Sessions() []*pb.UserSessionData {
+	h.mu.RLock()
+	list := make([]*session, 0, len(h.sessions))
+	for _, s := range h.sessions {
+		list = append(list, s)
+	}
+	h.mu.RUnlock()
+	out := make([]*pb.UserSessionData, len(list))
+	for i, s := range list {
+		out[i] = s.data()
+	}
+	return out
+}
+
 // OpenMediaFile opens a media file in a session's player, as the session's
 // own openMediaFile would but without a permission check (the organizer's
 // client_open_media_file).
