@@ -28,6 +28,7 @@ func (a *App) newPipeline() error {
 		TranscodeScript: cfg.TranscodeScript,
 		UploadExpiry:    cfg.UploadExpiry,
 		TrashRetention:  cfg.TrashRetention,
+		Metrics:         a.Metrics,
 	})
 	uploads := ingest.HTTPOptions{Identity: a.Identity, MaxSize: cfg.UploadMaxSize}
 	if a.Organizer != nil {
