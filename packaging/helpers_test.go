@@ -321,12 +321,14 @@ func waitHealthy(t testing.TB, url string, p *process) {
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := client.Get(url)
+		// /api/health answers from the first moment; ?details=1 says
+		// "ok" once start-up (migrations, organizer) is over.
+		resp, err := client.Get(url + "?details=1")
 		if err == nil {
 			var body bytes.Buffer
 			body.ReadFrom(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == 200 && body.String() == "I'm alive!" {
+			if resp.StatusCode == 200 && strings.Contains(body.String(), `"status":"ok"`) {
 				return
 			}
 			err = fmt.Errorf("status %d, body %q", resp.StatusCode, body.String())

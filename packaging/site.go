@@ -51,6 +51,9 @@ type Site struct {
 	// MaxBody, if not "", replaces the example's client_max_body_size for
 	// /api/ (e.g. "1m", to stand for a proxy that limits uploads).
 	MaxBody string
+	// Workers is nginx's worker_processes: "" for 1, or "auto" (one per
+	// CPU, as Debian's nginx.conf has it).
+	Workers string
 }
 
 // replace swaps old for new in s, and fails unless old occurs exactly
@@ -107,7 +110,11 @@ func (s Site) Config() (string, error) {
 	}
 	var b strings.Builder
 	b.WriteString("# Generated from the shipped example " + s.Example + "; only addresses and paths differ.\n")
-	b.WriteString("daemon off;\nworker_processes 1;\n")
+	workers := s.Workers
+	if workers == "" {
+		workers = "1"
+	}
+	b.WriteString("daemon off;\nworker_processes " + workers + ";\n")
 	if os.Geteuid() == 0 {
 		fmt.Fprintf(&b, "user %s %s;\n", workerUser, workerGroup)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/app"
 	"github.com/clapshot-go/clapshot/internal/config"
 	"github.com/clapshot-go/clapshot/internal/logging"
+	"github.com/clapshot-go/clapshot/internal/orgtest"
 	"github.com/clapshot-go/clapshot/internal/version"
 )
 
@@ -36,6 +37,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case action == config.ActionVersion:
 		fmt.Fprintln(stdout, version.String())
 		return 0
+	case action == config.ActionOrgTest:
+		return runOrgTests(cfg, stdout, stderr)
 	}
 
 	log, logOut, err := logging.New(logging.Options{File: cfg.LogFile, JSON: cfg.JSONLog, Debug: cfg.Debug})
@@ -68,6 +71,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}()
 
 	a, err := app.Start(ctx, cfg, log)
+	if err != nil && ctx.Err() != nil {
+		// A signal during start-up (/api/health answers from the start,
+		// so a supervisor may well send one): a clean stop, not a failure.
+		log.Info("Start-up interrupted by a signal", "detail", err.Error())
+		log.Info("Clapshot server stopped")
+		return 0
+	}
 	if err != nil {
 		log.Error("Cannot start: " + err.Error())
 		if cfg.LogFile != "" {
@@ -79,5 +89,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Error("Server failed: " + err.Error())
 		return 1
 	}
+	return 0
+}
+
+// runOrgTests is --org-test: the organizer's own tests, each against a
+// fresh server, data directory and test database; a table on stdout.
+func runOrgTests(cfg *config.Config, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	fmt.Fprintf(stderr, "Running the tests of organizer %q\n", cfg.OrgCmd)
+	results, dir, err := orgtest.Run(ctx, orgtest.Options{Config: cfg, Progress: stderr})
+	failed := orgtest.PrintTable(stdout, results)
+	if err != nil {
+		fmt.Fprintf(stderr, "clapshot-server: organizer tests: %v\n", err)
+	}
+	if err != nil || failed > 0 {
+		fmt.Fprintf(stderr, "Test data directories kept in %s\n", dir)
+		return 1
+	}
+	if len(results) == 0 {
+		fmt.Fprintln(stdout, "The organizer lists no tests.")
+	}
+	os.RemoveAll(dir)
 	return 0
 }

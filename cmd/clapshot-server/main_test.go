@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -130,11 +131,14 @@ func (p *proc) waitHealthy(t *testing.T) {
 			t.Fatalf("server exited (rc %d) before becoming healthy:\n%s", p.exitRC, p.out)
 		default:
 		}
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/health", p.port))
+		// /api/health answers from the first moment; ?details=1 says
+		// "ok" once start-up (migrations, organizer) is over.
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/health?details=1", p.port))
 		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
+			var st struct{ Status string }
+			jerr := json.NewDecoder(resp.Body).Decode(&st)
 			resp.Body.Close()
-			if resp.StatusCode == 200 && string(body) == "I'm alive!" {
+			if resp.StatusCode == 200 && jerr == nil && st.Status == "ok" {
 				return
 			}
 		}

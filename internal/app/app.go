@@ -21,6 +21,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/ingest"
 	"github.com/clapshot-go/clapshot/internal/mediastore"
 	"github.com/clapshot-go/clapshot/internal/metrics"
+	"github.com/clapshot-go/clapshot/internal/organizer"
 	"github.com/clapshot-go/clapshot/internal/pbconv"
 	"github.com/clapshot-go/clapshot/internal/review"
 	"github.com/clapshot-go/clapshot/internal/store"
@@ -48,35 +49,81 @@ type App struct {
 	Listener net.Listener
 	// Pipeline ingests, transcodes and thumbnails media.
 	Pipeline *ingest.Pipeline
+	// Organizer is the organizer plugin (--org-cmd / --org-in-uri), nil
+	// without one.
+	Organizer *organizer.Manager
 	// Metrics are served at /api/metrics.
 	Metrics *metrics.Metrics
 }
 
-// Start prepares the data directory, opens (and if needed migrates) the
-// database and binds the listener. Nothing runs in the background until Run.
-func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+// Start prepares the data directory, binds the listener, opens (and if
+// needed migrates) the database and, with an organizer configured, starts
+// it and connects to it. /api/health answers on the listener from the
+// beginning, other paths with 503 until Start returns. Nothing else runs
+// in the background until Run.
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {
+	var o startOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err := cfg.PrepareDataDir(); err != nil {
 		return nil, err
 	}
-	db, err := store.Open(ctx, store.OpenOptions{Path: cfg.DBPath(), Migrate: cfg.Migrate, Log: log})
+	ln, err := net.Listen("tcp", cfg.ListenAddr())
 	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr(), err)
+	}
+	starting := httpapi.ServeStarting(ln, "opening the database")
+	a := &App{Config: cfg, Log: log}
+	fail := func(err error) (*App, error) {
+		if a.Organizer != nil {
+			a.Organizer.Close()
+		}
+		if a.DB != nil {
+			a.DB.Close()
+		}
+		starting.Stop().Close()
 		return nil, err
 	}
-	// Before anything uses the database, so that every statement is timed.
+
+	open := store.OpenOptions{Path: cfg.DBPath(), Migrate: cfg.Migrate, Log: log}
+	if cfg.OrgCmd != "" || cfg.OrgInURI != "" {
+		orgOpt := organizer.Options{
+			Cmd: cfg.OrgCmd, InURI: cfg.OrgInURI, OutTCP: cfg.OrgOutTCP,
+			DataDir: cfg.DataDir, DBPath: cfg.DBPath(), URLBase: cfg.URLBase,
+			Debug: cfg.Debug > 0, JSON: cfg.JSONLog, Log: log,
+		}
+		if o.organizer != nil {
+			o.organizer(&orgOpt)
+		}
+		if a.Organizer, err = organizer.New(orgOpt); err != nil {
+			return fail(err)
+		}
+		starting.SetPhase("starting the organizer")
+		if err := a.Organizer.Launch(); err != nil {
+			return fail(err)
+		}
+		open.Plan = a.Organizer.Plan(ctx)
+	}
+	starting.SetPhase("migrating the database")
+	if a.DB, err = store.Open(ctx, open); err != nil {
+		if a.Organizer != nil {
+			err = a.Organizer.ExplainMigrationError(err)
+		}
+		return fail(err)
+	}
+	db := a.DB
+	// Before anything else uses the database, so that every statement is
+	// timed. (Migrations, organizer's included, are not.)
 	mtr := metrics.New()
 	db.ObserveStatements(mtr.ObserveDBStatement)
 	mtr.WatchDBPool(db.SQL())
 	mtr.WatchIngestJobs(db.CountJobs)
-	a := &App{
-		Config:  cfg,
-		Log:     log,
-		DB:      db,
-		Metrics: mtr,
-		Identity: &auth.Resolver{
-			DefaultUser:    cfg.DefaultUser,
-			TrustedProxies: cfg.TrustedProxies,
-			Log:            log,
-		},
+	a.Metrics = mtr
+	a.Identity = &auth.Resolver{
+		DefaultUser:    cfg.DefaultUser,
+		TrustedProxies: cfg.TrustedProxies,
+		Log:            log,
 	}
 	a.Events = events.NewBus(db, log)
 	a.HTTP = httpapi.New(log)
@@ -86,6 +133,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, err
 	if a.HTTP.Origins.AllowsAny() {
 		log.Warn("--cors '*' lets any web site use this server in its users' name; list the allowed origins instead")
 	}
+	trash := &mediastore.Trasher{DB: db, Layout: mediastore.Layout{DataDir: cfg.DataDir}}
 	a.Review = review.NewHub(review.Options{
 		DB:              db,
 		DataDir:         cfg.DataDir,
@@ -95,28 +143,50 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, err
 		Log:             log,
 		MaxMessageBytes: cfg.WSMaxMessageBytes,
 		RateLimit:       cfg.WSRateLimit,
-		Trash:           &mediastore.Trasher{DB: db, Layout: mediastore.Layout{DataDir: cfg.DataDir}},
+		Trash:           trash,
 	})
 	a.Events.SetDeliverer(a.Review)
 	// Clapshot's routes match any path below them.
 	a.HTTP.Handle("/api/ws", a.Review)
 	a.HTTP.Handle("/api/ws/", a.Review)
 	if err := a.registerWebUI(); err != nil {
-		db.Close()
-		return nil, err
+		return fail(err)
 	}
 	if err := a.newPipeline(); err != nil {
-		db.Close()
-		return nil, err
+		return fail(err)
 	}
-
-	ln, err := net.Listen("tcp", cfg.ListenAddr())
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr(), err)
+	if a.Organizer != nil {
+		a.Organizer.Attach(&organizer.Backend{
+			DB: db, Clients: a.Review, URLs: pbconv.URLs{Base: cfg.URLBase},
+			Trash: func(ctx context.Context, id string) error {
+				warnings, err := trash.TrashMediaFile(ctx, id)
+				for _, w := range warnings {
+					log.Warn("Trashing a media file for the organizer: "+w, "media_file_id", id)
+				}
+				return err
+			},
+		})
+		a.Review.SetOrganizer(a.Organizer.Inbound())
+		starting.SetPhase("connecting to the organizer")
+		if err := a.Organizer.Start(ctx); err != nil {
+			return fail(err)
+		}
 	}
-	a.Listener = ln
+	a.Listener = starting.Stop()
 	return a, nil
+}
+
+// Option adjusts Start; tests and tools use them.
+type Option func(*startOptions)
+
+type startOptions struct {
+	organizer func(*organizer.Options)
+}
+
+// WithOrganizerOptions lets f adjust the organizer's options (timeouts,
+// restart delays) before it starts.
+func WithOrganizerOptions(f func(*organizer.Options)) Option {
+	return func(o *startOptions) { o.organizer = f }
 }
 
 // Run serves until ctx ends, then stops everything and closes the database.
@@ -126,6 +196,9 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return a.HTTP.Serve(gctx, a.Listener, ShutdownGrace) })
 	g.Go(func() error { return a.Review.Run(gctx) })
 	g.Go(func() error { return a.Pipeline.Run(gctx) })
+	if a.Organizer != nil {
+		g.Go(func() error { return a.Organizer.Run(gctx) })
+	}
 
 	a.Log.Info("Clapshot server started", "version", version.Version, "listen", a.Listener.Addr().String(),
 		"data_dir", a.Config.DataDir, "workers", a.Config.Workers)
@@ -192,8 +265,12 @@ func (a *App) registerWebUI() error {
 func (a *App) status(ctx context.Context) map[string]any {
 	start := time.Now()
 	dbOK := a.DB.SQL().PingContext(ctx) == nil
-	return map[string]any{
+	st := map[string]any{
 		"database":            map[string]any{"ok": dbOK, "latency_ms": float64(time.Since(start).Microseconds()) / 1000},
 		"url_base_configured": a.Config.URLBase != "",
 	}
+	if a.Organizer != nil {
+		st["organizer"] = a.Organizer.Status()
+	}
+	return st
 }

@@ -88,6 +88,8 @@ const (
 	ActionRun Action = iota
 	ActionHelp
 	ActionVersion
+	// ActionOrgTest runs the organizer's own tests (--org-test).
+	ActionOrgTest
 )
 
 // EnvPrefix prefixes environment variables: --data-dir is CLAPSHOT_DATA_DIR.
@@ -102,7 +104,7 @@ type raw struct {
 	configFile, clientConf, webDir                     string
 	port, workers, debug, wsMaxMessageMB               int
 	poll, bitrate, wsRateLimit                         float64
-	migrate, json, help, version                       bool
+	migrate, json, help, version, orgTest              bool
 
 	uploadMaxSize, uploadExpiry, trashRetention, transcodeScript string
 }
@@ -126,6 +128,7 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 	fs.StringVar(&r.orgCmd, "org-cmd", "", "Shell command that starts an Organizer plugin")
 	fs.StringVar(&r.orgInURI, "org-in-uri", "", "Organizer endpoint for server-to-organizer calls (unix://path, path or http(s)://host:port)")
 	fs.StringVar(&r.orgOutTCP, "org-out-tcp", "", "Listen on this TCP address (e.g. [::1]:50052) for organizer-to-server calls instead of a Unix socket")
+	fs.BoolVar(&r.orgTest, "org-test", false, "Run the --org-cmd organizer's own tests (list_tests/run_test), each against a fresh server and test database; print a table and exit")
 	fs.StringVar(&r.trustedProxies, "trusted-proxies", defaultTrustedProxies, "Comma-separated networks (CIDR or IP) whose identity headers are trusted")
 	fs.IntVar(&r.wsMaxMessageMB, "ws-max-message-mb", 16, "Largest websocket message accepted, in MiB (drawings and subtitle files travel in one message)")
 	fs.Float64Var(&r.wsRateLimit, "ws-rate-limit", 100, "Websocket messages per second one session may send on average (0 = no limit)")
@@ -142,7 +145,7 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 }
 
 // notInFile lists options that make no sense in a config file.
-var notInFile = map[string]bool{"config": true, "help": true, "version": true}
+var notInFile = map[string]bool{"config": true, "help": true, "version": true, "org-test": true}
 
 // Usage returns the --help text.
 func Usage() string {
@@ -222,6 +225,12 @@ func Parse(args []string, lookupEnv func(string) (string, bool)) (*Config, Actio
 	if err != nil {
 		return nil, ActionRun, err
 	}
+	if r.orgTest {
+		if cfg.OrgCmd == "" {
+			return nil, ActionRun, errors.New("--org-test needs --org-cmd: the tests start the organizer for each test")
+		}
+		return cfg, ActionOrgTest, nil
+	}
 	return cfg, ActionRun, nil
 }
 
@@ -277,6 +286,10 @@ func (r *raw) validate() (*Config, error) {
 		ConfigFile:  r.configFile,
 		ClientConf:  strings.TrimSpace(r.clientConf),
 		WebDir:      strings.TrimSpace(r.webDir),
+	}
+	if strings.TrimSpace(r.dataDir) == "" && r.orgTest {
+		// The organizer tests make their own data directories.
+		r.dataDir = os.TempDir()
 	}
 	if strings.TrimSpace(r.dataDir) == "" {
 		return nil, errors.New("--data-dir is required (directory for the database and media)")

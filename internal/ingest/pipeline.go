@@ -54,7 +54,23 @@ type Options struct {
 	TrashRetention time.Duration
 	// CleanupInterval is how often cleanup runs (default 1 h).
 	CleanupInterval time.Duration
+	// Metrics, if set, receives measurements.
+	Metrics Recorder
 }
+
+// Recorder receives the pipeline's measurements (internal/metrics
+// implements it).
+type Recorder interface {
+	UploadFinished(protocol string, bytes int64, err error)
+	IngestJobFinished(d time.Duration, err error)
+	TranscodeFinished(kind string, d time.Duration, err error)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) UploadFinished(string, int64, error)            {}
+func (noMetrics) IngestJobFinished(time.Duration, error)         {}
+func (noMetrics) TranscodeFinished(string, time.Duration, error) {}
 
 // Pipeline is the running media pipeline.
 type Pipeline struct {
@@ -92,6 +108,9 @@ func New(o Options) *Pipeline {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 1
+	}
+	if o.Metrics == nil {
+		o.Metrics = noMetrics{}
 	}
 	if o.CleanupInterval <= 0 {
 		o.CleanupInterval = time.Hour
@@ -211,6 +230,9 @@ func (p *Pipeline) runJob(ctx context.Context, job store.Job) {
 	switch job.Kind {
 	case KindIngest:
 		err = p.runIngest(ctx, job, log)
+		if ctx.Err() == nil {
+			p.o.Metrics.IngestJobFinished(time.Since(job.Created), err)
+		}
 	case KindTranscode:
 		err = p.runTranscode(ctx, job, log)
 	case KindThumbs:
