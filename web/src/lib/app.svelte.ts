@@ -173,8 +173,9 @@ export class App {
     } else if (m.openMediaFile) {
       this.onOpenMediaFile(m.openMediaFile.mediaFile);
     } else if (m.addComments) {
-      if (this.media) this.comments = upsertComments(this.comments, m.addComments.comments, this.media.id);
+      this.queueComments(m.addComments.comments);
     } else if (m.delComment) {
+      this.flushComments();
       const id = m.delComment.commentId;
       this.comments = this.comments.filter((c) => c.id !== id);
     } else if (m.collabEvent) {
@@ -183,6 +184,22 @@ export class App {
       const exp = m.setCookies.expireTime?.getTime() ?? null;
       for (const [k, v] of Object.entries(m.setCookies.cookies)) setCookie(k, v, exp);
     }
+  }
+
+  /** Comments arriving one by one (an import, a busy session) are applied
+   * together once per frame, not re-threaded for each. */
+  private incoming: Comment[] = [];
+  private incomingFrame = 0;
+  private queueComments(list: Comment[]) {
+    this.incoming.push(...list);
+    if (this.incomingFrame) return;
+    this.incomingFrame = requestAnimationFrame(() => this.flushComments());
+  }
+  private flushComments() {
+    this.incomingFrame = 0;
+    const list = this.incoming;
+    this.incoming = [];
+    if (this.media && list.length) this.comments = upsertComments(this.comments, list, this.media.id);
   }
 
   private onShowPage(items: PageItem[], pageId: string | null, title: string | null) {

@@ -93,11 +93,20 @@ export function nameHue(name: string): number {
   return h;
 }
 
-export function commentViews(rows: ThreadRow[], frameOf: (tc: string | undefined) => number | null): CommentView[] {
-  return rows.map((r) => {
+/**
+ * Card data for each row. With a cache (kept by the caller, emptied when
+ * the frame rate changes), an unchanged comment keeps its view object, so
+ * its card is not touched when another comment arrives.
+ */
+export function commentViews(rows: ThreadRow[], frameOf: (tc: string | undefined) => number | null, cache?: Map<string, CommentView>): CommentView[] {
+  const seen = cache ? new Set<string>() : null;
+  const out = rows.map((r) => {
     const c = r.c;
+    seen?.add(c.id);
+    const hit = cache?.get(c.id);
+    if (hit && hit.c === c && hit.depth === r.depth && hit.replies === r.replies) return hit;
     const who = c.usernameIfnull || c.userId || 'Unknown';
-    return {
+    const v: CommentView = {
       ...r,
       who,
       initials: initials(who),
@@ -108,5 +117,9 @@ export function commentViews(rows: ThreadRow[], frameOf: (tc: string | undefined
       edited: c.edited ? dateFmt.format(c.edited) : '',
       long: c.comment.length > 600 || c.comment.split('\n', 10).length > 8,
     };
+    cache?.set(c.id, v);
+    return v;
   });
+  if (cache && seen) for (const id of cache.keys()) if (!seen.has(id)) cache.delete(id);
+  return out;
 }
