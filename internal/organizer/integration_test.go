@@ -317,8 +317,20 @@ func TestOrganizerMigrationFailures(t *testing.T) {
 			}
 		})
 	}
+	// An organizer that cannot be asked during start-up: the server's own
+	// migrations run, and the organizer, once it answers, is not used while
+	// it has migrations pending.
+	s := startServer(t, dataDir(t), orgCmd(modeLate), true, func(o *organizer.Options) { o.SocketWait = time.Second })
+	eventually(t, "the organizer to refuse", func() bool {
+		err, _ := s.app.Organizer.Status()["last_error"].(string)
+		return strings.Contains(err, "pending migration(s) for clapshot.test_organizer") && strings.Contains(err, "--migrate")
+	})
+	if st := s.app.Organizer.Status(); st["state"] == organizer.StateConnected {
+		t.Errorf("organizer with pending migrations connected: %v", st)
+	}
+
 	// UNIMPLEMENTED check_migrations: no organizer migrations, starts fine.
-	s := startServer(t, dataDir(t), orgCmd(modeNoMigrations), true)
+	s = startServer(t, dataDir(t), orgCmd(modeNoMigrations), true)
 	if st := s.app.Organizer.Status(); st["state"] != organizer.StateConnected {
 		t.Errorf("status %v", st)
 	}
