@@ -25,6 +25,7 @@ func (a *App) newPipeline() error {
 		TranscodeScript: cfg.TranscodeScript,
 		UploadExpiry:    cfg.UploadExpiry,
 		TrashRetention:  cfg.TrashRetention,
+		Metrics:         a.Metrics,
 	})
 	uploads := ingest.HTTPOptions{Identity: a.Identity, MaxSize: cfg.UploadMaxSize}
 	a.HTTP.Handle("POST /api/upload", a.Pipeline.UploadHandler(uploads))

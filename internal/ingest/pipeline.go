@@ -23,6 +23,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/media"
 	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/metrics"
 	"github.com/clapshot-go/clapshot/internal/store"
 )
 
@@ -54,6 +55,8 @@ type Options struct {
 	TrashRetention time.Duration
 	// CleanupInterval is how often cleanup runs (default 1 h).
 	CleanupInterval time.Duration
+	// Metrics records uploads, jobs and tool runs (nil: none).
+	Metrics *metrics.Metrics
 }
 
 // Pipeline is the running media pipeline.
@@ -232,6 +235,11 @@ func (p *Pipeline) runJob(ctx context.Context, job store.Job) {
 		return
 	}
 	log.Debug("Job done")
+	if p.o.Metrics != nil {
+		if j, gerr := p.db.GetJob(ctx, job.ID); gerr == nil && (j.State == store.JobDone || j.State == store.JobFailed) {
+			p.o.Metrics.IngestJobFinished(job.Kind, time.Since(job.Created), j.State == store.JobFailed)
+		}
+	}
 }
 
 // decodeSpec reads a job's JSON spec.

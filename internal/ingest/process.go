@@ -262,6 +262,7 @@ func (p *Pipeline) execute(ctx context.Context, job store.Job, argv, env []strin
 		}
 	}()
 	log.Debug("Running", "cmd", media.ShellQuote(argv))
+	started := time.Now()
 	err = media.Run(runCtx, argv, media.RunOptions{
 		Env:      env,
 		Stdout:   stdout,
@@ -278,6 +279,9 @@ func (p *Pipeline) execute(ctx context.Context, job store.Job, argv, env []strin
 	<-watchDone
 	if err != nil && deleted.Load() {
 		err = errJobDeleted
+	}
+	if ctx.Err() == nil && !deleted.Load() {
+		p.o.Metrics.TranscodeFinished(job.Kind, time.Since(started), err)
 	}
 	return tail.String(), err
 }

@@ -123,6 +123,7 @@ func (p *Pipeline) tusFinish(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
 	bin := info.Storage["Path"]
 	name := info.MetaData[metaFilename]
 	internal := func(err error) (tusd.HTTPResponse, error) {
+		p.o.Metrics.UploadFinished("tus", info.Size, err)
 		p.log.Error("Cannot queue a finished resumable upload", "file", name, "err", err)
 		return tusd.HTTPResponse{}, tusd.NewError("ERR_INTERNAL", "cannot process the upload: "+err.Error(), http.StatusInternalServerError)
 	}
@@ -150,6 +151,7 @@ func (p *Pipeline) tusFinish(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
 	}
 	os.Remove(bin + ".info")
 	p.log.Info("Resumable upload finished", "file", name, "size", info.Size, "user", u.UserID)
+	p.o.Metrics.UploadFinished("tus", info.Size, nil)
 	return tusd.HTTPResponse{}, nil
 }
 

@@ -60,7 +60,13 @@ func (p *Pipeline) UploadHandler(o HTTPOptions) http.Handler {
 				return
 			}
 		}
+		body := &countingReader{r: r.Body}
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{body, r.Body}
 		err := p.receiveMultipart(r, ident, auth.Cookies(r.Header), o.MaxSize, log)
+		p.o.Metrics.UploadFinished("multipart", body.n, err)
 		var he *httpError
 		switch {
 		case err == nil:
@@ -224,4 +230,16 @@ type uploader struct {
 func uploaderFrom(ctx context.Context) (uploader, bool) {
 	u, ok := ctx.Value(uploaderKey{}).(uploader)
 	return u, ok
+}
+
+// countingReader counts the bytes of a request body, for metrics.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	return n, err
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,8 +53,8 @@ func TestRecordedValuesAreServed(t *testing.T) {
 	m.UploadFinished("multipart", 1000, nil)
 	m.UploadFinished("tus", 500, nil)
 	m.UploadFinished("tus", 0, errors.New("client went away"))
-	m.IngestJobFinished(3*time.Second, nil)
-	m.IngestJobFinished(time.Second, errors.New("ffprobe"))
+	m.IngestJobFinished("ingest", 3*time.Second, false)
+	m.IngestJobFinished("transcode", time.Second, true)
 	m.TranscodeFinished("transcode", 42*time.Second, nil)
 	closeA := m.SessionOpened()
 	closeB := m.SessionOpened()
@@ -66,18 +67,18 @@ func TestRecordedValuesAreServed(t *testing.T) {
 
 	text := scrape(t, srv)
 	for series, want := range map[string]float64{
-		`clapshot_uploads_total{protocol="multipart",result="ok"}`:              1,
-		`clapshot_uploads_total{protocol="tus",result="ok"}`:                    1,
-		`clapshot_uploads_total{protocol="tus",result="error"}`:                 1,
-		`clapshot_upload_bytes_total{protocol="tus"}`:                           500,
-		`clapshot_ingest_job_duration_seconds_count{result="done"}`:             1,
-		`clapshot_ingest_job_duration_seconds_sum{result="failed"}`:             1,
-		`clapshot_transcode_duration_seconds_sum{kind="transcode",result="ok"}`: 42,
-		`clapshot_websocket_sessions`:                                           1,
-		`clapshot_websocket_sessions_total`:                                     2,
-		`clapshot_collab_rooms`:                                                 3,
-		`clapshot_messages_sent_total{command="showPage"}`:                      2,
-		`clapshot_db_statement_duration_seconds_count{kind="exec"}`:             1,
+		`clapshot_uploads_total{protocol="multipart",result="ok"}`:                   1,
+		`clapshot_uploads_total{protocol="tus",result="ok"}`:                         1,
+		`clapshot_uploads_total{protocol="tus",result="error"}`:                      1,
+		`clapshot_upload_bytes_total{protocol="tus"}`:                                500,
+		`clapshot_ingest_job_duration_seconds_count{kind="ingest",result="done"}`:    1,
+		`clapshot_ingest_job_duration_seconds_sum{kind="transcode",result="failed"}`: 1,
+		`clapshot_transcode_duration_seconds_sum{kind="transcode",result="ok"}`:      42,
+		`clapshot_websocket_sessions`:                                                1,
+		`clapshot_websocket_sessions_total`:                                          2,
+		`clapshot_collab_rooms`:                                                      3,
+		`clapshot_messages_sent_total{command="showPage"}`:                           2,
+		`clapshot_db_statement_duration_seconds_count{kind="exec"}`:                  1,
 	} {
 		if got := value(t, text, series); got != want {
 			t.Errorf("%s = %v, want %v", series, got, want)
@@ -94,12 +95,26 @@ func TestRecordedValuesAreServed(t *testing.T) {
 	}
 }
 
+func TestCommandOf(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"showPage":{"pageItems":[]}}`:  "showPage",
+		`{"welcome":{}}`:                 "welcome",
+		`{"msg":"Invalid message, bye"}`: "msg",
+		`[]`:                             "other",
+		`{"` + strings.Repeat("x", 100):  "other",
+	} {
+		if got := metrics.CommandOf([]byte(in)); got != want {
+			t.Errorf("CommandOf(%.30q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // A nil *Metrics records nothing and does not panic: subsystems may run
 // without metrics.
 func TestNilMetrics(t *testing.T) {
 	var m *metrics.Metrics
 	m.UploadFinished("tus", 1, nil)
-	m.IngestJobFinished(time.Second, nil)
+	m.IngestJobFinished("thumbs", time.Second, false)
 	m.TranscodeFinished("remux", time.Second, nil)
 	m.SessionOpened()()
 	m.CollabRooms(1)

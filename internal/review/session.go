@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/clapshot-go/clapshot/internal/auth"
+	"github.com/clapshot-go/clapshot/internal/metrics"
 	"github.com/clapshot-go/clapshot/internal/version"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
@@ -95,6 +96,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cookies: auth.Cookies(r.Header),
 		limiter: newTokenBucket(h.opt.RateLimit, h.opt.RateBurst),
 	}
+	defer h.opt.Metrics.SessionOpened()()
 	s.run()
 }
 
@@ -250,6 +252,7 @@ func (s *session) write(b []byte) bool {
 		}
 		return false
 	}
+	s.hub.opt.Metrics.MessageSent(metrics.CommandOf(b))
 	return true
 }
 
