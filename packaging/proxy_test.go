@@ -323,14 +323,14 @@ func TestThroughNginxBasicAuth(t *testing.T) {
 			alice.expect("showMessages")
 		}
 		p.checkMetrics(t, map[string]float64{
-			`clapshot_uploads_total{protocol="multipart",result="ok"}`:                1,
-			`clapshot_uploads_total{protocol="tus",result="ok"}`:                      1,
-			`clapshot_ingest_job_duration_seconds_count{kind="ingest",result="done"}`: 2,
-			`clapshot_ingest_jobs{kind="ingest",state="done"}`:                        2,
-			`clapshot_websocket_sessions`:                                             2,
-			`clapshot_collab_rooms`:                                                   1,
-			`clapshot_messages_sent_total{command="welcome"}`:                         1,
-			`clapshot_messages_sent_total{command="showPage"}`:                        2,
+			`clapshot_uploads_total{protocol="multipart",result="ok"}`:  1,
+			`clapshot_uploads_total{protocol="tus",result="ok"}`:        1,
+			`clapshot_ingest_job_duration_seconds_count{result="done"}`: 2,
+			`clapshot_ingest_jobs{kind="ingest",state="done"}`:          2,
+			`clapshot_websocket_sessions`:                               2,
+			`clapshot_collab_rooms`:                                     1,
+			`clapshot_messages_sent_total{command="welcome"}`:           1,
+			`clapshot_messages_sent_total{command="showPage"}`:          2,
 		})
 		// The media file is served by nginx from disk, Range included.
 		for id := range seen["alice"] {

@@ -27,9 +27,9 @@ type fileState struct {
 const emptyFilePolls = 5
 
 // monitorIncoming polls incoming/ every Poll. A regular file is taken once
-// its size and modification time were the same at two polls and it was
-// last modified at least one interval ago; its OS owner's user name is the
-// user id. Hidden files (rsync and editors write temporary ".name" files)
+// its size and modification time were the same at two polls, it was last
+// modified at least one interval ago, and no visible process has it open
+// for writing; its OS owner's user name is the user id. Hidden files (rsync and editors write temporary ".name" files)
 // and directories are ignored.
 func (p *Pipeline) monitorIncoming(ctx context.Context) {
 	seen := map[string]*fileState{}
@@ -71,8 +71,12 @@ func (p *Pipeline) pollIncoming(ctx context.Context, seen map[string]*fileState)
 		if (info.Size() == 0 && prev.stable < emptyFilePolls) || time.Since(info.ModTime()) < p.o.Poll {
 			continue
 		}
+		path := filepath.Join(p.l.Incoming(), name)
+		if openForWriting(path) {
+			continue // a copy that paused: stable size, but still open
+		}
 		delete(seen, name)
-		p.pickUp(ctx, filepath.Join(p.l.Incoming(), name), info)
+		p.pickUp(ctx, path, info)
 	}
 	for name := range seen {
 		if !present[name] {
@@ -107,6 +111,47 @@ func (p *Pipeline) pickUp(ctx context.Context, path string, info os.FileInfo) {
 		log.Error("Cannot move an incoming file out of incoming/; its job will retry", "err", err)
 	}
 	log.Info("Incoming file picked up", "user", owner)
+}
+
+// openForWriting reports whether a process this server may inspect (its
+// own user's, or all as root) has path open for writing. It backs up the
+// size-stability rule for copies that stall longer than a poll.
+func openForWriting(path string) bool {
+	want, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return false
+	}
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return false
+	}
+	for _, pr := range procs {
+		if pr.Name()[0] < '0' || pr.Name()[0] > '9' {
+			continue
+		}
+		fdDir := filepath.Join("/proc", pr.Name(), "fd")
+		fds, err := os.ReadDir(fdDir)
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			if target, err := os.Readlink(filepath.Join(fdDir, fd.Name())); err != nil || target != want {
+				continue
+			}
+			info, err := os.ReadFile(filepath.Join("/proc", pr.Name(), "fdinfo", fd.Name()))
+			if err != nil {
+				continue
+			}
+			for _, line := range strings.Split(string(info), "\n") {
+				if v, ok := strings.CutPrefix(line, "flags:"); ok {
+					if flags, err := strconv.ParseInt(strings.TrimSpace(v), 8, 64); err == nil && flags&3 != 0 {
+						return true // O_WRONLY or O_RDWR
+					}
+				}
+			}
+		}
+	}
+	return false
 }
 
 // fileOwner returns the user name (the user id) and the full name of the

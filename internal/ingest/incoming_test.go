@@ -305,3 +305,50 @@ func TestBackfillThumbnails(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A graceful shutdown stops a running job and puts it back in the queue;
+// the next start finishes it.
+func TestShutdownRequeuesRunningJob(t *testing.T) {
+	mediatest.Require(t)
+	dir := t.TempDir()
+	slow := filepath.Join(t.TempDir(), "slow.sh")
+	os.WriteFile(slow, []byte("#!/bin/sh\ntouch \"$CLAPSHOT_OUTPUT_FILE\"\nexec sleep 60\n"), 0o755)
+	h := newHarnessIn(t, dir, func(o *Options) { o.TranscodeScript = slow })
+	h.submit(mediatest.Make(t, t.TempDir(), mediatest.Families["hevc_mkv"], mediatest.Small), "x.mkv", "lee", nil)
+	var partial string
+	waitFor(t, 30*time.Second, "the transcode to start", func() bool {
+		running, _ := h.db.ListJobs(context.Background(), store.JobRunning)
+		for _, j := range running {
+			if j.Kind == KindTranscode && j.PID != nil && len(j.Outputs) > 0 {
+				partial = j.Outputs[0]
+				return true
+			}
+		}
+		return false
+	})
+	t0 := time.Now()
+	h.stop()
+	h.stop = nil
+	if time.Since(t0) > 10*time.Second {
+		t.Errorf("shutdown took %v", time.Since(t0))
+	}
+	if _, err := os.Stat(partial); !errors.Is(err, os.ErrNotExist) {
+		t.Error("partial output of the stopped attempt left behind")
+	}
+
+	h = newHarnessIn(t, dir, nil)
+	h.waitIdle(time.Minute)
+	m, _ := h.mediaByName("x.mkv")
+	if m.RecompressionDone == nil {
+		t.Fatalf("not finished after the restart: %v", h.rec.texts("lee", ""))
+	}
+	jobs, _ := h.db.ListJobsForMedia(context.Background(), m.ID)
+	for _, j := range jobs {
+		if j.Kind == KindTranscode && (j.Attempts != 2 || j.State != store.JobDone) {
+			t.Errorf("transcode job: %d attempts, %s", j.Attempts, j.State)
+		}
+	}
+	if _, found := h.errorFor("lee", "x.mkv"); found {
+		t.Error("an interrupted job is not an error")
+	}
+}

@@ -23,7 +23,6 @@ import (
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/media"
 	"github.com/clapshot-go/clapshot/internal/mediastore"
-	"github.com/clapshot-go/clapshot/internal/metrics"
 	"github.com/clapshot-go/clapshot/internal/store"
 )
 
@@ -55,9 +54,23 @@ type Options struct {
 	TrashRetention time.Duration
 	// CleanupInterval is how often cleanup runs (default 1 h).
 	CleanupInterval time.Duration
-	// Metrics records uploads, jobs and tool runs (nil: none).
-	Metrics *metrics.Metrics
+	// Metrics, if set, receives measurements.
+	Metrics Recorder
 }
+
+// Recorder receives the pipeline's measurements (internal/metrics
+// implements it).
+type Recorder interface {
+	UploadFinished(protocol string, bytes int64, err error)
+	IngestJobFinished(d time.Duration, err error)
+	TranscodeFinished(kind string, d time.Duration, err error)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) UploadFinished(string, int64, error)            {}
+func (noMetrics) IngestJobFinished(time.Duration, error)         {}
+func (noMetrics) TranscodeFinished(string, time.Duration, error) {}
 
 // Pipeline is the running media pipeline.
 type Pipeline struct {
@@ -95,6 +108,9 @@ func New(o Options) *Pipeline {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 1
+	}
+	if o.Metrics == nil {
+		o.Metrics = noMetrics{}
 	}
 	if o.CleanupInterval <= 0 {
 		o.CleanupInterval = time.Hour
@@ -214,6 +230,9 @@ func (p *Pipeline) runJob(ctx context.Context, job store.Job) {
 	switch job.Kind {
 	case KindIngest:
 		err = p.runIngest(ctx, job, log)
+		if ctx.Err() == nil {
+			p.o.Metrics.IngestJobFinished(time.Since(job.Created), err)
+		}
 	case KindTranscode:
 		err = p.runTranscode(ctx, job, log)
 	case KindThumbs:
@@ -235,11 +254,6 @@ func (p *Pipeline) runJob(ctx context.Context, job store.Job) {
 		return
 	}
 	log.Debug("Job done")
-	if p.o.Metrics != nil {
-		if j, gerr := p.db.GetJob(ctx, job.ID); gerr == nil && (j.State == store.JobDone || j.State == store.JobFailed) {
-			p.o.Metrics.IngestJobFinished(job.Kind, time.Since(job.Created), j.State == store.JobFailed)
-		}
-	}
 }
 
 // decodeSpec reads a job's JSON spec.

@@ -75,7 +75,15 @@ func (p *Pipeline) runTranscode(ctx context.Context, job store.Job, log *slog.Lo
 		text, ratio := progressText(pr, total, in.Duration)
 		p.publish(ctx, events.Message{Kind: events.Progress, UserID: job.UserID, MediaFileID: id, Text: text, Progress: ratio})
 	}
+	started := time.Now()
 	tail, err := p.execute(ctx, job, argv, env, out, p.l.MediaDir(id), progress, log)
+	if ctx.Err() == nil && !errors.Is(err, errJobDeleted) {
+		kind := string(plan.Action)
+		if in.Type != media.Video {
+			kind = string(in.Type)
+		}
+		p.o.Metrics.TranscodeFinished(kind, time.Since(started), err)
+	}
 	if ctx.Err() != nil {
 		removeAll(out.Paths())
 		return ctx.Err()
@@ -166,7 +174,11 @@ func (p *Pipeline) runThumbs(ctx context.Context, job store.Job, log *slog.Logge
 	if err != nil {
 		return p.failThumbs(ctx, job, spec, out, "", err, log)
 	}
+	started := time.Now()
 	tail, err := p.execute(ctx, job, p.o.Tools.FFmpegCommand(args), nil, out, p.l.ThumbsDir(id), nil, log)
+	if ctx.Err() == nil && !errors.Is(err, errJobDeleted) {
+		p.o.Metrics.TranscodeFinished("thumbs", time.Since(started), err)
+	}
 	if ctx.Err() != nil {
 		removeAll(out.Paths())
 		return ctx.Err()
@@ -262,7 +274,6 @@ func (p *Pipeline) execute(ctx context.Context, job store.Job, argv, env []strin
 		}
 	}()
 	log.Debug("Running", "cmd", media.ShellQuote(argv))
-	started := time.Now()
 	err = media.Run(runCtx, argv, media.RunOptions{
 		Env:      env,
 		Stdout:   stdout,
@@ -279,9 +290,6 @@ func (p *Pipeline) execute(ctx context.Context, job store.Job, argv, env []strin
 	<-watchDone
 	if err != nil && deleted.Load() {
 		err = errJobDeleted
-	}
-	if ctx.Err() == nil && !deleted.Load() {
-		p.o.Metrics.TranscodeFinished(job.Kind, time.Since(started), err)
 	}
 	return tail.String(), err
 }

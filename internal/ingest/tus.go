@@ -150,8 +150,8 @@ func (p *Pipeline) tusFinish(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
 		p.log.Warn("Cannot move a finished upload; its job will retry", "err", err)
 	}
 	os.Remove(bin + ".info")
-	p.log.Info("Resumable upload finished", "file", name, "size", info.Size, "user", u.UserID)
 	p.o.Metrics.UploadFinished("tus", info.Size, nil)
+	p.log.Info("Resumable upload finished", "file", name, "size", info.Size, "user", u.UserID)
 	return tusd.HTTPResponse{}, nil
 }
 

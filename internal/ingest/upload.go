@@ -60,13 +60,8 @@ func (p *Pipeline) UploadHandler(o HTTPOptions) http.Handler {
 				return
 			}
 		}
-		body := &countingReader{r: r.Body}
-		r.Body = struct {
-			io.Reader
-			io.Closer
-		}{body, r.Body}
-		err := p.receiveMultipart(r, ident, auth.Cookies(r.Header), o.MaxSize, log)
-		p.o.Metrics.UploadFinished("multipart", body.n, err)
+		n, err := p.receiveMultipart(r, ident, auth.Cookies(r.Header), o.MaxSize, log)
+		p.o.Metrics.UploadFinished("multipart", n, err)
 		var he *httpError
 		switch {
 		case err == nil:
@@ -86,13 +81,15 @@ func (p *Pipeline) UploadHandler(o HTTPOptions) http.Handler {
 	})
 }
 
-func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookies map[string]string, maxSize int64, log *slog.Logger) (err error) {
+// receiveMultipart stores and queues the files of a multipart request and
+// returns how many bytes of file data it received.
+func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookies map[string]string, maxSize int64, log *slog.Logger) (total int64, err error) {
 	mt, params, perr := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if perr != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return fail(http.StatusBadRequest, "Missing boundary")
+		return 0, fail(http.StatusBadRequest, "Missing boundary")
 	}
 	if err := p.checkSpace(r.ContentLength); err != nil {
-		return err
+		return 0, err
 	}
 	// A big read buffer under the multipart parser: fewer, larger reads
 	// from the connection.
@@ -102,7 +99,7 @@ func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookie
 	}{bufio.NewReaderSize(r.Body, uploadBuffer), r.Body}
 	mr, merr := r.MultipartReader()
 	if merr != nil {
-		return fail(http.StatusBadRequest, "Missing boundary")
+		return 0, fail(http.StatusBadRequest, "Missing boundary")
 	}
 
 	var uploads []Upload
@@ -125,7 +122,7 @@ func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookie
 			break
 		}
 		if perr != nil {
-			return fail(http.StatusBadRequest, "Upload failed: %v", perr)
+			return total, fail(http.StatusBadRequest, "Upload failed: %v", perr)
 		}
 		if part.FormName() != "fileupload" {
 			log.Debug("Skipping unknown multipart field", "field", part.FormName())
@@ -137,37 +134,38 @@ func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookie
 		_, dp, _ := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
 		name := dp["filename"]
 		if err := CheckFileName(name); err != nil {
-			return fail(http.StatusBadRequest, "%s", err.Error())
+			return total, fail(http.StatusBadRequest, "%s", err.Error())
 		}
 		dir, done, derr := p.NewUploadDir()
 		if derr != nil {
-			return derr
+			return total, derr
 		}
 		dirs, dones = append(dirs, dir), append(dones, done)
 		final := filepath.Join(dir, name)
 		n, werr := writeUpload(final+partialSuffix, part, buf, maxSize)
 		if werr != nil {
-			return werr
+			return total, werr
 		}
 		if n == 0 {
-			return fail(http.StatusBadRequest, "'%s' is empty (0 bytes)", name)
+			return total, fail(http.StatusBadRequest, "'%s' is empty (0 bytes)", name)
 		}
+		total += n
 		log.Debug("Upload received", "file", name, "bytes", n)
 		uploads = append(uploads, Upload{Path: final, From: final + partialSuffix, UserID: ident.UserID,
 			UserName: ident.UserName, Cookies: cookies, Source: "upload"})
 	}
 	if len(uploads) == 0 {
-		return fail(http.StatusBadRequest, "No file in the upload (expected a multipart field named 'fileupload')")
+		return total, fail(http.StatusBadRequest, "No file in the upload (expected a multipart field named 'fileupload')")
 	}
 	if err := p.Submit(r.Context(), uploads...); err != nil {
-		return err
+		return total, err
 	}
 	for _, u := range uploads {
 		if err := materialize(ingestSpec{Path: u.Path, From: u.From}); err != nil {
 			log.Warn("Cannot rename a finished upload; its job will retry", "err", err)
 		}
 	}
-	return nil
+	return total, nil
 }
 
 // writeUpload streams src into path (at most max bytes, 0: no limit),
@@ -230,16 +228,4 @@ type uploader struct {
 func uploaderFrom(ctx context.Context) (uploader, bool) {
 	u, ok := ctx.Value(uploaderKey{}).(uploader)
 	return u, ok
-}
-
-// countingReader counts the bytes of a request body, for metrics.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n += int64(n)
-	return n, err
 }

@@ -60,11 +60,11 @@ func New() *Metrics {
 	}, []string{"protocol"})
 	m.jobDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: namespace, Name: "ingest_job_duration_seconds", Buckets: slowBuckets,
-		Help: "Time from queueing a media processing job to its end, by kind (ingest, transcode, thumbs) and result (done, failed).",
-	}, []string{"kind", "result"})
+		Help: "Time from queueing a media file to the end of its ingestion, by result (done, failed).",
+	}, []string{"result"})
 	m.transcode = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: namespace, Name: "transcode_duration_seconds", Buckets: slowBuckets,
-		Help: "Wall time of ffmpeg (or --transcode-script) runs, by job kind (transcode, thumbs) and result (ok, error).",
+		Help: "Wall time of ffmpeg (or --transcode-script) runs, by kind (transcode, remux, audio, image, thumbs) and result (ok, error).",
 	}, []string{"kind", "result"})
 	m.wsSessions = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "websocket_sessions",
@@ -185,17 +185,12 @@ func (m *Metrics) UploadFinished(protocol string, bytes int64, err error) {
 	m.uploadBytes.WithLabelValues(protocol).Add(float64(bytes))
 }
 
-// IngestJobFinished records a finished media processing job of kind, d
-// after it was queued.
-func (m *Metrics) IngestJobFinished(kind string, d time.Duration, failed bool) {
+// IngestJobFinished records an ingested media file, d after it was queued.
+func (m *Metrics) IngestJobFinished(d time.Duration, err error) {
 	if m == nil {
 		return
 	}
-	res := "done"
-	if failed {
-		res = "failed"
-	}
-	m.jobDuration.WithLabelValues(kind, res).Observe(d.Seconds())
+	m.jobDuration.WithLabelValues(result(err, "done", "failed")).Observe(d.Seconds())
 }
 
 // TranscodeFinished records an ffmpeg run of the given kind.
