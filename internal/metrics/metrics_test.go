@@ -67,18 +67,18 @@ func TestRecordedValuesAreServed(t *testing.T) {
 
 	text := scrape(t, srv)
 	for series, want := range map[string]float64{
-		`clapshot_uploads_total{protocol="multipart",result="ok"}`:                   1,
-		`clapshot_uploads_total{protocol="tus",result="ok"}`:                         1,
-		`clapshot_uploads_total{protocol="tus",result="error"}`:                      1,
-		`clapshot_upload_bytes_total{protocol="tus"}`:                                500,
-		`clapshot_ingest_job_duration_seconds_count{kind="ingest",result="done"}`:    1,
-		`clapshot_ingest_job_duration_seconds_sum{kind="transcode",result="failed"}`: 1,
-		`clapshot_transcode_duration_seconds_sum{kind="transcode",result="ok"}`:      42,
-		`clapshot_websocket_sessions`:                                                1,
-		`clapshot_websocket_sessions_total`:                                          2,
-		`clapshot_collab_rooms`:                                                      3,
-		`clapshot_messages_sent_total{command="showPage"}`:                           2,
-		`clapshot_db_statement_duration_seconds_count{kind="exec"}`:                  1,
+		`clapshot_uploads_total{protocol="multipart",result="ok"}`:              1,
+		`clapshot_uploads_total{protocol="tus",result="ok"}`:                    1,
+		`clapshot_uploads_total{protocol="tus",result="error"}`:                 1,
+		`clapshot_upload_bytes_total{protocol="tus"}`:                           500,
+		`clapshot_ingest_job_duration_seconds_count{result="done"}`:             1,
+		`clapshot_ingest_job_duration_seconds_sum{result="failed"}`:             1,
+		`clapshot_transcode_duration_seconds_sum{kind="transcode",result="ok"}`: 42,
+		`clapshot_websocket_sessions`:                                           1,
+		`clapshot_websocket_sessions_total`:                                     2,
+		`clapshot_collab_rooms`:                                                 3,
+		`clapshot_messages_sent_total{command="showPage"}`:                      2,
+		`clapshot_db_statement_duration_seconds_count{kind="exec"}`:             1,
 	} {
 		if got := value(t, text, series); got != want {
 			t.Errorf("%s = %v, want %v", series, got, want)
