@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -120,6 +122,20 @@ func TestTestOrganizerEndToEnd(t *testing.T) {
 		return strings.Contains(m.GetError().GetMsg(), "Login permission denied")
 	}); err != nil {
 		t.Errorf("aborted login: %v", err)
+	}
+
+	// Uploads are asked about too (UPLOAD_MEDIA_FILE, without a session).
+	req, _ := http.NewRequest("POST", s.base+"/api/upload", strings.NewReader("--x--\r\n"))
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=x")
+	req.Header.Set("X-Remote-User-Id", "noupload.user")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "Uploads are closed") {
+		t.Errorf("upload by a user the organizer refuses: %d %s", resp.StatusCode, body)
 	}
 
 	// Odd page items and HTML are passed through; the session goes on.

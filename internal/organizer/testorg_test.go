@@ -219,6 +219,14 @@ func (o *testOrg) AuthzUserAction(_ context.Context, req *pb.AuthzUserActionRequ
 		}
 	case "aborted.user":
 		return nil, status.Error(codes.Aborted, "testorg aborts")
+	case "noupload.user":
+		if req.GetOtherOp().GetOp() == pb.AuthzUserActionRequest_OtherOp_UPLOAD_MEDIA_FILE {
+			msg := "Uploads are closed"
+			if req.GetSes().GetSid() != "<upload--not-set>" {
+				msg = "unexpected sid " + req.GetSes().GetSid()
+			}
+			return &pb.AuthzResponse{IsAuthorized: new(false), Message: &msg}, nil
+		}
 	}
 	return nil, status.Error(codes.Unimplemented, "server decides")
 }
