@@ -397,8 +397,8 @@ func TestThroughNginxPlain(t *testing.T) {
 	if resp, _ := p.get(t, "/api/metrics", ""); resp.StatusCode != 404 {
 		t.Errorf("/api/metrics through the plain example: %d, want 404", resp.StatusCode)
 	}
-	if code, _, _ := p.request(t, "GET", "/", "", nil, nil); code != 200 {
-		t.Errorf("GET / through the plain example: %d", code)
+	if code, _, body := p.request(t, "GET", "/clapshot_client.conf.json", "", nil, nil); code != 200 || !strings.Contains(body, `"ws_url"`) {
+		t.Errorf("client settings through the plain example: %d %q", code, body)
 	}
 }
 
