@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -41,6 +42,7 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	out    chan []byte
+	queued atomic.Int64  // bytes in out
 	drain  chan struct{} // closed to flush the queue and stop writing
 	wrote  chan struct{} // closed when the writer has stopped
 
@@ -109,10 +111,21 @@ func (h *Hub) originAllowed(r *http.Request) bool {
 }
 
 // run serves the session until it ends.
+//
+// The websocket library closes a connection without a close frame when the
+// context of a read or write ends, so reads and writes never use the
+// session's context: a watcher closes the connection properly (with the
+// reason) when the session is stopped, and that ends the read loop.
 func (s *session) run() {
 	h := s.hub
 	log := h.log.With("sid", s.sid, "user", s.user.UserID)
 	go s.writeLoop()
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		<-s.ctx.Done()
+		s.closeConn(context.Cause(s.ctx))
+	}()
 
 	cause := s.start()
 	if cause == nil {
@@ -122,9 +135,9 @@ func (s *session) run() {
 	}
 	h.unregister(s)
 
-	// Let queued messages (e.g. the reason for a refusal) reach the client
-	// unless the client is the problem.
-	if !errors.Is(cause, errSlowClient) && s.ctx.Err() == nil {
+	// Let queued messages (e.g. why a login was refused) reach the client
+	// before the close frame, unless the client is the problem.
+	if s.ctx.Err() == nil {
 		close(s.drain)
 		select {
 		case <-s.wrote:
@@ -133,23 +146,28 @@ func (s *session) run() {
 	}
 	s.cancel(cause)
 	<-s.wrote
+	<-closed
+	log.Info("Websocket session ended", "reason", context.Cause(s.ctx))
+}
+
+// closeConn ends the connection: with a close frame and the reason, or at
+// once for a client that does not read or answer.
+func (s *session) closeConn(cause error) {
 	code, reason := websocket.StatusNormalClosure, ""
 	switch {
+	case websocket.CloseStatus(cause) != -1:
+		// The client closed it; the library has answered.
+		_ = s.conn.CloseNow()
+		return
+	case errors.Is(cause, errSlowClient), errors.Is(cause, errNoPong):
+		_ = s.conn.CloseNow()
+		return
 	case errors.Is(cause, errServerShutdown):
 		code, reason = websocket.StatusGoingAway, cause.Error()
-	case errors.Is(cause, errSlowClient), errors.Is(cause, errNoPong):
-		code, reason = websocket.StatusPolicyViolation, cause.Error()
 	case errors.Is(cause, errLogout), errors.Is(cause, errLoginDenied):
 		reason = cause.Error()
 	}
-	if websocket.CloseStatus(cause) == -1 && code != websocket.StatusPolicyViolation {
-		// We end it: a close handshake with the reason (bounded in time by
-		// the library). A client that does not read or answer gets none.
-		_ = s.conn.Close(code, reason)
-	} else {
-		_ = s.conn.CloseNow()
-	}
-	log.Info("Websocket session ended", "reason", cause)
+	_ = s.conn.Close(code, reason)
 }
 
 // start does what Clapshot does on connect: the users row, welcome,
@@ -204,15 +222,26 @@ func (s *session) send(b []byte) bool {
 	if s.ctx.Err() != nil {
 		return false
 	}
+	// One message larger than the byte budget still goes to an idle client.
+	if q := s.queued.Add(int64(len(b))); q > s.hub.opt.SendQueueBytes && q > int64(len(b)) {
+		s.queued.Add(-int64(len(b)))
+		s.overflow()
+		return false
+	}
 	select {
 	case s.out <- b:
 		return true
 	default:
-		s.hub.log.Warn("Disconnecting a client that does not keep up", "sid", s.sid, "user", s.user.UserID,
-			"queue", cap(s.out))
-		s.stop(errSlowClient)
+		s.queued.Add(-int64(len(b)))
+		s.overflow()
 		return false
 	}
+}
+
+func (s *session) overflow() {
+	s.hub.log.Warn("Disconnecting a client that does not keep up", "sid", s.sid, "user", s.user.UserID,
+		"queued_messages", len(s.out), "queued_bytes", s.queued.Load())
+	s.stop(errSlowClient)
 }
 
 // stop ends the session from any goroutine.
@@ -244,12 +273,11 @@ func (s *session) writeLoop() {
 }
 
 func (s *session) write(b []byte) bool {
-	ctx, cancel := context.WithTimeout(s.ctx, s.hub.opt.WriteTimeout)
+	defer s.queued.Add(-int64(len(b)))
+	ctx, cancel := context.WithTimeout(context.Background(), s.hub.opt.WriteTimeout)
 	defer cancel()
 	if err := s.conn.Write(ctx, websocket.MessageText, b); err != nil {
-		if s.ctx.Err() == nil {
-			s.cancel(fmt.Errorf("write: %w", err))
-		}
+		s.stop(fmt.Errorf("write: %w", err))
 		return false
 	}
 	s.hub.opt.Metrics.MessageSent(metrics.CommandOf(b))
@@ -267,7 +295,7 @@ func (s *session) keepalive() {
 		case <-s.ctx.Done():
 			return
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(s.ctx, s.hub.opt.PongTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), s.hub.opt.PongTimeout)
 			err := s.conn.Ping(ctx)
 			cancel()
 			if err != nil && s.ctx.Err() == nil {
@@ -284,7 +312,7 @@ func (s *session) readLoop() error {
 	limit := s.hub.opt.MaxMessageBytes
 	buf := new(bytes.Buffer)
 	for {
-		typ, r, err := s.conn.Reader(s.ctx)
+		typ, r, err := s.conn.Reader(context.Background())
 		if err != nil {
 			if c := context.Cause(s.ctx); c != nil {
 				return c
