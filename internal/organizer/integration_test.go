@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -317,9 +318,53 @@ func TestOrganizerMigrationFailures(t *testing.T) {
 			}
 		})
 	}
+	// An organizer that cannot be asked during start-up: the server's own
+	// migrations run, and the organizer, once it answers, is not used while
+	// it has migrations pending.
+	s := startServer(t, dataDir(t), orgCmd(modeLate), true, func(o *organizer.Options) { o.SocketWait = time.Second })
+	eventually(t, "the organizer to refuse", func() bool {
+		err, _ := s.app.Organizer.Status()["last_error"].(string)
+		return strings.Contains(err, "pending migration(s) for clapshot.test_organizer") && strings.Contains(err, "--migrate")
+	})
+	if st := s.app.Organizer.Status(); st["state"] == organizer.StateConnected {
+		t.Errorf("organizer with pending migrations connected: %v", st)
+	}
+
 	// UNIMPLEMENTED check_migrations: no organizer migrations, starts fine.
-	s := startServer(t, dataDir(t), orgCmd(modeNoMigrations), true)
+	s = startServer(t, dataDir(t), orgCmd(modeNoMigrations), true)
 	if st := s.app.Organizer.Status(); st["state"] != organizer.StateConnected {
 		t.Errorf("status %v", st)
+	}
+}
+
+// The minimal organizer of docs/organizer-plugins.md works, and the
+// document shows the program as it is.
+func TestDocumentedMinimalOrganizer(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(root, "docs/examples/minimal-organizer/main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join(root, "docs/organizer-plugins.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(doc, src) {
+		t.Errorf("docs/organizer-plugins.md does not show docs/examples/minimal-organizer/main.go as it is")
+	}
+	bin := filepath.Join(t.TempDir(), "hello-organizer")
+	build := exec.Command("go", "build", "-o", bin, "./docs/examples/minimal-organizer")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	s := startServer(t, dataDir(t), bin, true)
+	c := s.dial(t, "user.num1", false)
+	p := navigate(t, c, "")
+	if !strings.Contains(pageText(p), "Hello, Name of user.num1!") || len(p.GetPageItems()[1].GetFolderListing().GetItems()) != 3 || p.GetPageTitle() != "Hello" {
+		t.Errorf("page %v", p)
 	}
 }

@@ -40,6 +40,7 @@ const (
 	modeBadMigration = "badmigration"  // a migration that cannot be placed
 	modeFailMigrate  = "failmigration" // apply_migration fails
 	modeNoMigrations = "nomigrations"  // check_migrations is UNIMPLEMENTED
+	modeLate         = "late"          // the first run is slow to listen
 )
 
 const testOrgModule = "clapshot.test_organizer"
@@ -60,6 +61,13 @@ func runTestOrganizer(mode string) int {
 	if mode == modeExit {
 		fmt.Fprintln(os.Stderr, "testorg: cannot start: configuration missing")
 		return 3
+	}
+	if mode == modeLate {
+		marker := filepath.Join(filepath.Dir(sock), "testorg.started")
+		if _, err := os.Stat(marker); err != nil {
+			_ = os.WriteFile(marker, nil, 0o644)
+			time.Sleep(3 * time.Second)
+		}
 	}
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
