@@ -22,7 +22,9 @@ import (
 // Every bad input gets a clear error, the session keeps working, and
 // another user's session is not disturbed.
 func TestBadInputs(t *testing.T) {
-	s := startServer(t)
+	// A 1 MiB message limit keeps the oversized cases cheap on a busy
+	// machine; the default (16 MiB) is the same code.
+	s := startServer(t, "--ws-max-message-mb", "1")
 	s.addMedia("aaaa0001", "alice", "video")
 	s.addMedia("bbbb0001", "bob", "video")
 	c := s.dial("alice")
@@ -64,17 +66,29 @@ func TestBadInputs(t *testing.T) {
 		c.alive()
 	})
 	t.Run("message over the size limit (a 50 MB subtitle)", func(t *testing.T) {
+		big := s.dial("alice")
 		sub := base64.StdEncoding.EncodeToString(make([]byte, 50<<20))
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // 67 MB, slow under -race
-		defer cancel()
 		msg := `{"addSubtitle":{"mediaFileId":"aaaa0001","fileName":"huge.srt","contentsBase64":"` + sub + `"}}`
-		if err := c.conn.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
-			t.Fatal(err)
-		}
-		c.timeout = 2 * time.Minute
-		c.expectError("Message too large: the limit is 16 MiB")
-		c.timeout = 0
+		go func() {
+			// The server stops reading after 1 MiB: this write fails.
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			big.conn.Write(ctx, websocket.MessageText, []byte(msg))
+		}()
+		big.timeout = 2 * time.Minute
+		big.expectError("Message too large: the limit is 1 MiB")
+		big.expectClosed()
+		// The user's other session and everyone else carry on.
 		c.alive()
+		other.alive()
+	})
+	t.Run("message just over the size limit", func(t *testing.T) {
+		big := s.dial("alice")
+		big.send("addComment", map[string]any{"mediaFileId": "aaaa0001", "comment": strings.Repeat("x", 1<<20)})
+		big.expectError("Message too large")
+		if code := big.expectClosed(); code != websocket.StatusMessageTooBig {
+			t.Errorf("close status %v", code)
+		}
 	})
 
 	commandErrors := []struct {

@@ -30,6 +30,7 @@ var (
 	errNoPong         = errors.New("no answer to keepalive ping")
 	errLogout         = errors.New("logout")
 	errLoginDenied    = errors.New("login denied")
+	errTooBig         = errors.New("message too large")
 )
 
 // session is one websocket connection.
@@ -77,10 +78,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("Websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	// Frames up to hardLimit are read (and those over MaxMessageBytes
-	// discarded with an error), so a slightly too large drawing gets a
-	// clear answer; anything larger closes the connection.
-	conn.SetReadLimit(max(8*h.opt.MaxMessageBytes, 128<<20))
+	// The read loop stops at MaxMessageBytes+1 and answers with an error
+	// first; the library's own limit (which closes without one) is above.
+	conn.SetReadLimit(h.opt.MaxMessageBytes + 2)
 
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer context.AfterFunc(h.baseContext(), func() { cancel(errServerShutdown) })()
@@ -166,6 +166,8 @@ func (s *session) closeConn(cause error) {
 		code, reason = websocket.StatusGoingAway, cause.Error()
 	case errors.Is(cause, errLogout), errors.Is(cause, errLoginDenied):
 		reason = cause.Error()
+	case errors.Is(cause, errTooBig):
+		code, reason = websocket.StatusMessageTooBig, cause.Error()
 	}
 	_ = s.conn.Close(code, reason)
 }
@@ -322,11 +324,10 @@ func (s *session) readLoop() error {
 		buf.Reset()
 		n, err := io.Copy(buf, io.LimitReader(r, limit+1))
 		if err == nil && n > limit {
-			_, err = io.Copy(io.Discard, r)
-			if err == nil {
-				s.sendError(fmt.Sprintf("Message too large: the limit is %d MiB (--ws-max-message-mb).", limit>>20))
-				continue
-			}
+			// Reading (and skipping) the rest could take long, and the
+			// client is misbehaving or misconfigured: say why, then close.
+			s.sendError(fmt.Sprintf("Message too large: the limit is %d MiB (--ws-max-message-mb). Closing the connection.", limit>>20))
+			return errTooBig
 		}
 		if err != nil {
 			if c := context.Cause(s.ctx); c != nil {
