@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"regexp"
 	"strconv"
 	"sync"
 
@@ -55,26 +56,17 @@ func New(log *slog.Logger, version string) *Organizer {
 	return &Organizer{log: log, version: parseVersion(version)}
 }
 
+var semverPrefix = regexp.MustCompile(`^v?(\d+)\.(\d+)\.(\d+)`)
+
+// parseVersion reads "1.2.3" or "v1.2.3-4-gabcdef"; anything else (a bare
+// commit id of a development build) is 0.0.0.
 func parseVersion(v string) *pb.SemanticVersionNumber {
 	out := &pb.SemanticVersionNumber{}
-	var nums [3]uint64
-	n := 0
-	cur := ""
-	for _, r := range v + "." {
-		if r >= '0' && r <= '9' {
-			cur += string(r)
-			continue
-		}
-		if cur != "" && n < 3 {
-			nums[n], _ = strconv.ParseUint(cur, 10, 64)
-			n++
-		}
-		cur = ""
-		if r != '.' {
-			break
-		}
+	if m := semverPrefix.FindStringSubmatch(v); m != nil {
+		out.Major, _ = strconv.ParseUint(m[1], 10, 64)
+		out.Minor, _ = strconv.ParseUint(m[2], 10, 64)
+		out.Patch, _ = strconv.ParseUint(m[3], 10, 64)
 	}
-	out.Major, out.Minor, out.Patch = nums[0], nums[1], nums[2]
 	return out
 }
 
