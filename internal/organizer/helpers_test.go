@@ -60,6 +60,12 @@ func tryStartServer(t *testing.T, dir, orgCmd string, seed bool, tune ...func(*o
 	if orgCmd != "" {
 		args = append(args, "--org-cmd", orgCmd)
 	}
+	return startServerArgs(t, dir, args, tune...)
+}
+
+// startServerArgs starts a server with these command-line arguments.
+func startServerArgs(t *testing.T, dir string, args []string, tune ...func(*organizer.Options)) (*server, error) {
+	t.Helper()
 	ts, err := servertest.StartServer(t, dir, args, app.WithOrganizerOptions(func(o *organizer.Options) {
 		fastTimings(o)
 		for _, f := range tune {

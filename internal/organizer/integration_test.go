@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -60,6 +61,11 @@ func TestTestOrganizerEndToEnd(t *testing.T) {
 		t.Fatalf("page %v", page)
 	}
 
+	// Watch B1DE0 in a collab room, so that messages to its watchers and
+	// to the room reach this session.
+	send(t, c, wsclient.OpenMediaFile("B1DE0"))
+	wait(t, c, "the media file", func(m *pb.ServerToClientCmd) bool { return m.GetOpenMediaFile() != nil })
+	send(t, c, wsclient.JoinCollab("exroom", "B1DE0"))
 	send(t, c, wsclient.OrganizerCmd("exercise", map[string]any{}))
 	var seen []*pb.ServerToClientCmd
 	m, skipped := wait(t, c, "the exercise result", func(m *pb.ServerToClientCmd) bool {
@@ -366,5 +372,52 @@ func TestDocumentedMinimalOrganizer(t *testing.T) {
 	p := navigate(t, c, "")
 	if !strings.Contains(pageText(p), "Hello, Name of user.num1!") || len(p.GetPageItems()[1].GetFolderListing().GetItems()) != 3 || p.GetPageTitle() != "Hello" {
 		t.Errorf("page %v", p)
+	}
+}
+
+// An organizer run by someone else, over TCP both ways (--org-in-uri
+// http://..., --org-out-tcp): the server connects to it, notices when it
+// goes away, and reconnects when it is back.
+func TestExternalOrganizerOverTCP(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	startOrg := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "tcp:"+addr)
+		cmd.Env = append(os.Environ(), testOrgEnv+"="+modeNormal)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd
+	}
+	org := startOrg()
+	dir := dataDir(t)
+	if err := orgtest.SeedFixture(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	s, err := startServerArgs(t, dir, []string{"--org-in-uri", "http://" + addr, "--org-out-tcp", "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := s.app.Organizer.Status(); st["state"] != organizer.StateConnected {
+		t.Fatalf("status %v", st)
+	}
+	c := s.dial(t, "user.num1", false)
+	wait(t, c, "the organizer's actions", hasAction("testorg_action"))
+	if p := navigate(t, c, ""); !strings.Contains(pageText(p), "Test organizer page") {
+		t.Fatalf("page %v", p)
+	}
+
+	org.Process.Kill()
+	org.Wait()
+	wait(t, c, "the notice", wsclient.Message("organizer plugin stopped"))
+	startOrg()
+	wait(t, c, "the organizer back", wsclient.Message("available again"))
+	if p := navigate(t, c, ""); !strings.Contains(pageText(p), "Test organizer page") {
+		t.Fatalf("page after the reconnect %v", p)
 	}
 }

@@ -537,10 +537,16 @@ func (m *Manager) watch(conn *grpc.ClientConn, gone <-chan struct{}, lost chan s
 			}
 		}()
 	}
+	// The connection never idles (see dial), so a ready connection that
+	// becomes idle has lost its transport: the plugin closed it or died.
+	wasReady := false
 	for {
 		s := conn.GetState()
-		if s == connectivity.TransientFailure || s == connectivity.Shutdown {
+		switch {
+		case s == connectivity.TransientFailure, s == connectivity.Shutdown, s == connectivity.Idle && wasReady:
 			return
+		case s == connectivity.Ready:
+			wasReady = true
 		}
 		if !conn.WaitForStateChange(wctx, s) {
 			return

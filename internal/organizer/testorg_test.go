@@ -69,7 +69,11 @@ func runTestOrganizer(mode string) int {
 			time.Sleep(3 * time.Second)
 		}
 	}
-	ln, err := net.Listen("unix", sock)
+	network, addr := "unix", sock
+	if a, ok := strings.CutPrefix(sock, "tcp:"); ok {
+		network, addr = "tcp", a
+	}
+	ln, err := net.Listen(network, addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ERROR [testorg] listen:", err)
 		return 1
@@ -457,10 +461,13 @@ func exercise(ctx context.Context, srv pb.OrganizerOutboundClient, sid string, l
 			fail("user_persist message not stored (seen=%v): %v", live, got.GetItems())
 		}
 	}
+	// A live session has opened B1DE0 and joined room "exroom" first.
 	_, err = srv.ClientShowUserMessage(ctx, &pb.ClientShowUserMessageRequest{Msg: msg("to watchers"), Recipient: &pb.ClientShowUserMessageRequest_MediaFileId{MediaFileId: "B1DE0"}})
 	ok("client_show_user_message media_file_id", err)
-	_, err = srv.ClientShowUserMessage(ctx, &pb.ClientShowUserMessageRequest{Msg: msg("to a room"), Recipient: &pb.ClientShowUserMessageRequest_CollabSession{CollabSession: "no-such-room"}})
+	_, err = srv.ClientShowUserMessage(ctx, &pb.ClientShowUserMessageRequest{Msg: msg("to a room"), Recipient: &pb.ClientShowUserMessageRequest_CollabSession{CollabSession: "exroom"}})
 	ok("client_show_user_message collab_session", err)
+	_, err = srv.ClientShowUserMessage(ctx, &pb.ClientShowUserMessageRequest{Msg: msg("to nobody"), Recipient: &pb.ClientShowUserMessageRequest_CollabSession{CollabSession: "no-such-room"}})
+	ok("client_show_user_message to a room nobody is in", err)
 	_, err = srv.ClientShowUserMessage(ctx, &pb.ClientShowUserMessageRequest{Msg: msg("nobody")})
 	wantCode("client_show_user_message without recipient", err, codes.InvalidArgument)
 	_, err = srv.ClientShowUserMessage(ctx, &pb.ClientShowUserMessageRequest{Recipient: &pb.ClientShowUserMessageRequest_UserTemp{UserTemp: userID}})
