@@ -86,7 +86,7 @@ demo: deps-demo build organizer ## nginx with basic auth + server (+ organizer) 
 	$(GO) build -o $(BIN)/demo ./tools/demo
 	$(BIN)/demo -server $(BIN)/clapshot-server -organizer $(BIN)/clapshot-organizer-folders -dir "$(DEMO_DIR)" -port $(DEMO_PORT)
 
-test: deps-test lint ## The whole test suite (installs what it needs when run as root)
+test: deps-test lint ui ## The whole test suite (installs what it needs when run as root)
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) test-web
 

@@ -26,6 +26,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/auth"
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/metrics"
 	"github.com/clapshot-go/clapshot/internal/pbconv"
 	"github.com/clapshot-go/clapshot/internal/store"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
@@ -60,6 +61,8 @@ type Options struct {
 	PingInterval, PongTimeout time.Duration
 	// WriteTimeout bounds one write to a client.
 	WriteTimeout time.Duration
+	// Metrics records sessions, rooms and messages sent (nil: none).
+	Metrics *metrics.Metrics
 }
 
 // Defaults used for zero Options fields.

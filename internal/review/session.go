@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/clapshot-go/clapshot/internal/auth"
+	"github.com/clapshot-go/clapshot/internal/metrics"
 	"github.com/clapshot-go/clapshot/internal/version"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
@@ -97,6 +98,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cookies: auth.Cookies(r.Header),
 		limiter: newTokenBucket(h.opt.RateLimit, h.opt.RateBurst),
 	}
+	defer h.opt.Metrics.SessionOpened()()
 	s.run()
 }
 
@@ -280,6 +282,7 @@ func (s *session) write(b []byte) bool {
 		s.stop(fmt.Errorf("write: %w", err))
 		return false
 	}
+	s.hub.opt.Metrics.MessageSent(metrics.CommandOf(b))
 	return true
 }
 

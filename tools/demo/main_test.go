@@ -85,7 +85,8 @@ func TestDemoStartsAndStopsEverything(t *testing.T) {
 		user, pass string
 		want       int
 	}{{"", "", 401}, {"alice", "alice123", 200}, {"demo", "demo", 200}, {"admin", "admin", 200}, {"alice", "nope", 401}} {
-		req, _ := http.NewRequest("GET", url, nil)
+		// Not "/": its status depends on whether the web UI was built.
+		req, _ := http.NewRequest("GET", url+"clapshot_client.conf.json", nil)
 		if c.user != "" {
 			req.SetBasicAuth(c.user, c.pass)
 		}
@@ -93,10 +94,15 @@ func TestDemoStartsAndStopsEverything(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		io.Copy(io.Discard, resp.Body)
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != c.want {
-			t.Errorf("GET / as %q: %d, want %d", c.user, resp.StatusCode, c.want)
+			t.Errorf("GET client settings as %q: %d, want %d", c.user, resp.StatusCode, c.want)
+		}
+		// The demo's client settings: its title and the basic-auth logout item.
+		if c.want == 200 && (!strings.Contains(string(body), `"app_title": "Clapshot demo"`) ||
+			!strings.Contains(string(body), `"user_menu_show_basic_auth_logout": true`)) {
+			t.Errorf("client settings as %q:\n%s", c.user, body)
 		}
 	}
 

@@ -69,6 +69,10 @@ export class App {
    * arriving meanwhile answer older requests (e.g. a refresh) and must not
    * take the user back. */
   private pendingMedia: { id: string; at: number } | null = null;
+  /** When a command that brings a new page was sent (0: none pending). A
+   * refresh sent meanwhile would ask for the page being left, and its
+   * answer could arrive after the new one. */
+  private awaitingPageSince = 0;
   /** Suppresses collab reports while applying a remote event. */
   private applyingRemote = false;
   /** Our recent collab reports: the server relays them back to us too. */
@@ -173,8 +177,9 @@ export class App {
     } else if (m.openMediaFile) {
       this.onOpenMediaFile(m.openMediaFile.mediaFile);
     } else if (m.addComments) {
-      if (this.media) this.comments = upsertComments(this.comments, m.addComments.comments, this.media.id);
+      this.queueComments(m.addComments.comments);
     } else if (m.delComment) {
+      this.flushComments();
       const id = m.delComment.commentId;
       this.comments = this.comments.filter((c) => c.id !== id);
     } else if (m.collabEvent) {
@@ -185,9 +190,26 @@ export class App {
     }
   }
 
+  /** Comments arriving one by one (an import, a busy session) are applied
+   * together once per frame, not re-threaded for each. */
+  private incoming: Comment[] = [];
+  private incomingFrame = 0;
+  private queueComments(list: Comment[]) {
+    this.incoming.push(...list);
+    if (this.incomingFrame) return;
+    this.incomingFrame = requestAnimationFrame(() => this.flushComments());
+  }
+  private flushComments() {
+    this.incomingFrame = 0;
+    const list = this.incoming;
+    this.incoming = [];
+    if (this.media && list.length) this.comments = upsertComments(this.comments, list, this.media.id);
+  }
+
   private onShowPage(items: PageItem[], pageId: string | null, title: string | null) {
     if (this.pendingMedia && Date.now() - this.pendingMedia.at < 10_000) return;
     this.pendingMedia = null;
+    this.awaitingPageSince = 0;
     const wasMedia = this.mediaId !== null;
     if (pageId !== this.pageId || wasMedia) {
       history.pushState({ p: pageId }, '', this.urlFor({ p: pageId }));
@@ -315,6 +337,7 @@ export class App {
     if (this.refreshTimer) return;
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = null;
+      if (this.awaitingPageSince && Date.now() - this.awaitingPageSince < 10_000) return;
       if (!this.mediaId && !this.pendingMedia) this.send({ openNavigationPage: { pageId: this.pageId ?? undefined } });
     }, 400);
   }
@@ -334,6 +357,16 @@ export class App {
 
   // ------------------------------------------------------------ Actions
 
+  /** A command that will bring a new page was sent: no refresh of the old
+   * one until it arrives. */
+  private navigating() {
+    this.awaitingPageSince = Date.now();
+    if (this.refreshTimer) {
+      clearTimeout(this.refreshTimer);
+      this.refreshTimer = null;
+    }
+  }
+
   openMedia(id: string) {
     this.pendingMedia = { id, at: Date.now() };
     if (this.refreshTimer) {
@@ -345,6 +378,7 @@ export class App {
 
   goHome() {
     this.pendingMedia = null;
+    this.navigating();
     if (this.collab) this.send({ leaveCollab: {} });
     this.collab = null;
     this.send({ openNavigationPage: {} });
@@ -352,6 +386,7 @@ export class App {
 
   openPage(pageId: string | null) {
     this.pendingMedia = null;
+    this.navigating();
     this.send({ openNavigationPage: { pageId: pageId ?? undefined } });
   }
 
@@ -386,17 +421,29 @@ export class App {
     this.runScript(a.action, args);
   }
 
+  moveToFolder(dstFolderId: string, ids: FolderItemID[], listingData: StringMap) {
+    this.navigating();
+    this.send({ moveToFolder: { dstFolderId, ids, listingData } });
+  }
+
+  reorderItems(ids: FolderItemID[], listingData: StringMap) {
+    this.navigating();
+    this.send({ reorderItems: { ids, listingData } });
+  }
+
   /** The API organizer scripts call (window.clapshot), as in Clapshot. */
   scriptApi() {
     return {
       openMediaFile: (mediaFileId: string) => this.openMedia(mediaFileId),
       renameMediaFile: (mediaFileId: string, newName: string) => this.send({ renameMediaFile: { mediaFileId, newName } }),
       delMediaFile: (mediaFileId: string) => this.send({ delMediaFile: { mediaFileId } }),
-      callOrganizer: (cmd: string, args: unknown) => this.send({ organizerCmd: { cmd, args: JSON.stringify(args) } }),
+      callOrganizer: (cmd: string, args: unknown) => {
+        this.navigating();
+        this.send({ organizerCmd: { cmd, args: JSON.stringify(args) } });
+      },
       itemsToIDs: (items: PageItem_FolderListing_Item[]): FolderItemID[] => itemsToIDs(items),
-      moveToFolder: (dstFolderId: string, ids: FolderItemID[], listingData: StringMap) =>
-        this.send({ moveToFolder: { dstFolderId, ids, listingData } }),
-      reorderItems: (ids: FolderItemID[], listingData: StringMap) => this.send({ reorderItems: { ids, listingData } }),
+      moveToFolder: (dstFolderId: string, ids: FolderItemID[], listingData: StringMap) => this.moveToFolder(dstFolderId, ids, listingData),
+      reorderItems: (ids: FolderItemID[], listingData: StringMap) => this.reorderItems(ids, listingData),
     };
   }
 
