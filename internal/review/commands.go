@@ -118,18 +118,18 @@ func (s *session) openNavigationPage(c *pb.ClientToServerCmd_OpenNavigationPage)
 	switch status.Code(err) {
 	case codes.OK:
 		// Clapshot answers with the requested page id, not the organizer's.
-		s.send(encode(showPage(res.GetPageItems(), c.PageId, res.PageTitle)))
+		s.send(s.hub.encodeShowPage(res.GetPageItems(), c.PageId, res.PageTitle))
 		return nil
 	case codes.Unimplemented, codes.Aborted:
 	default:
 		st := status.Convert(err)
 		return fmt.Errorf("%s: %s", st.Code(), st.Message())
 	}
-	items, err := s.hub.defaultPage(s.ctx, s.user.UserID)
+	page, err := s.hub.defaultPageJSON(s.ctx, s.user.UserID, c.PageId)
 	if err != nil {
 		return err
 	}
-	s.send(encode(showPage(items, c.PageId, new("Your Media"))))
+	s.send(page)
 	return nil
 }
 
@@ -164,12 +164,12 @@ func (s *session) sendOpenMediaFile(ctx context.Context, m store.MediaFile, room
 	if mf.PlaybackUrl == nil {
 		return errors.New("No playback file")
 	}
-	comments, err := h.commentsWithDrawings(ctx, m.ID)
+	comments, err := h.commentsJSON(ctx, m.ID)
 	if err != nil {
 		return err
 	}
 	s.send(encode(&pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_OpenMediaFile_{OpenMediaFile: &pb.ServerToClientCmd_OpenMediaFile{MediaFile: mf}}}))
-	s.send(encode(addComments(comments...)))
+	s.send(comments)
 	if r := h.roomOf(s); roomState && r != nil && r.mediaFileID == m.ID {
 		if st := r.state(); st != nil {
 			s.send(encode(collabEventCmd(st)))
@@ -192,7 +192,7 @@ func collabEventCmd(ev *pb.ServerToClientCmd_CollabEvent) *pb.ServerToClientCmd 
 
 func (h *Hub) commentWithDrawing(c store.Comment) *pb.Comment {
 	pc := pbconv.Comment(c)
-	h.inlineDrawing(c.MediaFileID, pc.Drawing, &pc.Comment)
+	h.inlineDrawings([]*pb.Comment{pc})
 	return pc
 }
 
@@ -203,8 +203,9 @@ func (h *Hub) commentsWithDrawings(ctx context.Context, mediaFileID string) ([]*
 	}
 	out := make([]*pb.Comment, len(rows))
 	for i, c := range rows {
-		out[i] = h.commentWithDrawing(c)
+		out[i] = pbconv.Comment(c)
 	}
+	h.inlineDrawings(out)
 	return out, nil
 }
 
@@ -343,7 +344,7 @@ func (s *session) addComment(c *pb.ClientToServerCmd_AddComment) error {
 	if err != nil {
 		return fmt.Errorf("Failed to add comment: %w", err)
 	}
-	h.SendToMediaFile(m.ID, addComments(h.commentWithDrawing(stored)))
+	sendAll(h.sessionsOf(h.watchers, m.ID), h.encodeAddComments([]*pb.Comment{h.commentWithDrawing(stored)}))
 	return nil
 }
 
@@ -380,7 +381,7 @@ func (s *session) editComment(c *pb.ClientToServerCmd_EditComment) error {
 		return err
 	}
 	h.SendToMediaFile(old.MediaFileID, delCommentCmd(old.ID))
-	h.SendToMediaFile(old.MediaFileID, addComments(h.commentWithDrawing(updated)))
+	sendAll(h.sessionsOf(h.watchers, old.MediaFileID), h.encodeAddComments([]*pb.Comment{h.commentWithDrawing(updated)}))
 	return nil
 }
 

@@ -81,12 +81,16 @@ var ErrNoSession = errors.New("no such session")
 
 // Hub owns the live sessions and collab rooms.
 type Hub struct {
-	opt       Options
-	videosDir string
-	log       *slog.Logger
-	org       atomic.Pointer[orgBox]
-	nextSID   atomic.Uint64
-	ctx       context.Context // ends all sessions; set by Run
+	opt          Options
+	videosDir    string
+	log          *slog.Logger
+	json         *jsonCache
+	drawings     *drawingCache
+	pages        *renderCache // user id -> rendered built-in page items
+	commentLists *renderCache // media file id -> rendered addComments
+	org          atomic.Pointer[orgBox]
+	nextSID      atomic.Uint64
+	ctx          context.Context // ends all sessions; set by Run
 
 	mu       sync.RWMutex
 	sessions map[string]*session
@@ -127,14 +131,18 @@ func NewHub(opt Options) *Hub {
 		opt.Trash = &mediastore.Trasher{DB: opt.DB, Layout: mediastore.Layout{DataDir: opt.DataDir}}
 	}
 	h := &Hub{
-		opt:       opt,
-		videosDir: filepath.Join(opt.DataDir, "videos"),
-		log:       opt.Log,
-		ctx:       context.Background(),
-		sessions:  map[string]*session{},
-		byUser:    map[string]map[*session]struct{}{},
-		watchers:  map[string]map[*session]struct{}{},
-		rooms:     map[string]*room{},
+		opt:          opt,
+		videosDir:    filepath.Join(opt.DataDir, "videos"),
+		log:          opt.Log,
+		json:         newJSONCache(64 << 20),
+		drawings:     &drawingCache{m: map[string]string{}, max: 128 << 20},
+		pages:        newRenderCache(64 << 20),
+		commentLists: newRenderCache(128 << 20),
+		ctx:          context.Background(),
+		sessions:     map[string]*session{},
+		byUser:       map[string]map[*session]struct{}{},
+		watchers:     map[string]map[*session]struct{}{},
+		rooms:        map[string]*room{},
 	}
 	h.SetOrganizer(nil)
 	return h

@@ -173,20 +173,27 @@ func seedMedia(ctx context.Context, dir string, n int) error {
 // startServer runs the server binary on dir and waits until it is ready
 // (/api/health?details=1 says "ok", so the organizer is connected).
 func startServer(ctx context.Context, env *Env, dir string, extra ...string) (string, func(), error) {
+	base, _, stop, err := startServerProc(ctx, env, dir, extra...)
+	return base, stop, err
+}
+
+// startServerProc is startServer that also returns the server's process id
+// (for CPU and memory figures).
+func startServerProc(ctx context.Context, env *Env, dir string, extra ...string) (string, int, func(), error) {
 	port, err := freeTCPPort()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	args := append([]string{"-D", dir, "-p", strconv.Itoa(port), "--migrate"}, extra...)
 	srv := exec.CommandContext(ctx, env.ServerBin, args...)
 	logf, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	srv.Stdout, srv.Stderr = logf, logf
 	srv.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := srv.Start(); err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	stop := func() {
 		srv.Process.Signal(syscall.SIGTERM)
@@ -207,14 +214,14 @@ func startServer(ctx context.Context, env *Env, dir string, extra ...string) (st
 			if json.Unmarshal(b, &st) == nil && st.Status == "ok" {
 				if len(extra) > 0 && st.Organizer.State != "connected" {
 					stop()
-					return "", nil, fmt.Errorf("organizer not connected: %s (log: %s)", b, logf.Name())
+					return "", 0, nil, fmt.Errorf("organizer not connected: %s (log: %s)", b, logf.Name())
 				}
-				return base, stop, nil
+				return base, srv.Process.Pid, stop, nil
 			}
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return "", nil, fmt.Errorf("server on %s not ready within 30 s (log: %s)", dir, logf.Name())
+			return "", 0, nil, fmt.Errorf("server on %s not ready within 30 s (log: %s)", dir, logf.Name())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
