@@ -474,6 +474,9 @@ func TestDebReadOnlyDataDir(t *testing.T) {
 	if _, err := exec.LookPath("unshare"); err != nil {
 		t.Skip("unshare (util-linux) not installed")
 	}
+	if out, err := exec.Command("unshare", "--mount", "true").CombinedOutput(); err != nil {
+		t.Skipf("cannot make a mount namespace here (a container without CAP_SYS_ADMIN?): %v %s", err, out)
+	}
 	in := unpack(t, buildDebs(t).server)
 	ro := filepath.Join(scratchDir(t), "data")
 	os.MkdirAll(ro, 0o755)
