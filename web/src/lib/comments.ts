@@ -1,6 +1,7 @@
 // Comment threads: the flat list the server sends, as the ordered,
 // indented list the panel shows.
 import type { Comment } from '../proto/common';
+import { frameToSeconds, wireToFrame, type Rate } from './timecode';
 
 export interface ThreadRow {
   c: Comment;
@@ -122,4 +123,45 @@ export function commentViews(rows: ThreadRow[], frameOf: (tc: string | undefined
   });
   if (cache && seen) for (const id of cache.keys()) if (!seen.has(id)) cache.delete(id);
   return out;
+}
+
+/** A timeline marker: one or more top-level comments at (about) the same
+ * place, or a range comment's span. */
+export interface Pin {
+  id: string;
+  /** Seconds. */
+  start: number;
+  end?: number;
+  label: string;
+  count: number;
+}
+
+/**
+ * Markers for the timeline. Comments closer together than one of `slots`
+ * equal parts of the media share a marker (its label says how many), so a
+ * file with thousands of comments gets at most a few hundred markers that
+ * can still be told apart and clicked.
+ */
+export function timelinePins(comments: readonly Comment[], rate: Rate, duration: number, slots = 400): Pin[] {
+  const dur = duration > 0 ? duration : 1;
+  const byKey = new Map<string, Pin>();
+  for (const c of comments) {
+    if (c.parentId) continue;
+    const f = wireToFrame(c.timecode, rate);
+    if (f === null) continue;
+    const e = wireToFrame(c.timecodeEnd, rate);
+    const start = frameToSeconds(f, rate);
+    const end = e !== null && e > f ? frameToSeconds(e, rate) : undefined;
+    const key = `${Math.round((start / dur) * slots)}:${end === undefined ? '' : Math.round((end / dur) * slots)}`;
+    const pin = byKey.get(key);
+    if (pin) {
+      pin.count++;
+      continue;
+    }
+    const who = c.usernameIfnull || c.userId || '?';
+    byKey.set(key, { id: c.id, start, end, label: `${who}: ${c.comment.slice(0, 140)}`, count: 1 });
+  }
+  const out = [...byKey.values()];
+  for (const p of out) if (p.count > 1) p.label += ` (and ${p.count - 1} more here)`;
+  return out.sort((a, b) => a.start - b.start);
 }
