@@ -113,6 +113,9 @@ e2e('files the server refuses show its reason on their row', async (s) => {
   const page = await openHome(s, ctx.browser, ctx.server);
   const junk = testFile('not-a-video.mp4', 'this is plain text, not a video\n'.repeat(100));
   await page.locator('.zone input[type=file]').setInputFiles(junk);
+  const row = page.getByRole('list', { name: 'Uploads' }).locator('li').filter({ hasText: 'not-a-video.mp4' });
+  await row.and(page.locator('[data-upload-state="rejected"]')).waitFor({ timeout: 30_000 });
+  await row.getByRole('alert').filter({ hasText: /not a media file/ }).waitFor();
   await page.locator('.toast.error').first().waitFor({ timeout: 30_000 });
   await page.getByRole('button', { name: /^Messages/ }).click();
   await page.getByRole('log').locator('li.error').first().waitFor();

@@ -73,6 +73,12 @@ export class App {
    * refresh sent meanwhile would ask for the page being left, and its
    * answer could arrive after the new one. */
   private awaitingPageSince = 0;
+  /** A refresh sent and not answered yet; if the user navigates meanwhile,
+   * its (stale) answer is dropped whenever it comes. */
+  private refreshInFlight: { pageId: string | null; at: number } | null = null;
+  private dropStalePage: { pageId: string | null; at: number } | null = null;
+  /** Called with each error message from the server (text and details). */
+  onServerError: (text: string) => void = () => {};
   /** Suppresses collab reports while applying a remote event. */
   private applyingRemote = false;
   /** Our recent collab reports: the server relays them back to us too. */
@@ -208,6 +214,12 @@ export class App {
 
   private onShowPage(items: PageItem[], pageId: string | null, title: string | null) {
     if (this.pendingMedia && Date.now() - this.pendingMedia.at < 10_000) return;
+    const now = Date.now();
+    if (this.dropStalePage && now - this.dropStalePage.at < 10_000 && this.dropStalePage.pageId === pageId) {
+      this.dropStalePage = null;
+      return;
+    }
+    if (this.refreshInFlight?.pageId === pageId) this.refreshInFlight = null;
     this.pendingMedia = null;
     this.awaitingPageSince = 0;
     const wasMedia = this.mediaId !== null;
@@ -282,6 +294,7 @@ export class App {
     // they are stamped on arrival), and a toast if new.
     const listed = msg.created ? msg : { ...msg, created: new Date() };
     this.messages = [listed, ...this.messages.filter((m) => !(msg.id && m.id === msg.id))].slice(0, 500);
+    if (msg.type === UserMessage_Type.ERROR && !msg.seen) this.onServerError(`${msg.message} ${msg.details ?? ''}`.trim());
     if (!msg.seen && (!msg.created || Date.now() - msg.created.getTime() < 60_000)) {
       const err = msg.type === UserMessage_Type.ERROR;
       toasts.add(err ? 'error' : 'info', (mfid ? `${mfid}: ` : '') + msg.message, { details: msg.details });
@@ -338,7 +351,10 @@ export class App {
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = null;
       if (this.awaitingPageSince && Date.now() - this.awaitingPageSince < 10_000) return;
-      if (!this.mediaId && !this.pendingMedia) this.send({ openNavigationPage: { pageId: this.pageId ?? undefined } });
+      if (!this.mediaId && !this.pendingMedia) {
+        this.refreshInFlight = { pageId: this.pageId, at: Date.now() };
+        this.send({ openNavigationPage: { pageId: this.pageId ?? undefined } });
+      }
     }, 400);
   }
 
@@ -361,6 +377,10 @@ export class App {
    * one until it arrives. */
   private navigating() {
     this.awaitingPageSince = Date.now();
+    if (this.refreshInFlight && this.awaitingPageSince - this.refreshInFlight.at < 10_000) {
+      this.dropStalePage = { pageId: this.refreshInFlight.pageId, at: this.awaitingPageSince };
+    }
+    this.refreshInFlight = null;
     if (this.refreshTimer) {
       clearTimeout(this.refreshTimer);
       this.refreshTimer = null;
