@@ -262,8 +262,13 @@ export class App {
       this.player.setRate(mf.duration?.fps);
       const def = mf.defaultSubtitleId && mf.subtitles.some((s) => s.id === mf.defaultSubtitleId) ? mf.defaultSubtitleId : null;
       this.subtitleId = def;
-    } else if (this.subtitleId && !mf.subtitles.some((s) => s.id === this.subtitleId)) {
-      this.subtitleId = null;
+    } else {
+      if (this.subtitleId && !mf.subtitles.some((s) => s.id === this.subtitleId)) this.subtitleId = null;
+      // The transcoded file replaced the original: carry on where we were.
+      if (this.media?.playbackUrl !== mf.playbackUrl && this.player.video) {
+        this.player.resumeAt = this.player.video.currentTime;
+        this.player.pause(false);
+      }
     }
     this.mediaId = mf.id;
     this.media = mf;
