@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -42,8 +41,7 @@ type session struct {
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	out    chan []byte
-	queued atomic.Int64  // bytes in out
+	out    sendQueue
 	drain  chan struct{} // closed to flush the queue and stop writing
 	wrote  chan struct{} // closed when the writer has stopped
 
@@ -92,7 +90,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		conn:    conn,
 		ctx:     ctx,
 		cancel:  cancel,
-		out:     make(chan []byte, h.opt.SendQueue),
+		out:     sendQueue{notify: make(chan struct{}, 1)},
 		drain:   make(chan struct{}),
 		wrote:   make(chan struct{}),
 		cookies: auth.Cookies(r.Header),
@@ -121,16 +119,14 @@ func (s *session) run() {
 	log := h.log.With("sid", s.sid, "user", s.user.UserID)
 	go s.writeLoop()
 	closed := make(chan struct{})
-	go func() {
+	context.AfterFunc(s.ctx, func() {
 		defer close(closed)
-		<-s.ctx.Done()
 		s.closeConn(context.Cause(s.ctx))
-	}()
+	})
 
 	cause := s.start()
 	if cause == nil {
 		log.Info("Websocket session started", "name", s.user.UserName, "admin", s.user.IsAdmin)
-		go s.keepalive()
 		cause = s.readLoop()
 	}
 	h.unregister(s)
@@ -217,6 +213,49 @@ func (s *session) data() *pb.UserSessionData {
 	}
 }
 
+// sendQueue is a session's outgoing messages. It holds no memory while
+// empty (an idle session costs little) and is bounded in messages and
+// bytes.
+type sendQueue struct {
+	mu     sync.Mutex
+	items  [][]byte
+	bytes  int64
+	notify chan struct{} // signalled (capacity 1) when items are added
+}
+
+// push adds b, or reports false when the queue is full. One message
+// larger than the byte budget still goes to an idle client.
+func (q *sendQueue) push(b []byte, maxItems int, maxBytes int64) bool {
+	q.mu.Lock()
+	if len(q.items) >= maxItems || (q.bytes > 0 && q.bytes+int64(len(b)) > maxBytes) {
+		q.mu.Unlock()
+		return false
+	}
+	q.items = append(q.items, b)
+	q.bytes += int64(len(b))
+	q.mu.Unlock()
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// takeAll empties the queue.
+func (q *sendQueue) takeAll() [][]byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	items := q.items
+	q.items, q.bytes = nil, 0
+	return items
+}
+
+func (q *sendQueue) size() (int, int64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items), q.bytes
+}
+
 // send queues an encoded message. A full queue means the client does not
 // read fast enough: it is disconnected rather than allowed to hold up
 // everyone else or grow memory without bound.
@@ -224,58 +263,61 @@ func (s *session) send(b []byte) bool {
 	if s.ctx.Err() != nil {
 		return false
 	}
-	// One message larger than the byte budget still goes to an idle client.
-	if q := s.queued.Add(int64(len(b))); q > s.hub.opt.SendQueueBytes && q > int64(len(b)) {
-		s.queued.Add(-int64(len(b)))
-		s.overflow()
+	if !s.out.push(b, s.hub.opt.SendQueue, s.hub.opt.SendQueueBytes) {
+		n, bytes := s.out.size()
+		s.hub.log.Warn("Disconnecting a client that does not keep up", "sid", s.sid, "user", s.user.UserID,
+			"queued_messages", n, "queued_bytes", bytes)
+		s.stop(errSlowClient)
 		return false
 	}
-	select {
-	case s.out <- b:
-		return true
-	default:
-		s.queued.Add(-int64(len(b)))
-		s.overflow()
-		return false
-	}
-}
-
-func (s *session) overflow() {
-	s.hub.log.Warn("Disconnecting a client that does not keep up", "sid", s.sid, "user", s.user.UserID,
-		"queued_messages", len(s.out), "queued_bytes", s.queued.Load())
-	s.stop(errSlowClient)
+	return true
 }
 
 // stop ends the session from any goroutine.
 func (s *session) stop(cause error) { s.cancel(cause) }
 
+// writeLoop writes queued messages in order, and pings the client now and
+// then: one that stops answering is disconnected. (Pings from the client
+// are answered by the websocket library; unlike Clapshot, they do not end
+// the session.)
 func (s *session) writeLoop() {
 	defer close(s.wrote)
+	ping := time.NewTicker(s.hub.opt.PingInterval)
+	defer ping.Stop()
+	writeAll := func() bool {
+		for _, b := range s.out.takeAll() {
+			if s.ctx.Err() != nil || !s.write(b) {
+				return false
+			}
+		}
+		return true
+	}
 	for {
 		select {
-		case b := <-s.out:
-			if !s.write(b) {
+		case <-s.out.notify:
+			if !writeAll() {
 				return
 			}
+		case <-ping.C:
+			// The pong arrives through the read loop; wait for it aside,
+			// so writes go on meanwhile.
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), s.hub.opt.PongTimeout)
+				defer cancel()
+				if err := s.conn.Ping(ctx); err != nil && s.ctx.Err() == nil {
+					s.stop(errNoPong)
+				}
+			}()
 		case <-s.ctx.Done():
 			return
 		case <-s.drain:
-			for {
-				select {
-				case b := <-s.out:
-					if !s.write(b) {
-						return
-					}
-				default:
-					return
-				}
-			}
+			writeAll()
+			return
 		}
 	}
 }
 
 func (s *session) write(b []byte) bool {
-	defer s.queued.Add(-int64(len(b)))
 	ctx, cancel := context.WithTimeout(context.Background(), s.hub.opt.WriteTimeout)
 	defer cancel()
 	if err := s.conn.Write(ctx, websocket.MessageText, b); err != nil {
@@ -284,28 +326,6 @@ func (s *session) write(b []byte) bool {
 	}
 	s.hub.opt.Metrics.MessageSent(metrics.CommandOf(b))
 	return true
-}
-
-// keepalive pings the client; one that stops answering is disconnected.
-// (Pings from the client are answered by the websocket library; unlike
-// Clapshot, they do not end the session.)
-func (s *session) keepalive() {
-	t := time.NewTicker(s.hub.opt.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), s.hub.opt.PongTimeout)
-			err := s.conn.Ping(ctx)
-			cancel()
-			if err != nil && s.ctx.Err() == nil {
-				s.stop(errNoPong)
-				return
-			}
-		}
-	}
 }
 
 // readLoop reads and handles client messages, one at a time, until the

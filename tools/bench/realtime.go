@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,6 +67,7 @@ func runRealtime(ctx context.Context, env *Env) (*Report, error) {
 	defer stopRef()
 
 	rep := &Report{}
+	loadBefore := loadAverage()
 	// Idle memory first, before the other loads leave garbage behind.
 	if err := benchIdle(ctx, env, rep, sz, ours, ourPID, ref, refPID); err != nil {
 		return nil, fmt.Errorf("idle sessions: %w", err)
@@ -80,11 +82,21 @@ func runRealtime(ctx context.Context, env *Env) (*Report, error) {
 		return nil, err
 	}
 	rep.Notes = append(rep.Notes,
+		fmt.Sprintf("Machine load average (1 min) at the start and end of the suite: %s and %s, on %d CPUs: other work was running. Tail latencies (p99) suffer most from that; compare the ratios.", loadBefore, loadAverage(), runtime.NumCPU()),
 		"Load comes from goroutines of the bench process over loopback; the server and the clients share the machine's CPUs, for ours and the reference alike.",
 		"The reference (tools/bench/wsref) is a bare coder/websocket relay: every text message to every connection through per-connection queues, no parsing, permissions or storage. For the loads, the reference is the plain SQLite query (same driver) that fetches the same rows.",
 		"Collab and broadcast latency is from the sender's write to each receiver's complete read of the message; the server's CPU is user+system time over the run, as a share of one CPU.",
 		"The server keeps a rendered home page per user and a rendered comment list per media file until a database change counter (kept by triggers, so writes by an organizer count too) moves; the first load renders, the others reuse. Drawings are cached as data URLs (their files never change).")
 	return rep, nil
+}
+
+// loadAverage is the 1-minute load average from /proc/loadavg.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 func startRef(ctx context.Context, bin string) (string, int, func(), error) {
