@@ -533,36 +533,22 @@ func benchLoads(ctx context.Context, env *Env, rep *Report, sz rtSizes, ours, di
 
 // idleRSS is the memory a server holds for n idle connections, per
 // connection: the growth of its resident memory from before they connect
-// (after a first round of connections, so the runtime has settled) to the
-// highest of several readings while they are connected.
+// (the server has just started) to the highest of several readings while
+// they are connected.
 func idleRSS(ctx context.Context, base string, pid, n int) (float64, error) {
-	connect := func() ([]*wsConn, error) {
-		var conns []*wsConn
-		for i := range n {
-			w, err := dialWS(ctx, base, fmt.Sprintf("idle%03d", i), func([]byte, time.Time) {})
-			if err != nil {
-				closeAll(conns)
-				return nil, err
-			}
-			conns = append(conns, w)
-		}
-		return conns, nil
-	}
-	warm, err := connect()
-	if err != nil {
-		return 0, err
-	}
-	closeAll(warm)
-	time.Sleep(2 * time.Second)
 	before, err := rssKB(pid)
 	if err != nil {
 		return 0, err
 	}
-	conns, err := connect()
-	if err != nil {
-		return 0, err
+	var conns []*wsConn
+	defer func() { closeAll(conns) }()
+	for i := range n {
+		w, err := dialWS(ctx, base, fmt.Sprintf("idle%03d", i), func([]byte, time.Time) {})
+		if err != nil {
+			return 0, err
+		}
+		conns = append(conns, w)
 	}
-	defer closeAll(conns)
 	var after int64
 	for range 6 {
 		time.Sleep(500 * time.Millisecond)
