@@ -86,13 +86,13 @@ demo: deps-demo build organizer ## nginx with basic auth + server (+ organizer) 
 	$(GO) build -o $(BIN)/demo ./tools/demo
 	$(BIN)/demo -server $(BIN)/clapshot-server -organizer $(BIN)/clapshot-organizer-folders -dir "$(DEMO_DIR)" -port $(DEMO_PORT)
 
-test: deps-test lint ## The whole test suite (installs what it needs when run as root)
+test: deps-test lint ui ## The whole test suite (installs what it needs when run as root)
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) test-web
 
-test-web: build ## Web UI: type check, unit tests (vitest), end-to-end tests in Chromium
+test-web: build organizer ## Web UI: type check, unit tests (vitest), end-to-end tests in Chromium
 	cd web && npm run proto:check && npm run check && npm test
-	cd web && CLAPSHOT_SERVER=$(CURDIR)/$(BIN)/clapshot-server npm run e2e
+	cd web && CLAPSHOT_SERVER=$(CURDIR)/$(BIN)/clapshot-server CLAPSHOT_ORGANIZER=$(CURDIR)/$(BIN)/clapshot-organizer-folders npm run e2e
 
 lint: ## go vet and a gofmt check
 	$(GO) vet ./...

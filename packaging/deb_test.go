@@ -32,11 +32,16 @@ type installation struct {
 
 func (in *installation) path(p string) string { return filepath.Join(in.root, p) }
 
-// unpack extracts a .deb into a fresh scratch root.
-func unpack(t *testing.T, deb string) *installation {
+// unpack extracts .deb files into a fresh scratch root ("" names are
+// skipped: the organizer package before it existed).
+func unpack(t *testing.T, debs ...string) *installation {
 	t.Helper()
 	root := scratchDir(t)
-	run(t, "dpkg-deb", "-x", deb, root)
+	for _, deb := range debs {
+		if deb != "" {
+			run(t, "dpkg-deb", "-x", deb, root)
+		}
+	}
 	return &installation{root: root}
 }
 
@@ -80,6 +85,9 @@ func (in *installation) execStart(t *testing.T, conf string, port int) *exec.Cmd
 	if lf := confValue(t, confFile, "log"); lf != "" {
 		os.MkdirAll(filepath.Dir(in.path(lf)), 0o755)
 		cmd.Env = append(cmd.Env, "CLAPSHOT_LOG="+in.path(lf))
+	}
+	if oc := confValue(t, confFile, "org-cmd"); strings.HasPrefix(oc, "/") && exists(in.path(oc)) {
+		cmd.Env = append(cmd.Env, "CLAPSHOT_ORG_CMD="+in.path(oc))
 	}
 	return cmd
 }
@@ -219,9 +227,9 @@ func TestDebInstallRunRemove(t *testing.T) {
 	d := buildDebs(t)
 	var in *installation
 	if realInstall() {
-		in = dpkgInstall(t, d.server)
+		in = dpkgInstall(t, d.server, d.organizer)
 	} else {
-		in = unpack(t, d.server)
+		in = unpack(t, d.server, d.organizer)
 	}
 	dataDir := in.path(confValue(t, in.path(confPath), "data-dir"))
 	logFile := in.path(confValue(t, in.path(confPath), "log"))
@@ -237,6 +245,10 @@ func TestDebInstallRunRemove(t *testing.T) {
 	port := freePort(t)
 	srv := startProcess(t, in.execStart(t, "", port))
 	waitHealthy(t, fmt.Sprintf("http://127.0.0.1:%d/api/health", port), srv)
+	if d.organizer != "" {
+		// The shipped config's org-cmd starts the packaged organizer.
+		waitForContent(t, logFile, "Organizer connected")
+	}
 	if in.real {
 		if got := ownerOf(t, filepath.Join(dataDir, "clapshot.sqlite")); got != serviceUser {
 			t.Errorf("database belongs to %s, want %s", got, serviceUser)
@@ -278,6 +290,9 @@ func TestDebInstallRunRemove(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if d.organizer != "" {
+		run(t, "dpkg", "-r", "clapshot-organizer-folders")
+	}
 	run(t, "dpkg", "-r", "clapshot-server")
 	for p, want := range map[string]bool{
 		"/usr/bin/clapshot-server": false, confPath: true, media: true,
@@ -286,6 +301,9 @@ func TestDebInstallRunRemove(t *testing.T) {
 		if exists(p) != want {
 			t.Errorf("after dpkg -r: %s exists = %v, want %v", p, !want, want)
 		}
+	}
+	if d.organizer != "" {
+		run(t, "dpkg", "-P", "clapshot-organizer-folders")
 	}
 	out := run(t, "dpkg", "-P", "clapshot-server")
 	for p, want := range map[string]bool{
@@ -305,11 +323,11 @@ func TestDebInstallRunRemove(t *testing.T) {
 
 	// Without media: install and purge leave nothing behind.
 	os.RemoveAll(dataDir)
-	in = dpkgInstall(t, d.server)
+	in = dpkgInstall(t, d.server, d.organizer)
 	if !exists(dataDir) {
 		t.Fatalf("reinstall did not create %s", dataDir)
 	}
-	run(t, "dpkg", "-P", "clapshot-server")
+	purgeAll(t)
 	for _, p := range []string{dataDir, confPath, logFile, "/var/lib/clapshot-server"} {
 		if exists(p) {
 			t.Errorf("after install and purge without data: %s remains", p)
@@ -329,7 +347,7 @@ func TestDebUpgradeOverClapshotConfig(t *testing.T) {
 	conf := confPath
 	if !realInstall() {
 		// Only the config file can be checked without installing.
-		in = unpack(t, d.server)
+		in = unpack(t, d.server, d.organizer)
 		conf = clapshotConf
 	}
 	dataDir := in.path(confValue(t, clapshotConf, "data-dir"))
@@ -361,7 +379,7 @@ func TestDebUpgradeOverClapshotConfig(t *testing.T) {
 		}
 		os.WriteFile(logFile, []byte("a Clapshot log line\n"), 0o640)
 		run(t, "chown", "-R", "www-data:www-data", dataDir, logFile)
-		installOut = dpkgInstallOpts(t, d.server, "--force-confold")
+		installOut = dpkgInstallOpts(t, "--force-confold", d.server)
 		got, _ := os.ReadFile(confPath)
 		if string(got) != string(b) {
 			t.Errorf("the operator's %s was changed by the install", confPath)
@@ -375,11 +393,20 @@ func TestDebUpgradeOverClapshotConfig(t *testing.T) {
 		if !strings.Contains(installOut, "clapshot-organizer-basic-folders, which is not installed") {
 			t.Errorf("postinst did not warn about the missing organizer:\n%s", installOut)
 		}
+		// Our organizer package takes over the old command name.
+		if d.organizer != "" {
+			dpkgInstallOpts(t, d.organizer)
+		}
 	}
 
 	port := freePort(t)
 	srv := startProcess(t, in.execStart(t, conf, port))
 	waitHealthy(t, fmt.Sprintf("http://127.0.0.1:%d/api/health", port), srv)
+	if d.organizer != "" {
+		// org-cmd = /usr/bin/clapshot-organizer-basic-folders, Clapshot's
+		// name, now a link to our organizer.
+		waitForContent(t, logFile, "Organizer connected")
+	}
 	if err := srv.stop(t); err != nil {
 		t.Fatalf("server exit: %v\n%s", err, srv.out)
 	}
@@ -398,7 +425,7 @@ func TestDebUpgradeOverClapshotConfig(t *testing.T) {
 		t.Error("the media file is gone")
 	}
 	if in.real {
-		run(t, "dpkg", "-P", "clapshot-server")
+		purgeAll(t)
 		for _, p := range []string{db, media} {
 			if !exists(p) {
 				t.Errorf("purge removed %s, which it did not create", p)
@@ -447,6 +474,9 @@ func TestDebReadOnlyDataDir(t *testing.T) {
 	if _, err := exec.LookPath("unshare"); err != nil {
 		t.Skip("unshare (util-linux) not installed")
 	}
+	if out, err := exec.Command("unshare", "--mount", "true").CombinedOutput(); err != nil {
+		t.Skipf("cannot make a mount namespace here (a container without CAP_SYS_ADMIN?): %v %s", err, out)
+	}
 	in := unpack(t, buildDebs(t).server)
 	ro := filepath.Join(scratchDir(t), "data")
 	os.MkdirAll(ro, 0o755)
@@ -494,23 +524,30 @@ func waitForContent(t *testing.T, path, want string) {
 
 // dpkgInstall installs the package for real, with services kept from
 // starting (policy-rc.d) so that the test runs the server itself.
-func dpkgInstall(t *testing.T, deb string) *installation {
+func dpkgInstall(t *testing.T, debs ...string) *installation {
 	t.Helper()
 	purgeAll(t)
 	t.Cleanup(func() { purgeAll(t) })
-	dpkgInstallOpts(t, deb)
+	dpkgInstallOpts(t, debs...)
 	return &installation{root: "/", real: true}
 }
 
-func dpkgInstallOpts(t *testing.T, deb string, opts ...string) string {
+// dpkgInstallOpts runs dpkg -i with the arguments (options first, then
+// .deb files; "" entries are skipped).
+func dpkgInstallOpts(t *testing.T, args ...string) string {
 	t.Helper()
 	const policy = "/usr/sbin/policy-rc.d"
 	if !exists(policy) {
 		os.WriteFile(policy, []byte("#!/bin/sh\nexit 101\n"), 0o755)
 		defer os.Remove(policy)
 	}
-	args := append(append([]string{"-i"}, opts...), deb)
-	return run(t, "dpkg", args...)
+	full := []string{"-i"}
+	for _, a := range args {
+		if a != "" {
+			full = append(full, a)
+		}
+	}
+	return run(t, "dpkg", full...)
 }
 
 // purgeAll removes our packages if installed (a leftover of a failed run).

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -315,23 +316,42 @@ func exitCode(err error) int {
 	return -1
 }
 
-// waitHealthy polls url until it answers 200 with Clapshot's health body.
+// waitHealthy polls url (an /api/health URL) until it answers 200 with
+// Clapshot's health body, and then until the server says it has finished
+// starting: /api/health answers from the first moment, while the database
+// is migrated and the organizer connected, and other paths get 503 until
+// then.
 func waitHealthy(t testing.TB, url string, p *process) {
 	t.Helper()
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(30 * time.Second)
+	check := func() error {
+		resp, err := client.Get(url)
+		if err != nil {
+			return err
+		}
+		var body bytes.Buffer
+		body.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || body.String() != "I'm alive!" {
+			return fmt.Errorf("status %d, body %q", resp.StatusCode, body.String())
+		}
+		resp, err = client.Get(url + "?details=1")
+		if err != nil {
+			return err
+		}
+		var details struct{ Status, Phase string }
+		err = json.NewDecoder(resp.Body).Decode(&details)
+		resp.Body.Close()
+		if err != nil || details.Status != "ok" {
+			return fmt.Errorf("not ready: status %q, phase %q (%v)", details.Status, details.Phase, err)
+		}
+		return nil
+	}
 	for {
-		// /api/health answers from the first moment; ?details=1 says
-		// "ok" once start-up (migrations, organizer) is over.
-		resp, err := client.Get(url + "?details=1")
+		err := check()
 		if err == nil {
-			var body bytes.Buffer
-			body.ReadFrom(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == 200 && strings.Contains(body.String(), `"status":"ok"`) {
-				return
-			}
-			err = fmt.Errorf("status %d, body %q", resp.StatusCode, body.String())
+			return
 		}
 		if p != nil {
 			select {

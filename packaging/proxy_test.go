@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -316,6 +317,21 @@ func TestThroughNginxBasicAuth(t *testing.T) {
 				}
 			}
 		}
+		// A live review session on alice's file, for the rooms gauge.
+		for id := range seen["alice"] {
+			alice.send("joinCollab", `{"collabId":"room-1","mediaFileId":"`+id+`"}`)
+			alice.expect("showMessages")
+		}
+		p.checkMetrics(t, map[string]float64{
+			`clapshot_uploads_total{protocol="multipart",result="ok"}`:  1,
+			`clapshot_uploads_total{protocol="tus",result="ok"}`:        1,
+			`clapshot_ingest_job_duration_seconds_count{result="done"}`: 2,
+			`clapshot_ingest_jobs{kind="ingest",state="done"}`:          2,
+			`clapshot_websocket_sessions`:                               2,
+			`clapshot_collab_rooms`:                                     1,
+			`clapshot_messages_sent_total{command="welcome"}`:           1,
+			`clapshot_messages_sent_total{command="showPage"}`:          2,
+		})
 		// The media file is served by nginx from disk, Range included.
 		for id := range seen["alice"] {
 			matches, _ := filepath.Glob(filepath.Join(p.dataDir, "videos", id, "orig", "*"))
@@ -381,7 +397,29 @@ func TestThroughNginxPlain(t *testing.T) {
 	if resp, _ := p.get(t, "/api/metrics", ""); resp.StatusCode != 404 {
 		t.Errorf("/api/metrics through the plain example: %d, want 404", resp.StatusCode)
 	}
-	if code, _, _ := p.request(t, "GET", "/", "", nil, nil); code != 200 {
-		t.Errorf("GET / through the plain example: %d", code)
+	if code, _, body := p.request(t, "GET", "/clapshot_client.conf.json", "", nil, nil); code != 200 || !strings.Contains(body, `"ws_url"`) {
+		t.Errorf("client settings through the plain example: %d %q", code, body)
+	}
+}
+
+// checkMetrics scrapes the server's /api/metrics (directly, as Prometheus
+// would) and checks that each series is at least the given value.
+func (p *proxied) checkMetrics(t *testing.T, atLeast map[string]float64) {
+	t.Helper()
+	resp, err := http.Get(p.direct + "/api/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for series, want := range atLeast {
+		m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindSubmatch(b)
+		if m == nil {
+			t.Errorf("metric %s missing", series)
+			continue
+		}
+		if got, _ := strconv.ParseFloat(string(m[1]), 64); got < want {
+			t.Errorf("metric %s = %v, want at least %v", series, got, want)
+		}
 	}
 }

@@ -144,6 +144,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		MaxMessageBytes: cfg.WSMaxMessageBytes,
 		RateLimit:       cfg.WSRateLimit,
 		Trash:           trash,
+		Metrics:         mtr,
 	})
 	a.Events.SetDeliverer(a.Review)
 	// Clapshot's routes match any path below them.

@@ -1,6 +1,9 @@
 package app
 
 import (
+	"net/http"
+
+	"github.com/clapshot-go/clapshot/internal/auth"
 	"github.com/clapshot-go/clapshot/internal/httpapi"
 	"github.com/clapshot-go/clapshot/internal/ingest"
 	"github.com/clapshot-go/clapshot/internal/media"
@@ -28,6 +31,12 @@ func (a *App) newPipeline() error {
 		Metrics:         a.Metrics,
 	})
 	uploads := ingest.HTTPOptions{Identity: a.Identity, MaxSize: cfg.UploadMaxSize}
+	if a.Organizer != nil {
+		in := a.Organizer.Inbound()
+		uploads.Authorize = func(r *http.Request, id auth.Identity) error {
+			return in.AuthorizeUpload(r.Context(), id.UserID, id.UserName, id.IsAdmin, auth.Cookies(r.Header))
+		}
+	}
 	a.HTTP.Handle("POST /api/upload", a.Pipeline.UploadHandler(uploads))
 	tus, err := a.Pipeline.TusHandler(uploads)
 	if err != nil {

@@ -60,11 +60,11 @@ func New() *Metrics {
 	}, []string{"protocol"})
 	m.jobDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: namespace, Name: "ingest_job_duration_seconds", Buckets: slowBuckets,
-		Help: "Time from queueing a media file to the end of its processing, by result (done, failed).",
+		Help: "Time from queueing a media file to the end of its ingestion, by result (done, failed).",
 	}, []string{"result"})
 	m.transcode = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: namespace, Name: "transcode_duration_seconds", Buckets: slowBuckets,
-		Help: "Wall time of ffmpeg (or --transcode-script) runs, by kind (transcode, remux, thumbnails) and result (ok, error).",
+		Help: "Wall time of ffmpeg (or --transcode-script) runs, by kind (transcode, remux, audio, image, thumbs) and result (ok, error).",
 	}, []string{"kind", "result"})
 	m.wsSessions = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "websocket_sessions",
@@ -185,7 +185,7 @@ func (m *Metrics) UploadFinished(protocol string, bytes int64, err error) {
 	m.uploadBytes.WithLabelValues(protocol).Add(float64(bytes))
 }
 
-// IngestJobFinished records a processed media file, from queueing to done.
+// IngestJobFinished records an ingested media file, d after it was queued.
 func (m *Metrics) IngestJobFinished(d time.Duration, err error) {
 	if m == nil {
 		return
@@ -233,4 +233,18 @@ func result(err error, ok, failed string) string {
 		return failed
 	}
 	return ok
+}
+
+// CommandOf is the command name of an encoded server-to-client message,
+// `{"<command>":...}`, for MessageSent.
+func CommandOf(msg []byte) string {
+	if len(msg) < 4 || msg[0] != '{' || msg[1] != '"' {
+		return "other"
+	}
+	for i := 2; i < len(msg) && i < 66; i++ {
+		if msg[i] == '"' {
+			return string(msg[2:i])
+		}
+	}
+	return "other"
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,6 +91,20 @@ func TestRecordedValuesAreServed(t *testing.T) {
 	for _, series := range []string{"go_goroutines", "process_resident_memory_bytes"} {
 		if value(t, text, series) < 0 {
 			t.Errorf("%s missing", series)
+		}
+	}
+}
+
+func TestCommandOf(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"showPage":{"pageItems":[]}}`:  "showPage",
+		`{"welcome":{}}`:                 "welcome",
+		`{"msg":"Invalid message, bye"}`: "msg",
+		`[]`:                             "other",
+		`{"` + strings.Repeat("x", 100):  "other",
+	} {
+		if got := metrics.CommandOf([]byte(in)); got != want {
+			t.Errorf("CommandOf(%.30q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -123,6 +123,8 @@ func dial(ctx context.Context, e endpoint, wait time.Duration, gone <-chan struc
 	}
 	conn, err := grpc.NewClient(target,
 		grpc.WithTransportCredentials(creds),
+		// An idle channel would look like a lost plugin (see watch).
+		grpc.WithIdleTimeout(0),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes)),
 	)
 	if err != nil {

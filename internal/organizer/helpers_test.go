@@ -1,13 +1,9 @@
 package organizer_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,39 +11,12 @@ import (
 	"github.com/clapshot-go/clapshot/internal/config"
 	"github.com/clapshot-go/clapshot/internal/organizer"
 	"github.com/clapshot-go/clapshot/internal/orgtest"
+	"github.com/clapshot-go/clapshot/internal/orgtest/servertest"
 	"github.com/clapshot-go/clapshot/internal/wsclient"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// dataDir is a short temporary directory: Unix socket paths are limited
-// to 107 bytes, and t.TempDir() paths carry the test's name.
-func dataDir(t *testing.T) string {
-	t.Helper()
-	d, err := os.MkdirTemp("", "cso")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(d) })
-	return d
-}
+func dataDir(t *testing.T) string { return servertest.ShortDir(t) }
 
 // fastTimings keep the tests short; production defaults are seconds.
 func fastTimings(o *organizer.Options) {
@@ -62,19 +31,11 @@ func fastTimings(o *organizer.Options) {
 type server struct {
 	app  *app.App
 	base string
-	log  *syncBuffer
-	stop func()
+	log  *servertest.LogBuffer
 }
 
-// config parses a server command line, as clapshot-server would.
 func parseConfig(t *testing.T, dir string, args ...string) *config.Config {
-	t.Helper()
-	cfg, _, err := config.Parse(append([]string{"--data-dir", dir, "--port", "0", "--migrate", "--workers", "1"}, args...),
-		func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+	return servertest.Config(t, dir, args...)
 }
 
 // startServer starts a server with an organizer command; seed fills the
@@ -90,9 +51,8 @@ func startServer(t *testing.T, dir, orgCmd string, seed bool, tune ...func(*orga
 
 func tryStartServer(t *testing.T, dir, orgCmd string, seed bool, tune ...func(*organizer.Options)) (*server, error) {
 	t.Helper()
-	ctx := context.Background()
 	if seed {
-		if err := orgtest.SeedFixture(ctx, dir); err != nil {
+		if err := orgtest.SeedFixture(context.Background(), dir); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -100,40 +60,22 @@ func tryStartServer(t *testing.T, dir, orgCmd string, seed bool, tune ...func(*o
 	if orgCmd != "" {
 		args = append(args, "--org-cmd", orgCmd)
 	}
-	cfg := parseConfig(t, dir, args...)
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := app.Start(ctx, cfg, log, app.WithOrganizerOptions(func(o *organizer.Options) {
+	return startServerArgs(t, dir, args, tune...)
+}
+
+// startServerArgs starts a server with these command-line arguments.
+func startServerArgs(t *testing.T, dir string, args []string, tune ...func(*organizer.Options)) (*server, error) {
+	t.Helper()
+	ts, err := servertest.StartServer(t, dir, args, app.WithOrganizerOptions(func(o *organizer.Options) {
 		fastTimings(o)
 		for _, f := range tune {
 			f(o)
 		}
 	}))
 	if err != nil {
-		return &server{log: logs}, err
+		return &server{log: ts.Log}, err
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
-	s := &server{app: a, base: "http://" + a.Listener.Addr().String(), log: logs}
-	var once sync.Once
-	s.stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case <-done:
-			case <-time.After(30 * time.Second):
-				t.Errorf("server did not stop in time")
-			}
-		})
-	}
-	t.Cleanup(func() {
-		s.stop()
-		if t.Failed() {
-			t.Logf("server log:\n%s", logs)
-		}
-	})
-	return s, nil
+	return &server{app: ts.App, base: ts.Base, log: ts.Log}, nil
 }
 
 // dial connects a websocket session and waits for its start-up messages.

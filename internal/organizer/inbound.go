@@ -132,3 +132,33 @@ func (i *Inbound) RunTest(ctx context.Context, name string, timeout time.Duratio
 	defer cancel()
 	return c.RunTest(cctx, &pb.RunTestRequest{TestName: name})
 }
+
+// UploadSID is the session id Clapshot gives the organizer for an HTTP
+// upload, which belongs to no websocket session.
+const UploadSID = "<upload--not-set>"
+
+// AuthorizeUpload asks whether a user may upload (UPLOAD_MEDIA_FILE), as
+// Clapshot does before reading an upload: allowed unless the organizer
+// says no (its message is returned) or fails (ABORTED and errors deny, as
+// for every permission question).
+func (i *Inbound) AuthorizeUpload(ctx context.Context, userID, userName string, isAdmin bool, cookies map[string]string) error {
+	res, err := i.AuthzUserAction(ctx, &pb.AuthzUserActionRequest{
+		Ses: &pb.UserSessionData{Sid: UploadSID, User: &pb.UserInfo{Id: userID, Name: userName}, IsAdmin: isAdmin, Cookies: cookies},
+		Op: &pb.AuthzUserActionRequest_OtherOp_{OtherOp: &pb.AuthzUserActionRequest_OtherOp{
+			Op: pb.AuthzUserActionRequest_OtherOp_UPLOAD_MEDIA_FILE}},
+	})
+	switch {
+	case status.Code(err) == codes.Unimplemented:
+		return nil
+	case status.Code(err) == codes.Aborted:
+		return errors.New("denied by the organizer")
+	case err != nil:
+		i.m.log.Error("Organizer upload authz failed; denying", "user", userID, "err", err)
+		return errors.New("internal error in authz: upload media file")
+	case res.IsAuthorized == nil || res.GetIsAuthorized():
+		return nil
+	case res.GetMessage() != "":
+		return errors.New(res.GetMessage())
+	}
+	return errors.New("not allowed to upload")
+}

@@ -5,7 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"io"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -57,6 +61,11 @@ func TestTestOrganizerEndToEnd(t *testing.T) {
 		t.Fatalf("page %v", page)
 	}
 
+	// Watch B1DE0 in a collab room, so that messages to its watchers and
+	// to the room reach this session.
+	send(t, c, wsclient.OpenMediaFile("B1DE0"))
+	wait(t, c, "the media file", func(m *pb.ServerToClientCmd) bool { return m.GetOpenMediaFile() != nil })
+	send(t, c, wsclient.JoinCollab("exroom", "B1DE0"))
 	send(t, c, wsclient.OrganizerCmd("exercise", map[string]any{}))
 	var seen []*pb.ServerToClientCmd
 	m, skipped := wait(t, c, "the exercise result", func(m *pb.ServerToClientCmd) bool {
@@ -120,6 +129,20 @@ func TestTestOrganizerEndToEnd(t *testing.T) {
 		return strings.Contains(m.GetError().GetMsg(), "Login permission denied")
 	}); err != nil {
 		t.Errorf("aborted login: %v", err)
+	}
+
+	// Uploads are asked about too (UPLOAD_MEDIA_FILE, without a session).
+	req, _ := http.NewRequest("POST", s.base+"/api/upload", strings.NewReader("--x--\r\n"))
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=x")
+	req.Header.Set("X-Remote-User-Id", "noupload.user")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "Uploads are closed") {
+		t.Errorf("upload by a user the organizer refuses: %d %s", resp.StatusCode, body)
 	}
 
 	// Odd page items and HTML are passed through; the session goes on.
@@ -301,9 +324,100 @@ func TestOrganizerMigrationFailures(t *testing.T) {
 			}
 		})
 	}
+	// An organizer that cannot be asked during start-up: the server's own
+	// migrations run, and the organizer, once it answers, is not used while
+	// it has migrations pending.
+	s := startServer(t, dataDir(t), orgCmd(modeLate), true, func(o *organizer.Options) { o.SocketWait = time.Second })
+	eventually(t, "the organizer to refuse", func() bool {
+		err, _ := s.app.Organizer.Status()["last_error"].(string)
+		return strings.Contains(err, "pending migration(s) for clapshot.test_organizer") && strings.Contains(err, "--migrate")
+	})
+	if st := s.app.Organizer.Status(); st["state"] == organizer.StateConnected {
+		t.Errorf("organizer with pending migrations connected: %v", st)
+	}
+
 	// UNIMPLEMENTED check_migrations: no organizer migrations, starts fine.
-	s := startServer(t, dataDir(t), orgCmd(modeNoMigrations), true)
+	s = startServer(t, dataDir(t), orgCmd(modeNoMigrations), true)
 	if st := s.app.Organizer.Status(); st["state"] != organizer.StateConnected {
 		t.Errorf("status %v", st)
+	}
+}
+
+// The minimal organizer of docs/organizer-plugins.md works, and the
+// document shows the program as it is.
+func TestDocumentedMinimalOrganizer(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(root, "docs/examples/minimal-organizer/main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join(root, "docs/organizer-plugins.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(doc, src) {
+		t.Errorf("docs/organizer-plugins.md does not show docs/examples/minimal-organizer/main.go as it is")
+	}
+	bin := filepath.Join(t.TempDir(), "hello-organizer")
+	build := exec.Command("go", "build", "-o", bin, "./docs/examples/minimal-organizer")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	s := startServer(t, dataDir(t), bin, true)
+	c := s.dial(t, "user.num1", false)
+	p := navigate(t, c, "")
+	if !strings.Contains(pageText(p), "Hello, Name of user.num1!") || len(p.GetPageItems()[1].GetFolderListing().GetItems()) != 3 || p.GetPageTitle() != "Hello" {
+		t.Errorf("page %v", p)
+	}
+}
+
+// An organizer run by someone else, over TCP both ways (--org-in-uri
+// http://..., --org-out-tcp): the server connects to it, notices when it
+// goes away, and reconnects when it is back.
+func TestExternalOrganizerOverTCP(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	startOrg := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "tcp:"+addr)
+		cmd.Env = append(os.Environ(), testOrgEnv+"="+modeNormal)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd
+	}
+	org := startOrg()
+	dir := dataDir(t)
+	if err := orgtest.SeedFixture(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	s, err := startServerArgs(t, dir, []string{"--org-in-uri", "http://" + addr, "--org-out-tcp", "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := s.app.Organizer.Status(); st["state"] != organizer.StateConnected {
+		t.Fatalf("status %v", st)
+	}
+	c := s.dial(t, "user.num1", false)
+	wait(t, c, "the organizer's actions", hasAction("testorg_action"))
+	if p := navigate(t, c, ""); !strings.Contains(pageText(p), "Test organizer page") {
+		t.Fatalf("page %v", p)
+	}
+
+	org.Process.Kill()
+	org.Wait()
+	wait(t, c, "the notice", wsclient.Message("organizer plugin stopped"))
+	startOrg()
+	wait(t, c, "the organizer back", wsclient.Message("available again"))
+	if p := navigate(t, c, ""); !strings.Contains(pageText(p), "Test organizer page") {
+		t.Fatalf("page after the reconnect %v", p)
 	}
 }

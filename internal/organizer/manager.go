@@ -251,9 +251,13 @@ func unreachable(err error) bool {
 var errNoSocket = errors.New("no organizer socket")
 
 // oneShot dials a fresh connection for one start-up call, as Clapshot
-// makes each migration call on a new connection.
+// makes each migration call on a new connection. The call waits for the
+// connection to be ready (a plugin that is still starting refuses
+// connections for a moment) until its deadline, or until the plugin
+// process exits.
 func (m *Manager) oneShot(ctx context.Context, timeout time.Duration, call func(context.Context, pb.OrganizerInboundClient) error) error {
-	conn, err := dial(ctx, m.inEP, m.opt.SocketWait, m.processGone())
+	gone := m.processGone()
+	conn, err := dial(ctx, m.inEP, m.opt.SocketWait, gone)
 	if err != nil {
 		if !errors.Is(err, errProcessExited) && !errors.Is(err, context.Canceled) {
 			err = fmt.Errorf("%w: %w", errNoSocket, err)
@@ -261,17 +265,43 @@ func (m *Manager) oneShot(ctx context.Context, timeout time.Duration, call func(
 		return m.describe(err)
 	}
 	defer conn.Close()
-	cctx, cancel := context.WithTimeout(ctx, timeout)
+	cctx, cancel := whileAlive(ctx, gone)
 	defer cancel()
-	return m.describe(call(cctx, pb.NewOrganizerInboundClient(conn)))
+	cctx, cancelT := context.WithTimeout(cctx, timeout)
+	defer cancelT()
+	err = call(cctx, pb.NewOrganizerInboundClient(conn))
+	if err != nil && errors.Is(context.Cause(cctx), errProcessExited) {
+		err = errProcessExited
+	}
+	return m.describe(err)
 }
+
+// whileAlive is ctx, also ended (with cause errProcessExited) when the
+// plugin process exits; gone may be nil (a plugin we did not start).
+func whileAlive(ctx context.Context, gone <-chan struct{}) (context.Context, func()) {
+	cctx, cancel := context.WithCancelCause(ctx)
+	if gone != nil {
+		go func() {
+			select {
+			case <-gone:
+				cancel(errProcessExited)
+			case <-cctx.Done():
+			}
+		}()
+	}
+	return cctx, func() { cancel(context.Canceled) }
+}
+
+// waitReady is for start-up calls: wait for the connection rather than
+// failing at once while the plugin starts listening.
+var waitReady = grpc.WaitForReady(true)
 
 // checkMigrations asks the plugin for its schema module.
 func (m *Manager) checkMigrations(ctx context.Context) (*pb.CheckMigrationsResponse, error) {
 	var res *pb.CheckMigrationsResponse
 	err := m.oneShot(ctx, checkMigrationsTimeout, func(ctx context.Context, c pb.OrganizerInboundClient) error {
 		var err error
-		res, err = c.CheckMigrations(ctx, &pb.CheckMigrationsRequest{Db: m.database()})
+		res, err = c.CheckMigrations(ctx, &pb.CheckMigrationsRequest{Db: m.database()}, waitReady)
 		return err
 	})
 	return res, err
@@ -280,7 +310,7 @@ func (m *Manager) checkMigrations(ctx context.Context) (*pb.CheckMigrationsRespo
 func (m *Manager) applyMigration(ctx context.Context, uuid string) error {
 	m.log.Info("Organizer applies migration", "uuid", uuid)
 	err := m.oneShot(ctx, m.opt.MigrationTimeout, func(ctx context.Context, c pb.OrganizerInboundClient) error {
-		_, err := c.ApplyMigration(ctx, &pb.ApplyMigrationRequest{Db: m.database(), Uuid: uuid})
+		_, err := c.ApplyMigration(ctx, &pb.ApplyMigrationRequest{Db: m.database(), Uuid: uuid}, waitReady)
 		return err
 	})
 	if err != nil {
@@ -335,7 +365,12 @@ func (m *Manager) Start(ctx context.Context) error {
 	if err := m.serveOutbound(); err != nil {
 		return err
 	}
-	if err := m.connect(ctx, false); err != nil {
+	// If the plugin could not be asked about its migrations before, it is
+	// asked now: one with pending migrations is not used.
+	m.mu.Lock()
+	unchecked := m.planUnreachable != nil
+	m.mu.Unlock()
+	if err := m.connect(ctx, unchecked); err != nil {
 		m.markDown(err, false)
 		m.log.Error("Organizer is not available; serving without it and retrying in the background", "err", err)
 	}
@@ -424,9 +459,15 @@ func (m *Manager) connect(ctx context.Context, fresh bool) error {
 		return m.describe(err)
 	}
 	for attempt := 1; ; attempt++ {
-		cctx, cancel := context.WithTimeout(ctx, m.opt.HandshakeTimeout)
-		_, err = client.Handshake(cctx, m.serverInfo())
+		actx, cancelA := whileAlive(ctx, gone)
+		cctx, cancel := context.WithTimeout(actx, m.opt.HandshakeTimeout)
+		_, err = client.Handshake(cctx, m.serverInfo(), waitReady)
 		cancel()
+		exited := errors.Is(context.Cause(actx), errProcessExited)
+		cancelA()
+		if exited {
+			return fail(errProcessExited)
+		}
 		if err == nil {
 			break
 		}
@@ -496,10 +537,16 @@ func (m *Manager) watch(conn *grpc.ClientConn, gone <-chan struct{}, lost chan s
 			}
 		}()
 	}
+	// The connection never idles (see dial), so a ready connection that
+	// becomes idle has lost its transport: the plugin closed it or died.
+	wasReady := false
 	for {
 		s := conn.GetState()
-		if s == connectivity.TransientFailure || s == connectivity.Shutdown {
+		switch {
+		case s == connectivity.TransientFailure, s == connectivity.Shutdown, s == connectivity.Idle && wasReady:
 			return
+		case s == connectivity.Ready:
+			wasReady = true
 		}
 		if !conn.WaitForStateChange(wctx, s) {
 			return

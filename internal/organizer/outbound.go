@@ -27,8 +27,9 @@ type Clients interface {
 	// OpenMediaFile opens a media file in a session's player without a
 	// permission check.
 	OpenMediaFile(ctx context.Context, sid, mediaFileID string) error
-	// Sessions lists the live sessions.
+	// Sessions lists the live sessions; UserSessions the ids of a user's.
 	Sessions() []*pb.UserSessionData
+	UserSessions(userID string) []string
 }
 
 // Backend is the rest of the server as the plugin's calls see it.
@@ -159,11 +160,12 @@ func (o *outbound) ClientShowUserMessage(ctx context.Context, req *pb.ClientShow
 		msg.UserId = new(r.UserTemp)
 		b.Clients.SendToUser(r.UserTemp, cmd)
 	case *pb.ClientShowUserMessageRequest_UserPersist:
+		// Stored first (seen if the user has a session), so a client that
+		// reacts to the message by listing its messages finds it.
 		msg.UserId = new(r.UserPersist)
-		n := b.Clients.SendToUser(r.UserPersist, cmd)
 		row := store.Message{
 			UserID:      r.UserPersist,
-			Seen:        n > 0,
+			Seen:        len(b.Clients.UserSessions(r.UserPersist)) > 0,
 			MediaFileID: msg.Refs.MediaFileId,
 			CommentID:   commentID,
 			SubtitleID:  subtitleID,
@@ -174,6 +176,7 @@ func (o *outbound) ClientShowUserMessage(ctx context.Context, req *pb.ClientShow
 		if _, err := b.DB.InsertMessage(ctx, row); err != nil {
 			return nil, dbStatus(fmt.Errorf("store message for %q: %w", r.UserPersist, err))
 		}
+		b.Clients.SendToUser(r.UserPersist, cmd)
 	case *pb.ClientShowUserMessageRequest_MediaFileId:
 		b.Clients.SendToMediaFile(r.MediaFileId, cmd)
 	case *pb.ClientShowUserMessageRequest_CollabSession:

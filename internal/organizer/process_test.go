@@ -90,7 +90,7 @@ func TestProcessLifecycle(t *testing.T) {
 	if pgid, _ := syscall.Getpgid(childPid); pgid != p.cmd.Process.Pid {
 		t.Errorf("child in process group %d, want %d", pgid, p.cmd.Process.Pid)
 	}
-	for !strings.Contains(logged(), "stray") && time.Now().Before(deadline) {
+	for !strings.Contains(logged(), "[organizer] stray") && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	out := logged()

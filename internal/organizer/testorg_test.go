@@ -40,6 +40,7 @@ const (
 	modeBadMigration = "badmigration"  // a migration that cannot be placed
 	modeFailMigrate  = "failmigration" // apply_migration fails
 	modeNoMigrations = "nomigrations"  // check_migrations is UNIMPLEMENTED
+	modeLate         = "late"          // the first run is slow to listen
 )
 
 const testOrgModule = "clapshot.test_organizer"
@@ -61,7 +62,18 @@ func runTestOrganizer(mode string) int {
 		fmt.Fprintln(os.Stderr, "testorg: cannot start: configuration missing")
 		return 3
 	}
-	ln, err := net.Listen("unix", sock)
+	if mode == modeLate {
+		marker := filepath.Join(filepath.Dir(sock), "testorg.started")
+		if _, err := os.Stat(marker); err != nil {
+			_ = os.WriteFile(marker, nil, 0o644)
+			time.Sleep(3 * time.Second)
+		}
+	}
+	network, addr := "unix", sock
+	if a, ok := strings.CutPrefix(sock, "tcp:"); ok {
+		network, addr = "tcp", a
+	}
+	ln, err := net.Listen(network, addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ERROR [testorg] listen:", err)
 		return 1
@@ -219,6 +231,14 @@ func (o *testOrg) AuthzUserAction(_ context.Context, req *pb.AuthzUserActionRequ
 		}
 	case "aborted.user":
 		return nil, status.Error(codes.Aborted, "testorg aborts")
+	case "noupload.user":
+		if req.GetOtherOp().GetOp() == pb.AuthzUserActionRequest_OtherOp_UPLOAD_MEDIA_FILE {
+			msg := "Uploads are closed"
+			if req.GetSes().GetSid() != "<upload--not-set>" {
+				msg = "unexpected sid " + req.GetSes().GetSid()
+			}
+			return &pb.AuthzResponse{IsAuthorized: new(false), Message: &msg}, nil
+		}
 	}
 	return nil, status.Error(codes.Unimplemented, "server decides")
 }
@@ -441,10 +461,13 @@ func exercise(ctx context.Context, srv pb.OrganizerOutboundClient, sid string, l
 			fail("user_persist message not stored (seen=%v): %v", live, got.GetItems())
 		}
 	}
+	// A live session has opened B1DE0 and joined room "exroom" first.
 	_, err = srv.ClientShowUserMessage(ctx, &pb.ClientShowUserMessageRequest{Msg: msg("to watchers"), Recipient: &pb.ClientShowUserMessageRequest_MediaFileId{MediaFileId: "B1DE0"}})
 	ok("client_show_user_message media_file_id", err)
-	_, err = srv.ClientShowUserMessage(ctx, &pb.ClientShowUserMessageRequest{Msg: msg("to a room"), Recipient: &pb.ClientShowUserMessageRequest_CollabSession{CollabSession: "no-such-room"}})
+	_, err = srv.ClientShowUserMessage(ctx, &pb.ClientShowUserMessageRequest{Msg: msg("to a room"), Recipient: &pb.ClientShowUserMessageRequest_CollabSession{CollabSession: "exroom"}})
 	ok("client_show_user_message collab_session", err)
+	_, err = srv.ClientShowUserMessage(ctx, &pb.ClientShowUserMessageRequest{Msg: msg("to nobody"), Recipient: &pb.ClientShowUserMessageRequest_CollabSession{CollabSession: "no-such-room"}})
+	ok("client_show_user_message to a room nobody is in", err)
 	_, err = srv.ClientShowUserMessage(ctx, &pb.ClientShowUserMessageRequest{Msg: msg("nobody")})
 	wantCode("client_show_user_message without recipient", err, codes.InvalidArgument)
 	_, err = srv.ClientShowUserMessage(ctx, &pb.ClientShowUserMessageRequest{Recipient: &pb.ClientShowUserMessageRequest_UserTemp{UserTemp: userID}})

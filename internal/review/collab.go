@@ -47,6 +47,7 @@ func (h *Hub) joinRoom(s *session, collabID, mediaFileID string) (*room, error) 
 	if r == nil {
 		r = &room{id: collabID, mediaFileID: mediaFileID, members: map[*session]struct{}{}}
 		h.rooms[collabID] = r
+		h.opt.Metrics.CollabRooms(len(h.rooms))
 	} else if r.mediaFileID != mediaFileID {
 		return nil, errMismatchingMedia
 	}
@@ -78,6 +79,7 @@ func (h *Hub) leaveRoom(s *session, announce bool) {
 	delete(r.members, s)
 	if len(r.members) == 0 && h.rooms[r.id] == r {
 		delete(h.rooms, r.id)
+		h.opt.Metrics.CollabRooms(len(h.rooms))
 	}
 	s.room = nil
 }

@@ -9,12 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 	"unicode"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/clapshot-go/clapshot/internal/mediastore"
 	"github.com/clapshot-go/clapshot/internal/pbconv"
 	"github.com/clapshot-go/clapshot/internal/store"
 	"github.com/clapshot-go/clapshot/internal/subtitles"
@@ -118,18 +118,18 @@ func (s *session) openNavigationPage(c *pb.ClientToServerCmd_OpenNavigationPage)
 	switch status.Code(err) {
 	case codes.OK:
 		// Clapshot answers with the requested page id, not the organizer's.
-		s.send(encode(showPage(res.GetPageItems(), c.PageId, res.PageTitle)))
+		s.send(s.hub.encodeShowPage(res.GetPageItems(), c.PageId, res.PageTitle))
 		return nil
 	case codes.Unimplemented, codes.Aborted:
 	default:
 		st := status.Convert(err)
 		return fmt.Errorf("%s: %s", st.Code(), st.Message())
 	}
-	items, err := s.hub.defaultPage(s.ctx, s.user.UserID)
+	page, err := s.hub.defaultPageJSON(s.ctx, s.user.UserID, c.PageId)
 	if err != nil {
 		return err
 	}
-	s.send(encode(showPage(items, c.PageId, new("Your Media"))))
+	s.send(page)
 	return nil
 }
 
@@ -146,13 +146,14 @@ func (s *session) openMediaFile(c *pb.ClientToServerCmd_OpenMediaFile) error {
 	if err := s.authorize(s.mediaOp("open media file", pb.AuthzUserActionRequest_MediaFileOp_VIEW, m, true)); err != nil {
 		return err
 	}
-	return s.sendOpenMediaFile(s.ctx, m)
+	return s.sendOpenMediaFile(s.ctx, m, true)
 }
 
 // sendOpenMediaFile makes the session a watcher of m and sends it the
-// media file and all its comments (drawings inlined). A session in a collab
-// room on this file also gets the room's current state.
-func (s *session) sendOpenMediaFile(ctx context.Context, m store.MediaFile) error {
+// media file and all its comments (drawings inlined). When the player
+// opens the file (roomState), a session in a collab room on this file also
+// gets the room's current state; re-sends after subtitle changes do not.
+func (s *session) sendOpenMediaFile(ctx context.Context, m store.MediaFile, roomState bool) error {
 	h := s.hub
 	h.watch(s, m.ID)
 	subs, err := h.opt.DB.ListSubtitlesByMediaFile(ctx, m.ID)
@@ -163,13 +164,13 @@ func (s *session) sendOpenMediaFile(ctx context.Context, m store.MediaFile) erro
 	if mf.PlaybackUrl == nil {
 		return errors.New("No playback file")
 	}
-	comments, err := h.commentsWithDrawings(ctx, m.ID)
+	comments, err := h.commentsJSON(ctx, m.ID)
 	if err != nil {
 		return err
 	}
 	s.send(encode(&pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_OpenMediaFile_{OpenMediaFile: &pb.ServerToClientCmd_OpenMediaFile{MediaFile: mf}}}))
-	s.send(encode(addComments(comments...)))
-	if r := h.roomOf(s); r != nil && r.mediaFileID == m.ID {
+	s.send(comments)
+	if r := h.roomOf(s); roomState && r != nil && r.mediaFileID == m.ID {
 		if st := r.state(); st != nil {
 			s.send(encode(collabEventCmd(st)))
 		}
@@ -191,7 +192,7 @@ func collabEventCmd(ev *pb.ServerToClientCmd_CollabEvent) *pb.ServerToClientCmd 
 
 func (h *Hub) commentWithDrawing(c store.Comment) *pb.Comment {
 	pc := pbconv.Comment(c)
-	h.inlineDrawing(c.MediaFileID, pc.Drawing, &pc.Comment)
+	h.inlineDrawings([]*pb.Comment{pc})
 	return pc
 }
 
@@ -202,8 +203,9 @@ func (h *Hub) commentsWithDrawings(ctx context.Context, mediaFileID string) ([]*
 	}
 	out := make([]*pb.Comment, len(rows))
 	for i, c := range rows {
-		out[i] = h.commentWithDrawing(c)
+		out[i] = pbconv.Comment(c)
 	}
+	h.inlineDrawings(out)
 	return out, nil
 }
 
@@ -223,23 +225,6 @@ func kindTitle(mediaType *string) string {
 	return strings.Join(words, " ")
 }
 
-// naiveTime formats a time as chrono's NaiveDateTime does, which is how
-// Clapshot's delete message shows the upload time.
-func naiveTime(t time.Time) string {
-	t = t.UTC()
-	out := t.Format("2006-01-02 15:04:05")
-	switch ns := t.Nanosecond(); {
-	case ns == 0:
-	case ns%1e6 == 0:
-		out += fmt.Sprintf(".%03d", ns/1e6)
-	case ns%1e3 == 0:
-		out += fmt.Sprintf(".%06d", ns/1e3)
-	default:
-		out += fmt.Sprintf(".%09d", ns)
-	}
-	return out
-}
-
 func (s *session) delMediaFile(c *pb.ClientToServerCmd_DelMediaFile) error {
 	m, ok, err := s.getMedia(c.MediaFileId)
 	if !ok {
@@ -248,22 +233,19 @@ func (s *session) delMediaFile(c *pb.ClientToServerCmd_DelMediaFile) error {
 	if err := s.authorize(s.mediaOp("delete media file", pb.AuthzUserActionRequest_MediaFileOp_DELETE, m, s.owns(m))); err != nil {
 		return err
 	}
-	if s.hub.opt.Trash == nil {
-		return errors.New("deleting media is not available on this server")
-	}
 	s.hub.log.Info("Trashing media file", "media_file", m.ID, "user", s.user.UserID)
 	warnings, err := s.hub.opt.Trash.TrashMediaFile(s.ctx, m.ID)
-	if err != nil {
+	if errors.Is(err, store.ErrNotFound) {
+		s.userError(&pb.UserMessage{Message: "No such media file.", Refs: mediaRefs(m.ID)}, false)
+		return nil // deleted meanwhile
+	} else if err != nil {
 		return err
 	}
-	details := fmt.Sprintf("Added by '%s' on %s. Filename was %s.", m.UserID, naiveTime(m.AddedTime), deref(m.OrigFilename))
 	msg := kindTitle(m.MediaType) + " deleted."
 	if len(warnings) > 0 {
 		msg = kindTitle(m.MediaType) + " deleted, but cleanup had errors."
-		for _, w := range warnings {
-			details += " WARNING: " + strings.TrimSuffix(w, ".") + "."
-		}
 	}
+	details := mediastore.TrashResult{Media: m, Warnings: warnings}.Details()
 	s.userOK(&pb.UserMessage{Message: msg, Details: new(details), Refs: mediaRefs(m.ID)}, true)
 	return nil
 }
@@ -362,7 +344,7 @@ func (s *session) addComment(c *pb.ClientToServerCmd_AddComment) error {
 	if err != nil {
 		return fmt.Errorf("Failed to add comment: %w", err)
 	}
-	h.SendToMediaFile(m.ID, addComments(h.commentWithDrawing(stored)))
+	sendAll(h.sessionsOf(h.watchers, m.ID), h.encodeAddComments([]*pb.Comment{h.commentWithDrawing(stored)}))
 	return nil
 }
 
@@ -399,7 +381,7 @@ func (s *session) editComment(c *pb.ClientToServerCmd_EditComment) error {
 		return err
 	}
 	h.SendToMediaFile(old.MediaFileID, delCommentCmd(old.ID))
-	h.SendToMediaFile(old.MediaFileID, addComments(h.commentWithDrawing(updated)))
+	sendAll(h.sessionsOf(h.watchers, old.MediaFileID), h.encodeAddComments([]*pb.Comment{h.commentWithDrawing(updated)}))
 	return nil
 }
 
@@ -531,7 +513,7 @@ func (s *session) reopen(mediaFileID string) error {
 	if err != nil {
 		return err
 	}
-	return s.sendOpenMediaFile(s.ctx, m)
+	return s.sendOpenMediaFile(s.ctx, m, false)
 }
 
 // subtitleAndMedia loads a subtitle and its media file and checks the

@@ -13,6 +13,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+
+	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 
 // MaxDrawingBytes is the largest drawing image accepted (decoded). A
@@ -109,24 +112,79 @@ func (h *Hub) saveDrawing(mediaFileID string, img []byte) (string, error) {
 	return name, nil
 }
 
-// inlineDrawing turns a stored drawing file name into the data URL the
-// client shows, as Clapshot's fetch_drawing_data_into_comment: base64
-// without padding; a missing file keeps the name and marks the comment
-// text. Empty drawings and legacy data: URLs pass through. Names that are
-// not drawing file names are never read (they could point anywhere).
-func (h *Hub) inlineDrawing(mediaFileID string, drawing *string, text *string) {
-	if drawing == nil || *drawing == "" || strings.HasPrefix(*drawing, "data:") {
-		return
+// drawingCache keeps drawings as data URLs. Drawing files are named by
+// their content's hash and never change, so an entry never goes stale; the
+// cache is cleared when it outgrows its budget.
+type drawingCache struct {
+	mu    sync.Mutex
+	m     map[string]string // "<media id>/<file name>" -> data URL
+	bytes int
+	max   int
+}
+
+func (c *drawingCache) get(key string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u, ok := c.m[key]
+	return u, ok
+}
+
+func (c *drawingCache) put(key, url string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bytes+len(url) > c.max {
+		clear(c.m)
+		c.bytes = 0
 	}
-	if !drawingName.MatchString(*drawing) {
-		*text += " [DRAWING NOT FOUND]"
-		return
+	c.m[key] = url
+	c.bytes += len(url)
+}
+
+// drawingURL is a stored drawing as the data URL the client shows: base64
+// without padding, as Clapshot's fetch_drawing_data_into_comment. Names
+// that are not drawing file names are never read (they could point
+// anywhere).
+func (h *Hub) drawingURL(mediaFileID, name string) (string, error) {
+	if !drawingName.MatchString(name) {
+		return "", fmt.Errorf("%q is not a drawing file name", name)
 	}
-	img, err := os.ReadFile(filepath.Join(h.videosDir, mediaFileID, "drawings", *drawing))
+	key := mediaFileID + "/" + name
+	if u, ok := h.drawings.get(key); ok {
+		return u, nil
+	}
+	img, err := os.ReadFile(filepath.Join(h.videosDir, mediaFileID, "drawings", name))
 	if err != nil {
-		h.log.Warn("Drawing file missing", "media_file", mediaFileID, "drawing", *drawing, "err", err)
-		*text += " [DRAWING NOT FOUND]"
-		return
+		return "", err
 	}
-	*drawing = "data:image/webp;base64," + base64.RawStdEncoding.EncodeToString(img)
+	u := "data:image/webp;base64," + base64.RawStdEncoding.EncodeToString(img)
+	h.drawings.put(key, u)
+	return u, nil
+}
+
+// inlineDrawings replaces the stored drawing file names of comments by
+// their images, reading missing ones in parallel. A missing file keeps the
+// name and marks the comment text, as in Clapshot; empty drawings and
+// legacy data: URLs pass through.
+func (h *Hub) inlineDrawings(cs []*pb.Comment) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for _, c := range cs {
+		d := c.GetDrawing()
+		if d == "" || strings.HasPrefix(d, "data:") {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			u, err := h.drawingURL(c.MediaFileId, d)
+			if err != nil {
+				h.log.Warn("Drawing file missing", "media_file", c.MediaFileId, "comment", c.Id, "err", err)
+				c.Comment += " [DRAWING NOT FOUND]"
+				return
+			}
+			c.Drawing = &u
+		}()
+	}
+	wg.Wait()
 }

@@ -55,6 +55,7 @@ func TestMain(m *testing.M) {
 
 type testServer struct {
 	t    *testing.T
+	stop func() // ends the server and waits for it (idempotent)
 	app  *app.App
 	url  string // http://127.0.0.1:port
 	dir  string
@@ -97,18 +98,21 @@ func startServer(t *testing.T, flags ...string) *testServer {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		cancel()
 		select {
 		case <-done:
 		case <-time.After(20 * time.Second):
 			t.Error("server did not stop within 20 s")
 		}
+	})
+	t.Cleanup(func() {
+		stop()
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return &testServer{t: t, app: a, url: "http://" + a.Listener.Addr().String(), dir: dir, logs: logs}
+	return &testServer{t: t, stop: stop, app: a, url: "http://" + a.Listener.Addr().String(), dir: dir, logs: logs}
 }
 
 // addMedia creates a media file owned by user (the row and its directory
@@ -145,6 +149,12 @@ type client struct {
 	conn *websocket.Conn
 	in   chan []byte
 	done chan error // the read error that ended the connection
+	// paused, when closed, stops the reader (a client that hangs).
+	paused chan struct{}
+	resume chan struct{}
+	// timeout overrides waitTime for replies to big messages, which take a
+	// while under -race on a loaded machine.
+	timeout time.Duration
 }
 
 type dialOpt struct {
@@ -184,9 +194,15 @@ func (s *testServer) dialRaw(h http.Header) *client {
 		s.t.Fatalf("dial: %v (HTTP %d)", err, status)
 	}
 	conn.SetReadLimit(256 << 20)
-	c := &client{t: s.t, name: h.Get("X-Remote-User-Id"), conn: conn, in: make(chan []byte, 100000), done: make(chan error, 1)}
+	c := &client{t: s.t, name: h.Get("X-Remote-User-Id"), conn: conn, in: make(chan []byte, 100000), done: make(chan error, 1),
+		paused: make(chan struct{}), resume: make(chan struct{})}
 	go func() {
 		for {
+			select {
+			case <-c.paused:
+				<-c.resume
+			default:
+			}
 			_, b, err := conn.Read(context.Background())
 			if err != nil {
 				c.done <- err
@@ -201,6 +217,25 @@ func (s *testServer) dialRaw(h http.Header) *client {
 }
 
 const waitTime = 10 * time.Second
+
+// stopReading makes the client hang: it no longer reads from the socket.
+func (c *client) stopReading() { close(c.paused) }
+
+// readAllUntilClosed resumes reading and expects the connection to end.
+func (c *client) readAllUntilClosed() error {
+	close(c.resume)
+	deadline := time.After(waitTime)
+	for {
+		select {
+		case _, ok := <-c.in:
+			if !ok {
+				return nil
+			}
+		case <-deadline:
+			return fmt.Errorf("%s: still connected", c.name)
+		}
+	}
+}
 
 // sendRaw sends a text frame as is.
 func (c *client) sendRaw(msg string) {
@@ -235,10 +270,17 @@ func (c *client) next() (*pb.ServerToClientCmd, []byte) {
 			c.t.Fatalf("%s: reply does not parse as ServerToClientCmd: %v\n%s", c.name, err, b)
 		}
 		return &cmd, b
-	case <-time.After(waitTime):
-		c.t.Fatalf("%s: no message within %s", c.name, waitTime)
+	case <-time.After(c.wait()):
+		c.t.Fatalf("%s: no message within %s", c.name, c.wait())
 	}
 	return nil, nil
+}
+
+func (c *client) wait() time.Duration {
+	if c.timeout > 0 {
+		return c.timeout
+	}
+	return waitTime
 }
 
 // key is the command key of a message ("showMessages", ...).

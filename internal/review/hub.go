@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,8 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/auth"
 	"github.com/clapshot-go/clapshot/internal/events"
+	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/metrics"
 	"github.com/clapshot-go/clapshot/internal/pbconv"
 	"github.com/clapshot-go/clapshot/internal/store"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
@@ -39,8 +42,8 @@ type Options struct {
 	// OriginAllowed checks a websocket upgrade's Origin header; nil allows
 	// only requests without one and same-host ones.
 	OriginAllowed func(*http.Request) bool
-	// Trash deletes media files (delMediaFile). Without it delMediaFile
-	// answers that deleting is not available.
+	// Trash deletes media files for delMediaFile; nil uses
+	// mediastore.Trasher on DB and DataDir.
 	Trash Trasher
 	Log   *slog.Logger
 
@@ -50,13 +53,16 @@ type Options struct {
 	// of RateBurst messages pass.
 	RateLimit float64
 	RateBurst int
-	// SendQueue is the per-session queue length; a session whose queue
-	// overflows is disconnected.
-	SendQueue int
+	// SendQueue is the per-session queue length and SendQueueBytes its
+	// size in bytes; a session whose queue overflows is disconnected.
+	SendQueue      int
+	SendQueueBytes int64
 	// PingInterval and PongTimeout drive the keepalive ping.
 	PingInterval, PongTimeout time.Duration
 	// WriteTimeout bounds one write to a client.
 	WriteTimeout time.Duration
+	// Metrics records sessions, rooms and messages sent (nil: none).
+	Metrics *metrics.Metrics
 }
 
 // Defaults used for zero Options fields.
@@ -64,6 +70,7 @@ const (
 	DefaultMaxMessageBytes = 16 << 20
 	DefaultRateLimit       = 100
 	DefaultSendQueue       = 1024
+	DefaultSendQueueBytes  = 64 << 20
 	DefaultPingInterval    = 30 * time.Second
 	DefaultPongTimeout     = 20 * time.Second
 	DefaultWriteTimeout    = 15 * time.Second
@@ -74,12 +81,16 @@ var ErrNoSession = errors.New("no such session")
 
 // Hub owns the live sessions and collab rooms.
 type Hub struct {
-	opt       Options
-	videosDir string
-	log       *slog.Logger
-	org       atomic.Pointer[orgBox]
-	nextSID   atomic.Uint64
-	ctx       context.Context // ends all sessions; set by Run
+	opt          Options
+	videosDir    string
+	log          *slog.Logger
+	json         *jsonCache
+	drawings     *drawingCache
+	pages        *renderCache // user id -> rendered built-in page items
+	commentLists *renderCache // media file id -> rendered addComments
+	org          atomic.Pointer[orgBox]
+	nextSID      atomic.Uint64
+	ctx          context.Context // ends all sessions; set by Run
 
 	mu       sync.RWMutex
 	sessions map[string]*session
@@ -101,6 +112,9 @@ func NewHub(opt Options) *Hub {
 	if opt.SendQueue <= 0 {
 		opt.SendQueue = DefaultSendQueue
 	}
+	if opt.SendQueueBytes <= 0 {
+		opt.SendQueueBytes = DefaultSendQueueBytes
+	}
 	if opt.PingInterval <= 0 {
 		opt.PingInterval = DefaultPingInterval
 	}
@@ -113,15 +127,22 @@ func NewHub(opt Options) *Hub {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
+	if opt.Trash == nil {
+		opt.Trash = &mediastore.Trasher{DB: opt.DB, Layout: mediastore.Layout{DataDir: opt.DataDir}}
+	}
 	h := &Hub{
-		opt:       opt,
-		videosDir: filepath.Join(opt.DataDir, "videos"),
-		log:       opt.Log,
-		ctx:       context.Background(),
-		sessions:  map[string]*session{},
-		byUser:    map[string]map[*session]struct{}{},
-		watchers:  map[string]map[*session]struct{}{},
-		rooms:     map[string]*room{},
+		opt:          opt,
+		videosDir:    filepath.Join(opt.DataDir, "videos"),
+		log:          opt.Log,
+		json:         newJSONCache(64 << 20),
+		drawings:     &drawingCache{m: map[string]string{}, max: 128 << 20},
+		pages:        newRenderCache(64 << 20),
+		commentLists: newRenderCache(128 << 20),
+		ctx:          context.Background(),
+		sessions:     map[string]*session{},
+		byUser:       map[string]map[*session]struct{}{},
+		watchers:     map[string]map[*session]struct{}{},
+		rooms:        map[string]*room{},
 	}
 	h.SetOrganizer(nil)
 	return h
@@ -312,6 +333,17 @@ func (h *Hub) SendToCollab(collabID string, cmd *pb.ServerToClientCmd) int {
 	return sendAll(r.memberList(), encode(cmd))
 }
 
+// UserSessions lists the session ids of a user's connected sessions.
+func (h *Hub) UserSessions(userID string) []string {
+	list := h.sessionsOf(h.byUser, userID)
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = s.sid
+	}
+	slices.Sort(out)
+	return out
+}
+
 // SessionData describes a connected session as the organizer API does.
 func (h *Hub) SessionData(sid string) (*pb.UserSessionData, error) {
 	s := h.session(sid)
@@ -349,7 +381,7 @@ func (h *Hub) OpenMediaFile(ctx context.Context, sid, mediaFileID string) error 
 	if err != nil {
 		return err
 	}
-	return s.sendOpenMediaFile(ctx, m)
+	return s.sendOpenMediaFile(ctx, m, true)
 }
 
 // Deliver implements events.Deliverer: a notification from the media
@@ -401,35 +433,36 @@ func (h *Hub) Deliver(_ context.Context, m events.Message) bool {
 }
 
 // notifyUser sends a user message to every session of userID and, if
-// persist is set, stores it (seen if some session got it), as Clapshot's
-// send_user_ok!/send_user_error! do.
+// persist is set, stores it, seen if the user has a session, as Clapshot's
+// send_user_ok!/send_user_error! do. It is stored before it is sent, so a
+// client that reacts to it (listMyMessages) finds it.
 func (h *Hub) notifyUser(ctx context.Context, userID string, msg *pb.UserMessage, persist bool) {
 	msg.UserId = new(userID)
 	if msg.Refs == nil {
 		msg.Refs = &pb.UserMessage_Refs{}
 	}
-	n := h.SendToUser(userID, messagesCmd(msg))
-	if !persist {
-		return
+	targets := h.sessionsOf(h.byUser, userID)
+	if persist {
+		row := store.Message{
+			UserID:      userID,
+			Seen:        len(targets) > 0,
+			MediaFileID: msg.Refs.MediaFileId,
+			EventName:   pbconv.EventName(msg.Type),
+			Message:     msg.Message,
+			Details:     msg.GetDetails(),
+		}
+		var err error
+		if row.CommentID, err = pbconv.ParseIDPtr("comment id", msg.Refs.CommentId); err == nil {
+			row.SubtitleID, err = pbconv.ParseIDPtr("subtitle id", msg.Refs.SubtitleId)
+		}
+		if err == nil {
+			_, err = h.opt.DB.InsertMessage(context.WithoutCancel(ctx), row)
+		}
+		if err != nil {
+			h.log.Error("Cannot save user message", "user", userID, "message", msg.Message, "err", err)
+		}
 	}
-	row := store.Message{
-		UserID:      userID,
-		Seen:        n > 0,
-		MediaFileID: msg.Refs.MediaFileId,
-		EventName:   pbconv.EventName(msg.Type),
-		Message:     msg.Message,
-		Details:     msg.GetDetails(),
-	}
-	var err error
-	if row.CommentID, err = pbconv.ParseIDPtr("comment id", msg.Refs.CommentId); err == nil {
-		row.SubtitleID, err = pbconv.ParseIDPtr("subtitle id", msg.Refs.SubtitleId)
-	}
-	if err == nil {
-		_, err = h.opt.DB.InsertMessage(context.WithoutCancel(ctx), row)
-	}
-	if err != nil {
-		h.log.Error("Cannot save user message", "user", userID, "message", msg.Message, "err", err)
-	}
+	sendAll(targets, encode(messagesCmd(msg)))
 }
 
 var _ events.Deliverer = (*Hub)(nil)

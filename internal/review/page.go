@@ -99,21 +99,17 @@ func FolderListing(files []*pb.MediaFile) *pb.PageItem {
 // defaultPage is Clapshot's page without an organizer: a heading and the
 // user's own media, newest first.
 func (h *Hub) defaultPage(ctx context.Context, userID string) ([]*pb.PageItem, error) {
-	files, err := h.opt.DB.ListMediaFilesByUser(ctx, userID, store.All)
+	// The raw metadata can be kilobytes per file and no page shows it.
+	files, err := h.opt.DB.ListMediaFilesByUserBrief(ctx, userID, store.All)
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(files))
-	for i, f := range files {
-		ids[i] = f.ID
-	}
-	subs, err := h.opt.DB.ListSubtitlesByMediaFiles(ctx, ids)
+	subs, err := h.opt.DB.ListSubtitlesOfUsersMedia(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
 	list := make([]*pb.MediaFile, len(files))
 	for i, f := range files {
-		// The raw metadata can be kilobytes per file and no page uses it.
 		list[i] = pbconv.MediaFile(f, subs[f.ID], h.opt.URLs, pbconv.MediaFileOptions{NoRawMetadata: true})
 	}
 	heading := "<h2>All your media files</h2>"
@@ -121,4 +117,46 @@ func (h *Hub) defaultPage(ctx context.Context, userID string) ([]*pb.PageItem, e
 		heading = "<h2>You have no media yet.</h2>"
 	}
 	return []*pb.PageItem{{Item: &pb.PageItem_Html{Html: heading}}, FolderListing(list)}, nil
+}
+
+// defaultPageJSON is the built-in page as sent, reusing the last rendering
+// of this user's page while no media file or subtitle has changed. The
+// counter is read before the rows, so a change made meanwhile makes the
+// next request render again.
+func (h *Hub) defaultPageJSON(ctx context.Context, userID string, pageID *string) ([]byte, error) {
+	cc, err := h.opt.DB.ReadChangeCounters(ctx)
+	if err != nil {
+		return nil, err
+	}
+	title := new("Your Media")
+	if items, ok := h.pages.get(userID, cc.Media); ok {
+		return h.showPageJSON(items, false, pageID, title), nil
+	}
+	page, err := h.defaultPage(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	items := h.encodePageItems(page)
+	h.pages.put(userID, cc.Media, items)
+	return h.showPageJSON(items, false, pageID, title), nil
+}
+
+// commentsJSON is the addComments message with all of a media file's
+// comments, reused while no comment has changed (drawing files never
+// change: they are named by their content).
+func (h *Hub) commentsJSON(ctx context.Context, mediaFileID string) ([]byte, error) {
+	cc, err := h.opt.DB.ReadChangeCounters(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if b, ok := h.commentLists.get(mediaFileID, cc.Comments); ok {
+		return b, nil
+	}
+	comments, err := h.commentsWithDrawings(ctx, mediaFileID)
+	if err != nil {
+		return nil, err
+	}
+	b := h.encodeAddComments(comments)
+	h.commentLists.put(mediaFileID, cc.Comments, b)
+	return b, nil
 }

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/clapshot-go/clapshot/internal/auth"
+	"github.com/clapshot-go/clapshot/internal/metrics"
 	"github.com/clapshot-go/clapshot/internal/version"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
@@ -28,6 +29,7 @@ var (
 	errNoPong         = errors.New("no answer to keepalive ping")
 	errLogout         = errors.New("logout")
 	errLoginDenied    = errors.New("login denied")
+	errTooBig         = errors.New("message too large")
 )
 
 // session is one websocket connection.
@@ -39,7 +41,7 @@ type session struct {
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	out    chan []byte
+	out    sendQueue
 	drain  chan struct{} // closed to flush the queue and stop writing
 	wrote  chan struct{} // closed when the writer has stopped
 
@@ -74,10 +76,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("Websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	// Frames up to hardLimit are read (and those over MaxMessageBytes
-	// discarded with an error), so a slightly too large drawing gets a
-	// clear answer; anything larger closes the connection.
-	conn.SetReadLimit(max(8*h.opt.MaxMessageBytes, 128<<20))
+	// The read loop stops at MaxMessageBytes+1 and answers with an error
+	// first; the library's own limit (which closes without one) is above.
+	conn.SetReadLimit(h.opt.MaxMessageBytes + 2)
 
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer context.AfterFunc(h.baseContext(), func() { cancel(errServerShutdown) })()
@@ -89,12 +90,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		conn:    conn,
 		ctx:     ctx,
 		cancel:  cancel,
-		out:     make(chan []byte, h.opt.SendQueue),
+		out:     sendQueue{notify: make(chan struct{}, 1)},
 		drain:   make(chan struct{}),
 		wrote:   make(chan struct{}),
 		cookies: auth.Cookies(r.Header),
 		limiter: newTokenBucket(h.opt.RateLimit, h.opt.RateBurst),
 	}
+	defer h.opt.Metrics.SessionOpened()()
 	s.run()
 }
 
@@ -107,22 +109,31 @@ func (h *Hub) originAllowed(r *http.Request) bool {
 }
 
 // run serves the session until it ends.
+//
+// The websocket library closes a connection without a close frame when the
+// context of a read or write ends, so reads and writes never use the
+// session's context: a watcher closes the connection properly (with the
+// reason) when the session is stopped, and that ends the read loop.
 func (s *session) run() {
 	h := s.hub
 	log := h.log.With("sid", s.sid, "user", s.user.UserID)
 	go s.writeLoop()
+	closed := make(chan struct{})
+	context.AfterFunc(s.ctx, func() {
+		defer close(closed)
+		s.closeConn(context.Cause(s.ctx))
+	})
 
 	cause := s.start()
 	if cause == nil {
 		log.Info("Websocket session started", "name", s.user.UserName, "admin", s.user.IsAdmin)
-		go s.keepalive()
 		cause = s.readLoop()
 	}
 	h.unregister(s)
 
-	// Let queued messages (e.g. the reason for a refusal) reach the client
-	// unless the client is the problem.
-	if !errors.Is(cause, errSlowClient) && s.ctx.Err() == nil {
+	// Let queued messages (e.g. why a login was refused) reach the client
+	// before the close frame, unless the client is the problem.
+	if s.ctx.Err() == nil {
 		close(s.drain)
 		select {
 		case <-s.wrote:
@@ -131,23 +142,30 @@ func (s *session) run() {
 	}
 	s.cancel(cause)
 	<-s.wrote
+	<-closed
+	log.Info("Websocket session ended", "reason", context.Cause(s.ctx))
+}
+
+// closeConn ends the connection: with a close frame and the reason, or at
+// once for a client that does not read or answer.
+func (s *session) closeConn(cause error) {
 	code, reason := websocket.StatusNormalClosure, ""
 	switch {
+	case websocket.CloseStatus(cause) != -1:
+		// The client closed it; the library has answered.
+		_ = s.conn.CloseNow()
+		return
+	case errors.Is(cause, errSlowClient), errors.Is(cause, errNoPong):
+		_ = s.conn.CloseNow()
+		return
 	case errors.Is(cause, errServerShutdown):
 		code, reason = websocket.StatusGoingAway, cause.Error()
-	case errors.Is(cause, errSlowClient), errors.Is(cause, errNoPong):
-		code, reason = websocket.StatusPolicyViolation, cause.Error()
 	case errors.Is(cause, errLogout), errors.Is(cause, errLoginDenied):
 		reason = cause.Error()
+	case errors.Is(cause, errTooBig):
+		code, reason = websocket.StatusMessageTooBig, cause.Error()
 	}
-	if websocket.CloseStatus(cause) == -1 && code != websocket.StatusPolicyViolation {
-		// We end it: a close handshake with the reason (bounded in time by
-		// the library). A client that does not read or answer gets none.
-		_ = s.conn.Close(code, reason)
-	} else {
-		_ = s.conn.CloseNow()
-	}
-	log.Info("Websocket session ended", "reason", cause)
+	_ = s.conn.Close(code, reason)
 }
 
 // start does what Clapshot does on connect: the users row, welcome,
@@ -195,6 +213,49 @@ func (s *session) data() *pb.UserSessionData {
 	}
 }
 
+// sendQueue is a session's outgoing messages. It holds no memory while
+// empty (an idle session costs little) and is bounded in messages and
+// bytes.
+type sendQueue struct {
+	mu     sync.Mutex
+	items  [][]byte
+	bytes  int64
+	notify chan struct{} // signalled (capacity 1) when items are added
+}
+
+// push adds b, or reports false when the queue is full. One message
+// larger than the byte budget still goes to an idle client.
+func (q *sendQueue) push(b []byte, maxItems int, maxBytes int64) bool {
+	q.mu.Lock()
+	if len(q.items) >= maxItems || (q.bytes > 0 && q.bytes+int64(len(b)) > maxBytes) {
+		q.mu.Unlock()
+		return false
+	}
+	q.items = append(q.items, b)
+	q.bytes += int64(len(b))
+	q.mu.Unlock()
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// takeAll empties the queue.
+func (q *sendQueue) takeAll() [][]byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	items := q.items
+	q.items, q.bytes = nil, 0
+	return items
+}
+
+func (q *sendQueue) size() (int, int64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items), q.bytes
+}
+
 // send queues an encoded message. A full queue means the client does not
 // read fast enough: it is disconnected rather than allowed to hold up
 // everyone else or grow memory without bound.
@@ -202,77 +263,69 @@ func (s *session) send(b []byte) bool {
 	if s.ctx.Err() != nil {
 		return false
 	}
-	select {
-	case s.out <- b:
-		return true
-	default:
+	if !s.out.push(b, s.hub.opt.SendQueue, s.hub.opt.SendQueueBytes) {
+		n, bytes := s.out.size()
 		s.hub.log.Warn("Disconnecting a client that does not keep up", "sid", s.sid, "user", s.user.UserID,
-			"queue", cap(s.out))
+			"queued_messages", n, "queued_bytes", bytes)
 		s.stop(errSlowClient)
-		return false
-	}
-}
-
-// stop ends the session from any goroutine.
-func (s *session) stop(cause error) { s.cancel(cause) }
-
-func (s *session) writeLoop() {
-	defer close(s.wrote)
-	for {
-		select {
-		case b := <-s.out:
-			if !s.write(b) {
-				return
-			}
-		case <-s.ctx.Done():
-			return
-		case <-s.drain:
-			for {
-				select {
-				case b := <-s.out:
-					if !s.write(b) {
-						return
-					}
-				default:
-					return
-				}
-			}
-		}
-	}
-}
-
-func (s *session) write(b []byte) bool {
-	ctx, cancel := context.WithTimeout(s.ctx, s.hub.opt.WriteTimeout)
-	defer cancel()
-	if err := s.conn.Write(ctx, websocket.MessageText, b); err != nil {
-		if s.ctx.Err() == nil {
-			s.cancel(fmt.Errorf("write: %w", err))
-		}
 		return false
 	}
 	return true
 }
 
-// keepalive pings the client; one that stops answering is disconnected.
-// (Pings from the client are answered by the websocket library; unlike
-// Clapshot, they do not end the session.)
-func (s *session) keepalive() {
-	t := time.NewTicker(s.hub.opt.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(s.ctx, s.hub.opt.PongTimeout)
-			err := s.conn.Ping(ctx)
-			cancel()
-			if err != nil && s.ctx.Err() == nil {
-				s.stop(errNoPong)
-				return
+// stop ends the session from any goroutine.
+func (s *session) stop(cause error) { s.cancel(cause) }
+
+// writeLoop writes queued messages in order, and pings the client now and
+// then: one that stops answering is disconnected. (Pings from the client
+// are answered by the websocket library; unlike Clapshot, they do not end
+// the session.)
+func (s *session) writeLoop() {
+	defer close(s.wrote)
+	ping := time.NewTicker(s.hub.opt.PingInterval)
+	defer ping.Stop()
+	writeAll := func() bool {
+		for _, b := range s.out.takeAll() {
+			if s.ctx.Err() != nil || !s.write(b) {
+				return false
 			}
 		}
+		return true
 	}
+	for {
+		select {
+		case <-s.out.notify:
+			if !writeAll() {
+				return
+			}
+		case <-ping.C:
+			// The pong arrives through the read loop; wait for it aside,
+			// so writes go on meanwhile.
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), s.hub.opt.PongTimeout)
+				defer cancel()
+				if err := s.conn.Ping(ctx); err != nil && s.ctx.Err() == nil {
+					s.stop(errNoPong)
+				}
+			}()
+		case <-s.ctx.Done():
+			return
+		case <-s.drain:
+			writeAll()
+			return
+		}
+	}
+}
+
+func (s *session) write(b []byte) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), s.hub.opt.WriteTimeout)
+	defer cancel()
+	if err := s.conn.Write(ctx, websocket.MessageText, b); err != nil {
+		s.stop(fmt.Errorf("write: %w", err))
+		return false
+	}
+	s.hub.opt.Metrics.MessageSent(metrics.CommandOf(b))
+	return true
 }
 
 // readLoop reads and handles client messages, one at a time, until the
@@ -281,7 +334,7 @@ func (s *session) readLoop() error {
 	limit := s.hub.opt.MaxMessageBytes
 	buf := new(bytes.Buffer)
 	for {
-		typ, r, err := s.conn.Reader(s.ctx)
+		typ, r, err := s.conn.Reader(context.Background())
 		if err != nil {
 			if c := context.Cause(s.ctx); c != nil {
 				return c
@@ -291,11 +344,10 @@ func (s *session) readLoop() error {
 		buf.Reset()
 		n, err := io.Copy(buf, io.LimitReader(r, limit+1))
 		if err == nil && n > limit {
-			_, err = io.Copy(io.Discard, r)
-			if err == nil {
-				s.sendError(fmt.Sprintf("Message too large: the limit is %d MiB (--ws-max-message-mb).", limit>>20))
-				continue
-			}
+			// Reading (and skipping) the rest could take long, and the
+			// client is misbehaving or misconfigured: say why, then close.
+			s.sendError(fmt.Sprintf("Message too large: the limit is %d MiB (--ws-max-message-mb). Closing the connection.", limit>>20))
+			return errTooBig
 		}
 		if err != nil {
 			if c := context.Cause(s.ctx); c != nil {

@@ -46,7 +46,9 @@ var jsonIn = protojson.UnmarshalOptions{}
 
 // protojson prefixes its errors with "proto: (line 1:23): ", positions in a
 // document the client never saw.
-var protojsonNoise = regexp.MustCompile(`^proto:\s*(\(line \d+:\d+\):\s*)?`)
+// (protojson varies the space after "proto:" between a normal and a
+// non-breaking one, so that nobody depends on its exact text.)
+var protojsonNoise = regexp.MustCompile(`^proto:[\s\x{00a0}]*(\(line \d+:\d+\):[\s\x{00a0}]*)?`)
 
 // decodeCommand parses one client message: a JSON object with exactly one
 // command key, plus an optional "cookies" object, which is removed and

@@ -143,3 +143,22 @@ func (q *Queries) CountReplies(ctx context.Context, id int64) (int, error) {
 func (q *Queries) DeleteComment(ctx context.Context, id int64) error {
 	return execOne(ctx, q.q, fmt.Sprintf("delete comment %d", id), "DELETE FROM comments WHERE id = ?", id)
 }
+
+// ChangeCounters are counters that move on every write to media files and
+// subtitles (Media) or comments (Comments), by anyone: triggers of our
+// migration 20261121200100 maintain them. A cache of something read from
+// those tables is valid while the counter it was read under is unchanged.
+type ChangeCounters struct {
+	Media, Comments int64
+}
+
+// ReadChangeCounters reads the change counters.
+func (q *Queries) ReadChangeCounters(ctx context.Context) (ChangeCounters, error) {
+	var c ChangeCounters
+	err := q.q.QueryRowContext(ctx, `SELECT (SELECT n FROM review_change_counters WHERE name = 'media'),
+		(SELECT n FROM review_change_counters WHERE name = 'comments')`).Scan(&c.Media, &c.Comments)
+	if err != nil {
+		return c, fmt.Errorf("read change counters: %w", err)
+	}
+	return c, nil
+}

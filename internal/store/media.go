@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -100,6 +101,20 @@ func (q *Queries) ListMediaFiles(ctx context.Context, p Page) ([]MediaFile, erro
 	out, err := queryList(ctx, q.q, scanMediaFile, "SELECT "+mediaCols+" FROM media_files"+mediaOrder+p.clause())
 	if err != nil {
 		return nil, fmt.Errorf("list media files: %w", err)
+	}
+	return out, nil
+}
+
+// mediaColsBrief is mediaCols without raw_metadata_all (often kilobytes per
+// row), for listings that do not show it.
+var mediaColsBrief = strings.Replace(mediaCols, "raw_metadata_all", "NULL", 1)
+
+// ListMediaFilesByUserBrief is ListMediaFilesByUser without the raw
+// metadata (RawMetadataAll is nil).
+func (q *Queries) ListMediaFilesByUserBrief(ctx context.Context, userID string, p Page) ([]MediaFile, error) {
+	out, err := queryList(ctx, q.q, scanMediaFile, "SELECT "+mediaColsBrief+" FROM media_files WHERE user_id = ?"+mediaOrder+p.clause(), userID)
+	if err != nil {
+		return nil, fmt.Errorf("list media files of %q: %w", userID, err)
 	}
 	return out, nil
 }

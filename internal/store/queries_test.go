@@ -324,3 +324,41 @@ func TestCommentTimecodeEnd(t *testing.T) {
 		t.Errorf("updated timecode_end not listed")
 	}
 }
+
+// The change counters move on every write to what they count, including
+// cascades, and only then.
+func TestChangeCounters(t *testing.T) {
+	ctx := context.Background()
+	db, _ := newTestDB(t)
+	read := func() ChangeCounters {
+		t.Helper()
+		c, err := db.ReadChangeCounters(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		name            string
+		write           func() error
+		media, comments bool
+	}{
+		{"rename", func() error { return db.RenameMediaFile(ctx, "B1DE0", "x") }, true, false},
+		{"subtitle", func() error {
+			_, err := db.InsertSubtitle(ctx, Subtitle{MediaFileID: "B1DE0", Title: "s", OrigFilename: "s.srt"})
+			return err
+		}, true, false},
+		{"comment", func() error { return db.EditComment(ctx, 1, "edited") }, false, true},
+		{"user", func() error { return db.UpsertUser(ctx, "someone", "Someone") }, false, false},
+		{"cascade", func() error { return db.DeleteMediaFile(ctx, "11111") }, true, true},
+	} {
+		before := read()
+		if err := tc.write(); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		after := read()
+		if (after.Media != before.Media) != tc.media || (after.Comments != before.Comments) != tc.comments {
+			t.Errorf("%s: %+v -> %+v", tc.name, before, after)
+		}
+	}
+}

@@ -107,6 +107,22 @@ func (q *Queries) ListSubtitlesByMediaFiles(ctx context.Context, mediaFileIDs []
 	return out, nil
 }
 
+// ListSubtitlesOfUsersMedia returns the subtitles of all of a user's media
+// files, keyed by media file id (one query for the home page, however many
+// files the user has).
+func (q *Queries) ListSubtitlesOfUsersMedia(ctx context.Context, userID string) (map[string][]Subtitle, error) {
+	list, err := queryList(ctx, q.q, scanSubtitle, "SELECT "+subtitleCols+
+		" FROM subtitles WHERE media_file_id IN (SELECT id FROM media_files WHERE user_id = ?)"+subtitleOrder, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list subtitles of %q's media: %w", userID, err)
+	}
+	out := map[string][]Subtitle{}
+	for _, s := range list {
+		out[s.MediaFileID] = append(out[s.MediaFileID], s)
+	}
+	return out, nil
+}
+
 // DeleteSubtitle deletes a subtitle. Comments keep its file name (trigger),
 // and a media file's default_subtitle_id is cleared (ON DELETE SET NULL).
 func (q *Queries) DeleteSubtitle(ctx context.Context, id int64) error {

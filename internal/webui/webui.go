@@ -147,7 +147,8 @@ func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	if !h.built {
-		w.WriteHeader(http.StatusServiceUnavailable)
+		// 200: the server works; only its page is missing. Health checks
+		// of "/" (some proxies do that) should not fail over it.
 		_, _ = w.Write([]byte(notBuiltPage))
 		return
 	}

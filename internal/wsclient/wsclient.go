@@ -236,3 +236,9 @@ func Media(id string) *pb.FolderItemID {
 func Folder(id string) *pb.FolderItemID {
 	return &pb.FolderItemID{Item: &pb.FolderItemID_FolderId{FolderId: id}}
 }
+
+// JoinCollab joins a collaborative session on a media file.
+func JoinCollab(collabID, mediaFileID string) *pb.ClientToServerCmd {
+	return &pb.ClientToServerCmd{Cmd: &pb.ClientToServerCmd_JoinCollab_{JoinCollab: &pb.ClientToServerCmd_JoinCollab{
+		CollabId: collabID, MediaFileId: mediaFileID}}}
+}

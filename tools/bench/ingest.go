@@ -51,7 +51,7 @@ func runIngestBench(ctx context.Context, env *Env) (*Report, error) {
 // ---------------------------------------------------------------------------
 // The server under test.
 
-type server struct {
+type pipelineServer struct {
 	cmd  *exec.Cmd
 	port int
 	dir  string
@@ -59,7 +59,7 @@ type server struct {
 	out  *bytes.Buffer
 }
 
-func startServer(ctx context.Context, env *Env, dataDir string, args ...string) (*server, error) {
+func startPipelineServer(ctx context.Context, env *Env, dataDir string, args ...string) (*pipelineServer, error) {
 	port, err := freeTCPPort()
 	if err != nil {
 		return nil, err
@@ -75,7 +75,7 @@ func startServer(ctx context.Context, env *Env, dataDir string, args ...string) 
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &server{cmd: cmd, port: port, dir: dataDir, base: fmt.Sprintf("http://127.0.0.1:%d", port), out: out}
+	s := &pipelineServer{cmd: cmd, port: port, dir: dataDir, base: fmt.Sprintf("http://127.0.0.1:%d", port), out: out}
 	if err := waitOK(ctx, s.base+"/api/health"); err != nil {
 		s.stop()
 		return nil, err
@@ -101,7 +101,7 @@ func startServer(ctx context.Context, env *Env, dataDir string, args ...string) 
 	}
 }
 
-func (s *server) stop() {
+func (s *pipelineServer) stop() {
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	s.cmd.Wait()
 }
@@ -382,7 +382,7 @@ func benchCorpus(ctx context.Context, env *Env, rep *Report) error {
 
 	env.Logf("   our server")
 	data := filepath.Join(env.Work, "corpus-data")
-	srv, err := startServer(ctx, env, data, "-w", strconv.Itoa(workers), "-P", "0.1", "-b", "2.5")
+	srv, err := startPipelineServer(ctx, env, data, "-w", strconv.Itoa(workers), "-P", "0.1", "-b", "2.5")
 	if err != nil {
 		return err
 	}
@@ -465,7 +465,7 @@ func benchOneTranscode(ctx context.Context, env *Env, rep *Report) error {
 	server := func() (time.Duration, error) {
 		data := filepath.Join(env.Work, "one-data")
 		os.RemoveAll(data)
-		srv, err := startServer(ctx, env, data, "-w", "1", "-b", "2.5")
+		srv, err := startPipelineServer(ctx, env, data, "-w", "1", "-b", "2.5")
 		if err != nil {
 			return 0, err
 		}
@@ -566,7 +566,7 @@ func benchUploads(ctx context.Context, env *Env, rep *Report) error {
 	upload := func(protocol string, round int) (result, error) {
 		dir := filepath.Join(data, protocol)
 		os.RemoveAll(dir)
-		srv, err := startServer(ctx, env, dir, "-w", "1")
+		srv, err := startPipelineServer(ctx, env, dir, "-w", "1")
 		if err != nil {
 			return result{}, err
 		}

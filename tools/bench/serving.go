@@ -65,7 +65,7 @@ func runServing(ctx context.Context, env *Env) (*Report, error) {
 		srv.Wait()
 	}()
 	ours := fmt.Sprintf("http://127.0.0.1:%d/videos/%s", serverPort, rel)
-	if err := waitOK(ctx, fmt.Sprintf("http://127.0.0.1:%d/api/health", serverPort)); err != nil {
+	if err := waitOK(ctx, fmt.Sprintf("http://127.0.0.1:%d/videos/%s", serverPort, rel)); err != nil {
 		return nil, fmt.Errorf("our server: %w", err)
 	}
 

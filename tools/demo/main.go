@@ -166,10 +166,14 @@ func waitHealthy(ctx context.Context, url string, srvDone chan error, ngxDone <-
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := client.Get(url)
+		// Health answers while the server is still starting (migrating,
+		// connecting the organizer); the details say when it is ready.
+		resp, err := client.Get(url + "?details=1")
 		if err == nil {
+			var details struct{ Status string }
+			derr := json.NewDecoder(resp.Body).Decode(&details)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK && derr == nil && details.Status == "ok" {
 				return nil
 			}
 		}

@@ -24,7 +24,14 @@ func TestDemoStartsAndStopsEverything(t *testing.T) {
 		}
 	}
 	bin := t.TempDir()
-	for pkg, out := range map[string]string{".": "demo", "../../cmd/clapshot-server": "clapshot-server"} {
+	build := map[string]string{".": "demo", "../../cmd/clapshot-server": "clapshot-server"}
+	// The folders organizer, once it exists, runs in the demo too.
+	withOrganizer := false
+	if _, err := os.Stat("../../cmd/clapshot-organizer-folders"); err == nil {
+		build["../../cmd/clapshot-organizer-folders"] = "clapshot-organizer-folders"
+		withOrganizer = true
+	}
+	for pkg, out := range build {
 		if b, err := exec.Command("go", "build", "-o", filepath.Join(bin, out), pkg).CombinedOutput(); err != nil {
 			t.Fatalf("build %s: %v\n%s", pkg, err, b)
 		}
@@ -39,7 +46,7 @@ func TestDemoStartsAndStopsEverything(t *testing.T) {
 	os.Chmod(dir, 0o755)
 
 	cmd := exec.Command(filepath.Join(bin, "demo"), "-server", filepath.Join(bin, "clapshot-server"),
-		"-organizer", filepath.Join(bin, "no-organizer"), "-dir", filepath.Join(dir, "demo"), "-port", "0")
+		"-organizer", filepath.Join(bin, "clapshot-organizer-folders"), "-dir", filepath.Join(dir, "demo"), "-port", "0")
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = cmd.Stdout
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -85,7 +92,8 @@ func TestDemoStartsAndStopsEverything(t *testing.T) {
 		user, pass string
 		want       int
 	}{{"", "", 401}, {"alice", "alice123", 200}, {"demo", "demo", 200}, {"admin", "admin", 200}, {"alice", "nope", 401}} {
-		req, _ := http.NewRequest("GET", url, nil)
+		// Not "/": its status depends on whether the web UI was built.
+		req, _ := http.NewRequest("GET", url+"clapshot_client.conf.json", nil)
 		if c.user != "" {
 			req.SetBasicAuth(c.user, c.pass)
 		}
@@ -93,10 +101,29 @@ func TestDemoStartsAndStopsEverything(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		io.Copy(io.Discard, resp.Body)
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != c.want {
-			t.Errorf("GET / as %q: %d, want %d", c.user, resp.StatusCode, c.want)
+			t.Errorf("GET client settings as %q: %d, want %d", c.user, resp.StatusCode, c.want)
+		}
+		// The demo's client settings: its title and the basic-auth logout item.
+		if c.want == 200 && (!strings.Contains(string(body), `"app_title": "Clapshot demo"`) ||
+			!strings.Contains(string(body), `"user_menu_show_basic_auth_logout": true`)) {
+			t.Errorf("client settings as %q:\n%s", c.user, body)
+		}
+	}
+
+	if withOrganizer {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			log, _ := os.ReadFile(filepath.Join(dir, "demo", "server.log"))
+			if strings.Contains(string(log), "Organizer connected") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the folders organizer did not connect within 30 s:\n%s", log)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 
@@ -110,6 +137,17 @@ func TestDemoStartsAndStopsEverything(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("demo did not stop within 30 s of Ctrl-C")
 	}
+	// Nothing the demo started is left: no process runs a binary from bin
+	// (server, organizer) or has the demo's directory on its command line
+	// (nginx).
+	deadline := time.Now().Add(10 * time.Second)
+	for left := leftovers(bin, dir); len(left) > 0; left = leftovers(bin, dir) {
+		if time.Now().After(deadline) {
+			t.Errorf("still running after the demo stopped: %v", left)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	host := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
 	if c, err := net.DialTimeout("tcp", host, time.Second); err == nil {
 		c.Close()
@@ -122,4 +160,25 @@ func TestDemoStartsAndStopsEverything(t *testing.T) {
 	if !strings.Contains(string(log), "Clapshot server stopped") {
 		t.Errorf("the server did not shut down cleanly:\n%s", log)
 	}
+}
+
+// leftovers lists the command lines of processes that mention any of the
+// given paths.
+func leftovers(paths ...string) []string {
+	var out []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		cmd := strings.ReplaceAll(string(b), "\x00", " ")
+		for _, path := range paths {
+			if strings.Contains(cmd, path) {
+				out = append(out, cmd)
+				break
+			}
+		}
+	}
+	return out
 }

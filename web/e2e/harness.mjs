@@ -11,6 +11,13 @@ import { chromium } from 'playwright-core';
 
 export const SERVER = process.env.CLAPSHOT_SERVER ?? resolve('../bin/clapshot-server');
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export const ORGANIZER = process.env.CLAPSHOT_ORGANIZER ?? resolve('../bin/clapshot-organizer-folders');
+
+/** The folders organizer binary, for suites that need it. */
+export function requireOrganizer() {
+  if (!existsSync(ORGANIZER)) throw new Error(`organizer ${ORGANIZER} missing: run make organizer (or set CLAPSHOT_ORGANIZER)`);
+  return ORGANIZER;
+}
 export const OUT = resolve(process.env.E2E_OUTPUT ?? '../test-output/e2e');
 
 /** Starts a server; resolves once it accepts requests. */

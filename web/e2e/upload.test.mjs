@@ -33,6 +33,22 @@ e2e('uploads several files at once and each becomes playable', async (s) => {
   for (const name of ['upload-video.mp4', 'upload-tone.wav', 'upload-still.png']) {
     await page.locator('.tile').filter({ hasText: name }).waitFor({ timeout: 60_000 });
   }
+  // Hovering over the video's tile scrubs through its thumbnail sheet.
+  const videoTile = page.locator('.tile').filter({ hasText: 'upload-video.mp4' });
+  await videoTile.locator('.thumb img').waitFor({ timeout: 60_000 });
+  const box = await videoTile.locator('.thumb').boundingBox();
+  for (const fx of [0.2, 0.8]) {
+    await page.mouse.move(box.x + box.width * fx, box.y + box.height / 2);
+    await videoTile.locator('.sheet').waitFor({ timeout: 30_000 }).catch(async () => {
+      // The sheet is made after the poster: reload once it should exist.
+      await page.reload();
+      await page.mouse.move(box.x + box.width * fx, box.y + box.height / 2);
+      await videoTile.locator('.sheet').waitFor({ timeout: 30_000 });
+    });
+  }
+  assert.match(await videoTile.locator('.sheet').getAttribute('style'), /url\("[^"]*sheet[^"]*\.webp"\)/);
+  await page.mouse.move(0, 0);
+
   // The video plays; the audio file shows its waveform video; the image is a still.
   for (const [name, type] of [['upload-video.mp4', 'video'], ['upload-tone.wav', 'audio'], ['upload-still.png', 'image']]) {
     await page.locator('.tile').filter({ hasText: name }).dblclick();
@@ -93,6 +109,28 @@ e2e('an upload cut by a server crash resumes where it stopped', async (s) => {
   assert.deepEqual(s.consoleErrors([/Failed to load resource/, /ERR_CONNECTION_REFUSED/, /ERR_CONNECTION_RESET/, /WebSocket connection to .* failed/]), []);
 }, opts);
 
+e2e('a file being transcoded plays its original, shows progress, and carries on in the transcoded file', async (s) => {
+  // Lossless noise: the server transcodes it (bitrate), which takes a while.
+  const noisy = testMediaPath('transcode-me.mp4');
+  ffmpeg(['-f', 'lavfi', '-i', 'nullsrc=size=640x360:rate=25:duration=4,geq=random(1)*255:128:128', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', 'yuv420p', noisy]);
+  const page = await openHome(s, ctx.browser, ctx.server);
+  await page.locator('.zone input[type=file]').setInputFiles(noisy);
+  const tile = page.locator('.tile').filter({ hasText: 'transcode-me.mp4' });
+  await tile.waitFor({ timeout: 60_000 });
+  await tile.dblclick();
+  // The original plays meanwhile, and the header says what is going on.
+  await page.waitForFunction(() => document.querySelector('video')?.readyState >= 2, null, { timeout: 30_000 });
+  assert.match(await page.locator('video').getAttribute('src'), /transcode-me\.mp4$/);
+  await page.locator('nav .proc').filter({ hasText: /Transcoding/ }).waitFor({ timeout: 10_000 });
+  await page.getByLabel('Frame number', { exact: true }).fill('50');
+  await page.getByLabel('Frame number', { exact: true }).press('Enter');
+  // Then the transcoded file takes over, at the same frame.
+  await page.waitForFunction(() => !/transcode-me\.mp4$/.test(document.querySelector('video').getAttribute('src')), null, { timeout: 120_000 });
+  await page.waitForFunction(() => document.querySelector('video').readyState >= 2, null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelector('input[aria-label="Frame number"]').value === '50', null, { timeout: 10_000 });
+  assert.deepEqual(s.consoleErrors(), []);
+}, opts);
+
 e2e('files the server refuses show its reason on their row', async (s) => {
   const limited = await startServer({ args: ['--upload-max-size', '50K'] });
   try {
@@ -113,6 +151,9 @@ e2e('files the server refuses show its reason on their row', async (s) => {
   const page = await openHome(s, ctx.browser, ctx.server);
   const junk = testFile('not-a-video.mp4', 'this is plain text, not a video\n'.repeat(100));
   await page.locator('.zone input[type=file]').setInputFiles(junk);
+  const row = page.getByRole('list', { name: 'Uploads' }).locator('li').filter({ hasText: 'not-a-video.mp4' });
+  await row.and(page.locator('[data-upload-state="rejected"]')).waitFor({ timeout: 30_000 });
+  await row.getByRole('alert').filter({ hasText: /not a media file/ }).waitFor();
   await page.locator('.toast.error').first().waitFor({ timeout: 30_000 });
   await page.getByRole('button', { name: /^Messages/ }).click();
   await page.getByRole('log').locator('li.error').first().waitFor();

@@ -69,6 +69,16 @@ export class App {
    * arriving meanwhile answer older requests (e.g. a refresh) and must not
    * take the user back. */
   private pendingMedia: { id: string; at: number } | null = null;
+  /** When a command that brings a new page was sent (0: none pending). A
+   * refresh sent meanwhile would ask for the page being left, and its
+   * answer could arrive after the new one. */
+  private awaitingPageSince = 0;
+  /** A refresh sent and not answered yet; if the user navigates meanwhile,
+   * its (stale) answer is dropped whenever it comes. */
+  private refreshInFlight: { pageId: string | null; at: number } | null = null;
+  private dropStalePage: { pageId: string | null; at: number } | null = null;
+  /** Called with each error message from the server (text and details). */
+  onServerError: (text: string) => void = () => {};
   /** Suppresses collab reports while applying a remote event. */
   private applyingRemote = false;
   /** Our recent collab reports: the server relays them back to us too. */
@@ -173,8 +183,9 @@ export class App {
     } else if (m.openMediaFile) {
       this.onOpenMediaFile(m.openMediaFile.mediaFile);
     } else if (m.addComments) {
-      if (this.media) this.comments = upsertComments(this.comments, m.addComments.comments, this.media.id);
+      this.queueComments(m.addComments.comments);
     } else if (m.delComment) {
+      this.flushComments();
       const id = m.delComment.commentId;
       this.comments = this.comments.filter((c) => c.id !== id);
     } else if (m.collabEvent) {
@@ -185,9 +196,32 @@ export class App {
     }
   }
 
+  /** Comments arriving one by one (an import, a busy session) are applied
+   * together once per frame, not re-threaded for each. */
+  private incoming: Comment[] = [];
+  private incomingFrame = 0;
+  private queueComments(list: Comment[]) {
+    this.incoming.push(...list);
+    if (this.incomingFrame) return;
+    this.incomingFrame = requestAnimationFrame(() => this.flushComments());
+  }
+  private flushComments() {
+    this.incomingFrame = 0;
+    const list = this.incoming;
+    this.incoming = [];
+    if (this.media && list.length) this.comments = upsertComments(this.comments, list, this.media.id);
+  }
+
   private onShowPage(items: PageItem[], pageId: string | null, title: string | null) {
     if (this.pendingMedia && Date.now() - this.pendingMedia.at < 10_000) return;
+    const now = Date.now();
+    if (this.dropStalePage && now - this.dropStalePage.at < 10_000 && this.dropStalePage.pageId === pageId) {
+      this.dropStalePage = null;
+      return;
+    }
+    if (this.refreshInFlight?.pageId === pageId) this.refreshInFlight = null;
     this.pendingMedia = null;
+    this.awaitingPageSince = 0;
     const wasMedia = this.mediaId !== null;
     if (pageId !== this.pageId || wasMedia) {
       history.pushState({ p: pageId }, '', this.urlFor({ p: pageId }));
@@ -228,8 +262,13 @@ export class App {
       this.player.setRate(mf.duration?.fps);
       const def = mf.defaultSubtitleId && mf.subtitles.some((s) => s.id === mf.defaultSubtitleId) ? mf.defaultSubtitleId : null;
       this.subtitleId = def;
-    } else if (this.subtitleId && !mf.subtitles.some((s) => s.id === this.subtitleId)) {
-      this.subtitleId = null;
+    } else {
+      if (this.subtitleId && !mf.subtitles.some((s) => s.id === this.subtitleId)) this.subtitleId = null;
+      // The transcoded file replaced the original: carry on where we were.
+      if (this.media?.playbackUrl !== mf.playbackUrl && this.player.video) {
+        this.player.resumeAt = this.player.video.currentTime;
+        this.player.pause(false);
+      }
     }
     this.mediaId = mf.id;
     this.media = mf;
@@ -260,6 +299,7 @@ export class App {
     // they are stamped on arrival), and a toast if new.
     const listed = msg.created ? msg : { ...msg, created: new Date() };
     this.messages = [listed, ...this.messages.filter((m) => !(msg.id && m.id === msg.id))].slice(0, 500);
+    if (msg.type === UserMessage_Type.ERROR && !msg.seen) this.onServerError(`${msg.message} ${msg.details ?? ''}`.trim());
     if (!msg.seen && (!msg.created || Date.now() - msg.created.getTime() < 60_000)) {
       const err = msg.type === UserMessage_Type.ERROR;
       toasts.add(err ? 'error' : 'info', (mfid ? `${mfid}: ` : '') + msg.message, { details: msg.details });
@@ -315,7 +355,11 @@ export class App {
     if (this.refreshTimer) return;
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = null;
-      if (!this.mediaId && !this.pendingMedia) this.send({ openNavigationPage: { pageId: this.pageId ?? undefined } });
+      if (this.awaitingPageSince && Date.now() - this.awaitingPageSince < 10_000) return;
+      if (!this.mediaId && !this.pendingMedia) {
+        this.refreshInFlight = { pageId: this.pageId, at: Date.now() };
+        this.send({ openNavigationPage: { pageId: this.pageId ?? undefined } });
+      }
     }, 400);
   }
 
@@ -334,6 +378,20 @@ export class App {
 
   // ------------------------------------------------------------ Actions
 
+  /** A command that will bring a new page was sent: no refresh of the old
+   * one until it arrives. */
+  private navigating() {
+    this.awaitingPageSince = Date.now();
+    if (this.refreshInFlight && this.awaitingPageSince - this.refreshInFlight.at < 10_000) {
+      this.dropStalePage = { pageId: this.refreshInFlight.pageId, at: this.awaitingPageSince };
+    }
+    this.refreshInFlight = null;
+    if (this.refreshTimer) {
+      clearTimeout(this.refreshTimer);
+      this.refreshTimer = null;
+    }
+  }
+
   openMedia(id: string) {
     this.pendingMedia = { id, at: Date.now() };
     if (this.refreshTimer) {
@@ -345,6 +403,7 @@ export class App {
 
   goHome() {
     this.pendingMedia = null;
+    this.navigating();
     if (this.collab) this.send({ leaveCollab: {} });
     this.collab = null;
     this.send({ openNavigationPage: {} });
@@ -352,6 +411,7 @@ export class App {
 
   openPage(pageId: string | null) {
     this.pendingMedia = null;
+    this.navigating();
     this.send({ openNavigationPage: { pageId: pageId ?? undefined } });
   }
 
@@ -386,17 +446,29 @@ export class App {
     this.runScript(a.action, args);
   }
 
+  moveToFolder(dstFolderId: string, ids: FolderItemID[], listingData: StringMap) {
+    this.navigating();
+    this.send({ moveToFolder: { dstFolderId, ids, listingData } });
+  }
+
+  reorderItems(ids: FolderItemID[], listingData: StringMap) {
+    this.navigating();
+    this.send({ reorderItems: { ids, listingData } });
+  }
+
   /** The API organizer scripts call (window.clapshot), as in Clapshot. */
   scriptApi() {
     return {
       openMediaFile: (mediaFileId: string) => this.openMedia(mediaFileId),
       renameMediaFile: (mediaFileId: string, newName: string) => this.send({ renameMediaFile: { mediaFileId, newName } }),
       delMediaFile: (mediaFileId: string) => this.send({ delMediaFile: { mediaFileId } }),
-      callOrganizer: (cmd: string, args: unknown) => this.send({ organizerCmd: { cmd, args: JSON.stringify(args) } }),
+      callOrganizer: (cmd: string, args: unknown) => {
+        this.navigating();
+        this.send({ organizerCmd: { cmd, args: JSON.stringify(args) } });
+      },
       itemsToIDs: (items: PageItem_FolderListing_Item[]): FolderItemID[] => itemsToIDs(items),
-      moveToFolder: (dstFolderId: string, ids: FolderItemID[], listingData: StringMap) =>
-        this.send({ moveToFolder: { dstFolderId, ids, listingData } }),
-      reorderItems: (ids: FolderItemID[], listingData: StringMap) => this.send({ reorderItems: { ids, listingData } }),
+      moveToFolder: (dstFolderId: string, ids: FolderItemID[], listingData: StringMap) => this.moveToFolder(dstFolderId, ids, listingData),
+      reorderItems: (ids: FolderItemID[], listingData: StringMap) => this.reorderItems(ids, listingData),
     };
   }
 

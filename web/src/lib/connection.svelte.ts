@@ -20,8 +20,12 @@ export interface ConnectionOptions {
   onProtocolError?: (err: string) => void;
 }
 
-const MAX_QUEUE = 500;
+const MAX_QUEUE = 5000;
 const HEALTH_TIMEOUT_MS = 10_000;
+/** Sending pace: the server drops what exceeds its rate limit (100 a
+ * second by default, bursts of 300), so stay well below it. */
+export const SEND_RATE = 60;
+export const SEND_BURST = 120;
 
 /** Backoff: ×1.5 per failure from `first`, up to `cap`, with ±20 % jitter. */
 export function nextDelay(prev: number, first: number, cap: number, rnd = Math.random()): number {
@@ -38,7 +42,11 @@ export class Connection {
   everOpen = $state(false);
 
   private ws: WebSocket | null = null;
-  private queue: string[] = [];
+  /** Waiting to be sent: while disconnected, or beyond the pace. */
+  private queue: { name: string; text: string }[] = [];
+  private tokens = SEND_BURST;
+  private lastRefill = 0;
+  private drainTimer: ReturnType<typeof setTimeout> | null = null;
   private delay = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
@@ -67,18 +75,42 @@ export class Connection {
     return this.phase === 'open';
   }
 
-  /** Sends a command, or queues it until the connection is back. Collab
-   * reports are not queued: by then they would be stale. */
+  /** Sends a command now, or queues it: while disconnected (until the
+   * connection is back) and beyond the sending pace. Only the newest collab
+   * report is kept: an older one would be stale. */
   send(cmd: Command) {
     const name = commandName(cmd);
     const text = encodeCommand(cmd, allCookies());
-    if (this.ws && this.ws.readyState === WebSocket.OPEN && this.phase === 'open') {
-      this.ws.send(text);
-      return;
+    if (name === 'collabReport') {
+      if (this.phase !== 'open') return;
+      this.queue = this.queue.filter((q) => q.name !== 'collabReport');
     }
-    if (name === 'collabReport') return;
     if (this.queue.length >= MAX_QUEUE) this.queue.shift();
-    this.queue.push(text);
+    this.queue.push({ name, text });
+    this.drain();
+  }
+
+  /** Number of commands not sent yet. */
+  get pending() {
+    return this.queue.length;
+  }
+
+  private drain() {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || this.phase !== 'open') return;
+    const now = performance.now();
+    this.tokens = Math.min(SEND_BURST, this.tokens + ((now - this.lastRefill) / 1000) * SEND_RATE);
+    this.lastRefill = now;
+    while (this.queue.length && this.tokens >= 1) {
+      ws.send(this.queue.shift()!.text);
+      this.tokens -= 1;
+    }
+    if (this.queue.length && !this.drainTimer) {
+      this.drainTimer = setTimeout(() => {
+        this.drainTimer = null;
+        this.drain();
+      }, Math.ceil(1000 / SEND_RATE));
+    }
   }
 
   private fail(msg: string) {
@@ -151,12 +183,15 @@ export class Connection {
       this.phase = 'open';
       this.everOpen = true;
       this.errors = [];
+      // What the user was looking at is reopened first, then whatever
+      // waited for the connection (minus stale collab reports).
+      const waiting = this.queue.filter((q) => q.name !== 'collabReport');
+      this.queue = [];
       try {
         this.opts.onOpen();
       } finally {
-        const q = this.queue;
-        this.queue = [];
-        for (const text of q) ws.send(text);
+        this.queue.push(...waiting);
+        this.drain();
       }
     };
     ws.onmessage = (ev) => {

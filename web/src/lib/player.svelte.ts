@@ -41,6 +41,10 @@ export class PlayerController {
   videoWidth = $state(0);
   videoHeight = $state(0);
 
+  /** Where to continue when the same file's media URL changes (the
+   * transcoded file replaces the original), or null. */
+  resumeAt: number | null = null;
+
   /** Called for every user action on playback (not for remote ones). */
   onUserAction: (a: UserAction) => void = () => {};
   /** Called before any seek, e.g. to hide a shown drawing. */
@@ -80,7 +84,16 @@ export class PlayerController {
       this.videoHeight = v.videoHeight;
       this.ready = true;
       this.error = '';
+      if (this.resumeAt !== null) {
+        v.currentTime = Math.min(this.resumeAt, this.duration || this.resumeAt);
+        this.resumeAt = null;
+      }
       this.sync();
+    });
+    on('emptied', () => {
+      // A new source (e.g. the transcoded file): not ready until its metadata.
+      this.ready = false;
+      this.error = '';
     });
     on('durationchange', () => (this.duration = isFinite(v.duration) ? v.duration : 0));
     on('play', () => {

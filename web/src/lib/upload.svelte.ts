@@ -5,7 +5,7 @@
 // a page reload.
 import { allCookies } from './cookies';
 
-export type UploadState = 'queued' | 'uploading' | 'retrying' | 'done' | 'failed' | 'cancelled';
+export type UploadState = 'queued' | 'uploading' | 'retrying' | 'done' | 'failed' | 'cancelled' | 'rejected';
 
 export interface UploadItem {
   id: number;
@@ -132,6 +132,20 @@ export class Uploads {
     job.cancelled = false;
     Object.assign(job.item, { state: 'queued', error: '', attempt: 0 });
     this.pump();
+  }
+
+  /** The server's processing refused an uploaded file (its error message
+   * names the file): shown on that file's row. True if a row matched. */
+  noteRejected(text: string): boolean {
+    for (let i = this.items.length - 1; i >= 0; i--) {
+      const it = this.items[i];
+      if (it.state === 'done' && (text.includes(`'${it.name}'`) || text.includes(`"${it.name}"`))) {
+        it.state = 'rejected';
+        it.error = text;
+        return true;
+      }
+    }
+    return false;
   }
 
   clearFinished() {
