@@ -429,3 +429,26 @@ func TestStaticMedia(t *testing.T) {
 	}
 	_ = store.All
 }
+
+// A multipart upload cut off half-way is not taken for a complete file.
+func TestPlainUploadCutOff(t *testing.T) {
+	h := newHarness(t, nil)
+	base := h.serve(0)
+	ctype, body := multipartBody(part{"fileupload", "cut.mp4", bytes.Repeat([]byte("v"), 3<<20)})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "POST /api/upload HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", ctype, len(body))
+	conn.Write(body[:len(body)/2])
+	time.Sleep(100 * time.Millisecond)
+	conn.Close()
+	waitFor(t, 10*time.Second, "the cut-off upload to be cleaned up", func() bool {
+		entries, _ := os.ReadDir(h.l.Upload())
+		return len(entries) <= 1 // tus/ only
+	})
+	time.Sleep(100 * time.Millisecond)
+	if jobs, _ := h.db.ListJobs(context.Background()); len(jobs) != 0 {
+		t.Errorf("a cut-off upload was queued: %+v", jobs)
+	}
+}

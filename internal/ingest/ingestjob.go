@@ -54,11 +54,6 @@ func materialize(spec ingestSpec) error {
 	return err
 }
 
-// ingestError is a failure the user is told about; the file is rejected.
-type ingestError struct{ details string }
-
-func (e *ingestError) Error() string { return e.details }
-
 func (p *Pipeline) runIngest(ctx context.Context, job store.Job, log *slog.Logger) error {
 	var spec ingestSpec
 	if err := decodeSpec(job, &spec); err != nil {
@@ -259,7 +254,7 @@ func (p *Pipeline) failIngest(ctx context.Context, job store.Job, spec ingestSpe
 	if err := p.db.FinishJob(ctx, job.ID, store.JobFailed, "", reason); err != nil {
 		return err
 	}
-	return &ingestError{details: details}
+	return errors.New(details)
 }
 
 // removeUploadDir removes the (now empty) upload/<uuid>/ directory of a

@@ -85,7 +85,6 @@ type Pipeline struct {
 	// recovered is closed once interrupted jobs are back in the queue.
 	recovered chan struct{}
 	mu        sync.Mutex
-	busy      int             // jobs running, for tests and health
 	inflight  map[string]bool // upload directories being written
 
 	// tusCleanup expires unfinished resumable uploads (set by the tus
@@ -166,13 +165,6 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // Recovered is closed once Run has put interrupted jobs back in the queue.
 func (p *Pipeline) Recovered() <-chan struct{} { return p.recovered }
 
-// Busy is the number of jobs being worked on.
-func (p *Pipeline) Busy() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.busy
-}
-
 // wake nudges idle workers of a pool.
 func wake(c chan struct{}) {
 	select {
@@ -213,14 +205,6 @@ func (p *Pipeline) worker(ctx context.Context, kinds []string, wakeCh chan struc
 }
 
 func (p *Pipeline) runJob(ctx context.Context, job store.Job) {
-	p.mu.Lock()
-	p.busy++
-	p.mu.Unlock()
-	defer func() {
-		p.mu.Lock()
-		p.busy--
-		p.mu.Unlock()
-	}()
 	log := p.log.With("job", job.ID, "kind", job.Kind, "user", job.UserID)
 	if job.MediaFileID != nil {
 		log = log.With("media_file", *job.MediaFileID)

@@ -236,3 +236,28 @@ func TestMediaIDMatchesClapshot(t *testing.T) {
 }
 
 const wantMediaID = "dfa52cf8"
+
+// Clapshot's progress texts.
+func TestProgressText(t *testing.T) {
+	cases := []struct {
+		p       media.Progress
+		total   int64
+		dur     float64
+		text    string
+		ratio   float64
+		noRatio bool
+	}{
+		{media.Progress{Frame: 42, Speed: "1.23x"}, 100, 4, "Transcoding... 42% done (speed: 1.23x)", 0.42, false},
+		{media.Progress{Frame: 10, FPS: 52.44}, 40, 0, "Transcoding... 25% done (speed: 52.4 fps)", 0.25, false},
+		{media.Progress{OutTime: 3 * time.Second}, 0, 4, "Transcoding... 75% done", 0.75, false},
+		{media.Progress{Frame: 500}, 100, 0, "Transcoding... 100% done", 1, false},
+		{media.Progress{Speed: "0.5x"}, 0, 0, "Transcoding... (speed: 0.5x)", 0, true},
+		{media.Progress{End: true, Frame: 3}, 100, 4, "Transcoding done.", 1, false},
+	}
+	for _, c := range cases {
+		text, ratio := progressText(c.p, c.total, c.dur)
+		if text != c.text || (ratio == nil) != c.noRatio || (ratio != nil && math.Abs(*ratio-c.ratio) > 1e-9) {
+			t.Errorf("%+v: %q %v, want %q %v", c.p, text, ratio, c.text, c.ratio)
+		}
+	}
+}

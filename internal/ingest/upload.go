@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -91,16 +90,7 @@ func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookie
 	if err := p.checkSpace(r.ContentLength); err != nil {
 		return 0, err
 	}
-	// A big read buffer under the multipart parser: fewer, larger reads
-	// from the connection.
-	r.Body = struct {
-		io.Reader
-		io.Closer
-	}{bufio.NewReaderSize(r.Body, uploadBuffer), r.Body}
-	mr, merr := r.MultipartReader()
-	if merr != nil {
-		return 0, fail(http.StatusBadRequest, "Missing boundary")
-	}
+	form := newFormReader(r.Body, params["boundary"], uploadBuffer)
 
 	var uploads []Upload
 	var dirs []string
@@ -115,23 +105,21 @@ func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookie
 			}
 		}
 	}()
-	buf := make([]byte, uploadBuffer)
 	for {
-		part, perr := mr.NextPart()
+		hdr, perr := form.next()
 		if errors.Is(perr, io.EOF) {
 			break
 		}
 		if perr != nil {
 			return total, fail(http.StatusBadRequest, "Upload failed: %v", perr)
 		}
-		if part.FormName() != "fileupload" {
-			log.Debug("Skipping unknown multipart field", "field", part.FormName())
-			_, _ = io.Copy(io.Discard, part)
+		_, dp, _ := mime.ParseMediaType(hdr.Get("Content-Disposition"))
+		if dp["name"] != "fileupload" {
+			log.Debug("Skipping unknown multipart field", "field", dp["name"])
 			continue
 		}
-		// The raw file name: multipart's FileName() would silently strip
-		// a path, which must be refused instead.
-		_, dp, _ := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
+		// The raw file name, with any path in it (mime/multipart's
+		// FileName() would silently strip it; it must be refused).
 		name := dp["filename"]
 		if err := CheckFileName(name); err != nil {
 			return total, fail(http.StatusBadRequest, "%s", err.Error())
@@ -142,7 +130,7 @@ func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookie
 		}
 		dirs, dones = append(dirs, dir), append(dones, done)
 		final := filepath.Join(dir, name)
-		n, werr := writeUpload(final+partialSuffix, part, buf, maxSize)
+		n, werr := writeUpload(final+partialSuffix, form.copyPart, maxSize)
 		if werr != nil {
 			return total, werr
 		}
@@ -168,22 +156,22 @@ func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookie
 	return total, nil
 }
 
-// writeUpload streams src into path (at most max bytes, 0: no limit),
-// syncs it to disk, and returns its size.
-func writeUpload(path string, src io.Reader, buf []byte, max int64) (int64, error) {
+// writeUpload writes a part's content to path (at most max bytes, 0: no
+// limit), syncs it to disk, and returns its size.
+func writeUpload(path string, copyTo func(io.Writer) (int64, error), max int64) (int64, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return 0, fmt.Errorf("cannot create %s: %w", filepath.Base(path), err)
 	}
 	defer f.Close()
-	var r io.Reader = src
+	var w io.Writer = f
 	if max > 0 {
-		r = io.LimitReader(src, max+1)
+		w = &limitWriter{w: f, left: max}
 	}
-	n, err := io.CopyBuffer(onlyWriter{f}, r, buf)
+	n, err := copyTo(w)
 	name := filepath.Base(path[:len(path)-len(partialSuffix)])
 	switch {
-	case max > 0 && n > max:
+	case errors.Is(err, errTooLarge):
 		return n, fail(http.StatusRequestEntityTooLarge, "'%s' is larger than the limit of %d bytes (--upload-max-size)", name, max)
 	case errors.Is(err, syscall.ENOSPC):
 		return n, fail(http.StatusInsufficientStorage, "'%s': the server's disk is full", name)
@@ -197,8 +185,22 @@ func writeUpload(path string, src io.Reader, buf []byte, max int64) (int64, erro
 	return n, f.Close()
 }
 
-// onlyWriter hides ReadFrom so CopyBuffer uses the large buffer.
-type onlyWriter struct{ io.Writer }
+var errTooLarge = errors.New("upload too large")
+
+// limitWriter fails once more than left bytes are written.
+type limitWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > l.left {
+		return 0, errTooLarge
+	}
+	n, err := l.w.Write(p)
+	l.left -= int64(n)
+	return n, err
+}
 
 // checkSpace refuses a request that cannot fit on the disk, before any of
 // it is read (Clapshot #81: say why).

