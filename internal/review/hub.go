@@ -92,6 +92,14 @@ type Hub struct {
 	nextSID      atomic.Uint64
 	ctx          context.Context // ends all sessions; set by Run
 
+	// handlers counts ServeHTTP calls in progress, from before the
+	// upgrade to the end of the session: a hijacked connection is not
+	// waited for by http.Server.Shutdown, and a session still starting
+	// (recording its user) is not yet in sessions, so Run waits on this
+	// before the database may close. closing refuses new ones.
+	handlers sync.WaitGroup
+	closing  bool
+
 	mu       sync.RWMutex
 	sessions map[string]*session
 	byUser   map[string]map[*session]struct{}
@@ -166,18 +174,34 @@ func (h *Hub) Run(ctx context.Context) error {
 	h.ctx = ctx
 	h.mu.Unlock()
 	<-ctx.Done()
+	h.mu.Lock()
+	h.closing = true
+	h.mu.Unlock()
+	done := make(chan struct{})
+	go func() { h.handlers.Wait(); close(done) }()
 	for {
 		h.mu.RLock()
-		n := len(h.sessions)
 		for _, s := range h.sessions {
 			s.stop(errServerShutdown) // also those that started after ctx ended
 		}
 		h.mu.RUnlock()
-		if n == 0 {
+		select {
+		case <-done:
 			return nil
+		case <-time.After(20 * time.Millisecond):
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// enter counts a handler in, or reports false once Run is closing.
+func (h *Hub) enter() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.handlers.Add(1)
+	return true
 }
 
 func (h *Hub) baseContext() context.Context {

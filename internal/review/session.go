@@ -59,6 +59,11 @@ type session struct {
 
 // ServeHTTP upgrades /api/ws requests to websocket sessions.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.enter() {
+		http.Error(w, "Service Unavailable: the server is shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	defer h.handlers.Done()
 	ident, err := h.opt.Identity.Authenticate(r)
 	if err != nil {
 		http.Error(w, "Forbidden: "+err.Error(), http.StatusForbidden)
