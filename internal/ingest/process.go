@@ -93,6 +93,13 @@ func (p *Pipeline) runTranscode(ctx context.Context, job store.Job, log *slog.Lo
 			err = errors.New("the transcode produced no output file")
 		}
 	}
+	if err == nil && out.Sheet != "" {
+		tail, err = p.tileSheet(ctx, out, tail)
+	}
+	if ctx.Err() != nil {
+		removeAll(out.Paths())
+		return ctx.Err()
+	}
 	if err != nil {
 		return p.failProcess(ctx, job, spec, out, tail, err, log)
 	}
@@ -179,6 +186,9 @@ func (p *Pipeline) runThumbs(ctx context.Context, job store.Job, log *slog.Logge
 	if ctx.Err() == nil && !errors.Is(err, errJobDeleted) {
 		p.o.Metrics.TranscodeFinished("thumbs", time.Since(started), err)
 	}
+	if err == nil && out.Sheet != "" {
+		tail, err = p.tileSheet(ctx, out, tail)
+	}
 	if ctx.Err() != nil {
 		removeAll(out.Paths())
 		return ctx.Err()
@@ -201,6 +211,16 @@ func (p *Pipeline) runThumbs(ctx context.Context, job store.Job, log *slog.Logge
 	}
 	p.publish(ctx, events.Message{Kind: events.MediaFileUpdated, UserID: job.UserID, MediaFileID: id, Text: "Media thumbnail generated"})
 	return nil
+}
+
+// tileSheet assembles the sprite sheet after a run that wrote its frames.
+// On failure, the tail of that step's stderr replaces the run's.
+func (p *Pipeline) tileSheet(ctx context.Context, out media.Outputs, tail string) (string, error) {
+	sheetTail, err := p.o.Tools.TileSheet(ctx, out)
+	if err != nil {
+		return sheetTail, err
+	}
+	return tail, nil
 }
 
 // setThumbs records the thumbnails made for in: a poster, and for video

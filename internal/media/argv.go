@@ -27,10 +27,21 @@ type Outputs struct {
 	Sheet  string // thumbs/sheet-10x10.webp
 }
 
-// Paths lists the outputs that are set.
+// SheetFrames is where a run writes the sheet's 100 frames (raw, in NUT)
+// for TileSheet to assemble. The tiles are not made in the same run:
+// ffmpeg reports no progress until every output has started, and a tiled
+// output starts only once its last frame is in, at the very end.
+func (o Outputs) SheetFrames() string {
+	if o.Sheet == "" {
+		return ""
+	}
+	return o.Sheet + ".frames.nut"
+}
+
+// Paths lists the outputs that are set, intermediate files included.
 func (o Outputs) Paths() []string {
 	var out []string
-	for _, p := range []string{o.Video, o.Poster, o.Sheet} {
+	for _, p := range []string{o.Video, o.Poster, o.Sheet, o.SheetFrames()} {
 		if p != "" {
 			out = append(out, p)
 		}
@@ -77,8 +88,25 @@ func sheetChain(totalFrames int64) string {
 	if n < sheetCount {
 		first, second = shrink, pick
 	}
-	return fmt.Sprintf("%s,%s,tpad=stop_mode=clone:stop=%d,trim=end_frame=%d,tile=%dx%d,format=yuv420p",
-		first, second, sheetCount, sheetCount, SheetCols, SheetRows)
+	// The frames then get timestamps 1 ms apart: ffmpeg's progress time
+	// (and speed) is the furthest of all outputs, and the index-as-seconds
+	// stamps would run ahead of the video's.
+	return fmt.Sprintf("%s,%s,tpad=stop_mode=clone:stop=%d,trim=end_frame=%d,settb=1/1000,setpts=N,format=yuv420p",
+		first, second, sheetCount, sheetCount)
+}
+
+// sheetFramesOutput writes the sheet's frames for TileSheet.
+func sheetFramesOutput(label string, o Outputs) []string {
+	// passthrough: every frame written once, whatever its timestamp.
+	return []string{"-map", "[" + label + "]", "-fps_mode", "passthrough", "-c:v", "rawvideo", "-f", "nut", "file:" + o.SheetFrames()}
+}
+
+// SheetArgs builds the ffmpeg arguments that tile the frames at
+// o.SheetFrames() into the sprite sheet o.Sheet.
+func SheetArgs(o Outputs) []string {
+	args := []string{"-nostdin", "-nostats", "-hide_banner", "-y", "-f", "nut", "-i", "file:" + o.SheetFrames(),
+		"-vf", fmt.Sprintf("tile=%dx%d", SheetCols, SheetRows)}
+	return append(args, "-frames:v", "1", "-c:v", "libwebp", "-f", "webp", "file:"+o.Sheet)
 }
 
 // scaleChain fits video into MaxOutputDimension² without upscaling, then
@@ -117,11 +145,20 @@ func webpOutput(label, path string) []string {
 	return []string{"-map", "[" + label + "]", "-frames:v", "1", "-c:v", "libwebp", "-f", "webp", "file:" + path}
 }
 
+// thumbOutput is the output of a poster (a WebP) or of the sheet's frames.
+func thumbOutput(t graphOutput, o Outputs) []string {
+	if t.label == "sheet" {
+		return sheetFramesOutput(t.label, o)
+	}
+	return webpOutput(t.label, t.path)
+}
+
 // TranscodeArgs builds the ffmpeg arguments (without the program name)
 // that carry out plan. Streams are mapped explicitly (primary video and
 // first audio only), so data, timecode, subtitle and attachment streams
 // never reach the MP4 muxer (Clapshot #28, #129). When out.Poster or
-// out.Sheet are set, the thumbnails come from the same decode as the video.
+// out.Sheet are set, the thumbnails come from the same decode as the video
+// (the sheet's frames, for TileSheet).
 func TranscodeArgs(in Info, plan Plan, src string, out Outputs) ([]string, error) {
 	if out.Video == "" {
 		return nil, errors.New("transcode: no output file")
@@ -180,7 +217,7 @@ func TranscodeArgs(in Info, plan Plan, src string, out Outputs) ([]string, error
 	}
 	args = append(args, mp4Output(out.Video)...)
 	for _, l := range labels {
-		args = append(args, webpOutput(l.label, l.path)...)
+		args = append(args, thumbOutput(l, out)...)
 	}
 	return args, nil
 }
@@ -243,7 +280,8 @@ func remuxArgs(in Info, plan Plan, src string, out Outputs) ([]string, error) {
 }
 
 // ThumbnailArgs builds the ffmpeg arguments that write the poster and (for
-// video) the sprite sheet in one decode of the source.
+// video) the sprite sheet's frames in one decode of the source; TileSheet
+// then makes the sheet.
 func ThumbnailArgs(in Info, src string, out Outputs) ([]string, error) {
 	if in.VideoStream < 0 {
 		return nil, errors.New("thumbnails: no video or image stream")
@@ -268,7 +306,7 @@ func ThumbnailArgs(in Info, src string, out Outputs) ([]string, error) {
 	args := commonArgs(in, src)
 	args = append(args, "-filter_complex", b.String())
 	for _, t := range thumbs {
-		args = append(args, webpOutput(t.label, t.path)...)
+		args = append(args, thumbOutput(t, out)...)
 	}
 	return args, nil
 }

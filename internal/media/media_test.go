@@ -126,11 +126,16 @@ func TestSheetPicksClapshotFrames(t *testing.T) {
 				fmt.Sprintf("nullsrc=s=32x18:r=25,trim=end_frame=%d,geq=lum='16+N':cb=128:cr=128", n), "-c:v", "ffv1")
 			in := Info{Type: Video, VideoStream: 0, TotalFrames: n}
 			raw := filepath.Join(dir, fmt.Sprintf("s%d.yuv", n))
-			args, err := ThumbnailArgs(in, src, Outputs{Sheet: raw})
+			out := Outputs{Sheet: raw}
+			args, err := ThumbnailArgs(in, src, out)
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Same graph, raw output instead of WebP so pixels are exact.
+			if err := Run(context.Background(), tools.FFmpegCommand(args), RunOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			// The same tiling, raw output instead of WebP so pixels are exact.
+			args = SheetArgs(out)
 			for i, a := range args {
 				if a == "libwebp" {
 					args[i] = "rawvideo"
@@ -224,5 +229,62 @@ func TestFastStart(t *testing.T) {
 	junk := mediatest.WriteFile(t, dir, "junk.mp4", []byte("\x00\x00\x00\x02free"))
 	if _, err := FastStart(junk); err == nil {
 		t.Error("a malformed box must be an error")
+	}
+}
+
+// Thumbnails made in the same run as the video must not hold back
+// progress reports (a tiled output starts only at the end, and ffmpeg
+// reports nothing until every output has started), and TileSheet then
+// makes the sheet from the frames and removes them.
+func TestProgressWhileMakingThumbnails(t *testing.T) {
+	mediatest.Require(t)
+	dir := t.TempDir()
+	tools := &Tools{NoNice: true}
+	src := mediatest.MakeArgs(t, dir, "long.mkv", "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25:d=8", "-c:v", "mpeg4", "-q:v", "5")
+	_, in, err := tools.Inspect(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := Outputs{Video: filepath.Join(dir, "out.mp4"), Poster: filepath.Join(dir, "thumb.webp"), Sheet: filepath.Join(dir, "sheet.webp")}
+	args, err := TranscodeArgs(in, Plan{Action: Transcode, VideoBitrate: 2_000_000}, src, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var partial []int64
+	var furthest time.Duration
+	tail := &Tail{Max: 4096}
+	err = Run(context.Background(), tools.FFmpegCommand(args), RunOptions{Stderr: tail, Progress: func(p Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		furthest = max(furthest, p.OutTime)
+		if !p.End && p.Frame < in.TotalFrames {
+			partial = append(partial, p.Frame)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err, tail.String())
+	}
+	mu.Lock()
+	if len(partial) == 0 {
+		t.Errorf("no progress report before the end of a %d-frame transcode", in.TotalFrames)
+	}
+	// The time reported is the video's, not the thumbnails' own timestamps.
+	if furthest.Seconds() > in.Duration+0.5 {
+		t.Errorf("progress time %v for a %.1f s video", furthest, in.Duration)
+	}
+	mu.Unlock()
+	if _, err := tools.TileSheet(context.Background(), out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(out.SheetFrames()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the sheet's frames were left behind: %v", err)
+	}
+	p, err := tools.Probe(context.Background(), out.Sheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := p.Streams[0]; s.Width != ThumbW*SheetCols || s.Height != ThumbH*SheetRows {
+		t.Errorf("sheet is %dx%d", s.Width, s.Height)
 	}
 }

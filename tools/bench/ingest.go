@@ -452,14 +452,17 @@ func benchOneTranscode(ctx context.Context, env *Env, rep *Report) error {
 		out := filepath.Join(env.Work, "bare")
 		os.RemoveAll(out)
 		os.MkdirAll(out, 0o755)
-		args, err := media.TranscodeArgs(in, plan, src, media.Outputs{Video: filepath.Join(out, "t.mp4"),
-			Poster: filepath.Join(out, "thumb.webp"), Sheet: filepath.Join(out, "sheet-10x10.webp")})
+		outs := media.Outputs{Video: filepath.Join(out, "t.mp4"),
+			Poster: filepath.Join(out, "thumb.webp"), Sheet: filepath.Join(out, "sheet-10x10.webp")}
+		args, err := media.TranscodeArgs(in, plan, src, outs)
 		if err != nil {
 			return 0, err
 		}
 		start := time.Now()
 		// The server's runner, so fd 3 (the progress pipe) exists too.
-		err = media.Run(ctx, tools.FFmpegCommand(args), media.RunOptions{Stderr: io.Discard})
+		if err = media.Run(ctx, tools.FFmpegCommand(args), media.RunOptions{Stderr: io.Discard}); err == nil {
+			_, err = tools.TileSheet(ctx, outs)
+		}
 		return time.Since(start), err
 	}
 	server := func() (time.Duration, error) {
