@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +20,8 @@ import (
 // and the server carries on. Awkward but valid media end up playable.
 func TestBadInput(t *testing.T) {
 	mediatest.Require(t)
-	h := newHarness(t, nil)
+	results := &jobResults{}
+	h := newHarness(t, func(o *Options) { o.Metrics = results })
 	dir := t.TempDir()
 	small := mediatest.Small
 
@@ -158,6 +160,9 @@ func TestBadInput(t *testing.T) {
 	if got := len(h.rejected()); got != len(rejects) {
 		t.Errorf("rejected/ holds %d files, want %d: %v", got, len(rejects), h.rejected())
 	}
+	if done, failed := results.counts(); done != len(accepts) || failed != len(rejects) {
+		t.Errorf("metrics: %d ingest jobs done and %d failed, want %d and %d", done, failed, len(accepts), len(rejects))
+	}
 
 	// Still running: a good file goes through after all that.
 	good := mediatest.Make(t, dir, mediatest.Families["h264_mp4"], small)
@@ -166,4 +171,28 @@ func TestBadInput(t *testing.T) {
 	if _, ok := h.mediaByName("after.mp4"); !ok {
 		t.Error("the pipeline stopped working after bad input")
 	}
+}
+
+// jobResults counts the pipeline's ingest job results, as the metrics do.
+type jobResults struct {
+	mu           sync.Mutex
+	done, failed int
+}
+
+func (r *jobResults) UploadFinished(string, int64, error)            {}
+func (r *jobResults) TranscodeFinished(string, time.Duration, error) {}
+func (r *jobResults) IngestJobFinished(_ time.Duration, failed bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if failed {
+		r.failed++
+	} else {
+		r.done++
+	}
+}
+
+func (r *jobResults) counts() (int, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.done, r.failed
 }

@@ -62,14 +62,14 @@ type Options struct {
 // implements it).
 type Recorder interface {
 	UploadFinished(protocol string, bytes int64, err error)
-	IngestJobFinished(d time.Duration, err error)
+	IngestJobFinished(d time.Duration, failed bool)
 	TranscodeFinished(kind string, d time.Duration, err error)
 }
 
 type noMetrics struct{}
 
 func (noMetrics) UploadFinished(string, int64, error)            {}
-func (noMetrics) IngestJobFinished(time.Duration, error)         {}
+func (noMetrics) IngestJobFinished(time.Duration, bool)          {}
 func (noMetrics) TranscodeFinished(string, time.Duration, error) {}
 
 // Pipeline is the running media pipeline.
@@ -215,7 +215,14 @@ func (p *Pipeline) runJob(ctx context.Context, job store.Job) {
 	case KindIngest:
 		err = p.runIngest(ctx, job, log)
 		if ctx.Err() == nil {
-			p.o.Metrics.IngestJobFinished(time.Since(job.Created), err)
+			// The job's recorded state decides: some failures (an invalid
+			// job) are recorded without an error returned, and an error
+			// may come from recording a success.
+			failed := err != nil
+			if j, gerr := p.db.GetJob(ctx, job.ID); gerr == nil {
+				failed = j.State == store.JobFailed
+			}
+			p.o.Metrics.IngestJobFinished(time.Since(job.Created), failed)
 		}
 	case KindTranscode:
 		err = p.runTranscode(ctx, job, log)

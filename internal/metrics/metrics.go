@@ -186,11 +186,15 @@ func (m *Metrics) UploadFinished(protocol string, bytes int64, err error) {
 }
 
 // IngestJobFinished records an ingested media file, d after it was queued.
-func (m *Metrics) IngestJobFinished(d time.Duration, err error) {
+func (m *Metrics) IngestJobFinished(d time.Duration, failed bool) {
 	if m == nil {
 		return
 	}
-	m.jobDuration.WithLabelValues(result(err, "done", "failed")).Observe(d.Seconds())
+	res := "done"
+	if failed {
+		res = "failed"
+	}
+	m.jobDuration.WithLabelValues(res).Observe(d.Seconds())
 }
 
 // TranscodeFinished records an ffmpeg run of the given kind.

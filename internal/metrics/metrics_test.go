@@ -53,8 +53,8 @@ func TestRecordedValuesAreServed(t *testing.T) {
 	m.UploadFinished("multipart", 1000, nil)
 	m.UploadFinished("tus", 500, nil)
 	m.UploadFinished("tus", 0, errors.New("client went away"))
-	m.IngestJobFinished(3*time.Second, nil)
-	m.IngestJobFinished(time.Second, errors.New("ffprobe"))
+	m.IngestJobFinished(3*time.Second, false)
+	m.IngestJobFinished(time.Second, true)
 	m.TranscodeFinished("transcode", 42*time.Second, nil)
 	closeA := m.SessionOpened()
 	closeB := m.SessionOpened()
@@ -114,7 +114,7 @@ func TestCommandOf(t *testing.T) {
 func TestNilMetrics(t *testing.T) {
 	var m *metrics.Metrics
 	m.UploadFinished("tus", 1, nil)
-	m.IngestJobFinished(time.Second, nil)
+	m.IngestJobFinished(time.Second, false)
 	m.TranscodeFinished("remux", time.Second, nil)
 	m.SessionOpened()()
 	m.CollabRooms(1)
