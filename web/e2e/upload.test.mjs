@@ -109,6 +109,35 @@ e2e('an upload cut by a server crash resumes where it stopped', async (s) => {
   assert.deepEqual(s.consoleErrors([/Failed to load resource/, /ERR_CONNECTION_REFUSED/, /ERR_CONNECTION_RESET/, /WebSocket connection to .* failed/]), []);
 }, opts);
 
+e2e('a proxy that refuses large requests (413) gets smaller pieces', async (s) => {
+  const big = testMediaPath('proxy-noise.mp4');
+  ffmpeg(['-f', 'lavfi', '-i', 'nullsrc=size=192x108:rate=25:duration=2,geq=random(1)*255:128:128', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', 'yuv420p', big]);
+  const size = statSync(big).size;
+  const limit = 600 * 1024; // like nginx's client_max_body_size 600k
+  const page = await openHome(s, ctx.browser, ctx.server);
+  const sent = [];
+  let refused = 0;
+  await page.route('**/api/upload/tus/**', async (route) => {
+    const req = route.request();
+    if (req.method() !== 'PATCH') return route.continue();
+    const n = req.postDataBuffer()?.length ?? 0;
+    if (n > limit) {
+      refused++;
+      return route.fulfill({ status: 413, contentType: 'text/html', body: '<html><body>413 Request Entity Too Large</body></html>' });
+    }
+    sent.push(n);
+    return route.continue();
+  });
+  await page.locator('.zone input[type=file]').setInputFiles(big);
+  const row = page.getByRole('list', { name: 'Uploads' }).locator('li').first();
+  await row.and(page.locator('[data-upload-state="done"]')).waitFor({ timeout: 60_000 });
+  assert.ok(refused > 0, 'the proxy refused nothing: the test file is too small');
+  assert.ok(sent.every((n) => n <= limit), `pieces of ${sent} bytes`);
+  assert.equal(sent.reduce((a, b) => a + b, 0), size);
+  await page.locator('.tile').filter({ hasText: 'proxy-noise.mp4' }).waitFor({ timeout: 60_000 });
+  assert.deepEqual(s.consoleErrors([/Failed to load resource/]), []);
+}, opts);
+
 e2e('a file being transcoded plays its original, shows progress, and carries on in the transcoded file', async (s) => {
   // Lossless noise: the server transcodes it (bitrate), which takes a while.
   const noisy = testMediaPath('transcode-me.mp4');

@@ -44,6 +44,8 @@ interface Job {
 }
 
 const CHUNK = 16 * 1024 * 1024;
+/** A proxy's body limit (HTTP 413) halves the chunk, down to this. */
+const MIN_CHUNK = 64 * 1024;
 const RETRY_DELAYS = [1, 3, 6, 12, 20, 30];
 const PARALLEL = 2;
 const TUS_VERSION = '1.0.0';
@@ -88,6 +90,9 @@ export class Uploads {
   private nextId = 1;
   /** Set when the server answered that it has no tus endpoint. */
   private tusMissing = false;
+  /** tus request size: halved at each 413 (a proxy's body limit, such as
+   * nginx's client_max_body_size), and kept for the uploads that follow. */
+  private chunk = CHUNK;
 
   get active() {
     return this.items.some((i) => i.state === 'queued' || i.state === 'uploading' || i.state === 'retrying');
@@ -298,12 +303,21 @@ export class Uploads {
     job.lastTick = 0;
     while (offset < file.size) {
       if (job.cancelled) throw new Error('Cancelled');
-      const end = Math.min(file.size, offset + CHUNK);
+      const end = Math.min(file.size, offset + this.chunk);
       const x = await this.xhr(job, 'PATCH', job.tusLocation!, {
         ...base,
         'Upload-Offset': String(offset),
         'Content-Type': 'application/offset+octet-stream',
       }, file.slice(offset, end), offset);
+      if (x.status === 413) {
+        // Too large for something on the way: send smaller pieces.
+        if (end - offset <= MIN_CHUNK) {
+          throw new Permanent(`Upload failed: HTTP 413 – the server or a proxy in front of it refuses even ${formatBytes(end - offset)} requests`);
+        }
+        this.chunk = Math.max(MIN_CHUNK, Math.floor((end - offset) / 2));
+        this.progress(job, offset);
+        continue;
+      }
       if (x.status === 409) {
         // Offsets disagree: start over from what the server has.
         throw new Error('The server had a different upload offset; resuming');
