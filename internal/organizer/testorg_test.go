@@ -331,7 +331,7 @@ func exercise(ctx context.Context, srv pb.OrganizerOutboundClient, sid string, l
 			fail("DbGetMediaFiles all: %d items, want the 5 of the fixture", len(all.GetItems()))
 		}
 		for _, m := range all.GetItems() {
-			if !strings.HasSuffix(m.GetPlaybackUrl(), "/videos/"+m.GetId()+"/video.mp4") || m.GetOrigUrl() == "" ||
+			if !strings.HasSuffix(m.GetPlaybackUrl(), "videos/"+m.GetId()+"/video.mp4") || m.GetOrigUrl() == "" ||
 				!strings.HasSuffix(m.GetPreviewData().GetThumbUrl(), "/thumbs/thumb.webp") {
 				fail("DbGetMediaFiles: media file %s lacks URLs: %v", m.GetId(), m)
 			}
@@ -408,7 +408,7 @@ func exercise(ctx context.Context, srv pb.OrganizerOutboundClient, sid string, l
 		subID := up.GetSubtitles()[0].GetId()
 		m, err := srv.DbGetMediaFiles(ctx, &pb.DbGetMediaFilesRequest{Filter: &pb.DbGetMediaFilesRequest_Ids{Ids: &pb.IdList{Ids: []string{"B1DE3"}}}})
 		if ok("DbGetMediaFiles with subtitle", err) && (len(m.GetItems()) != 1 || len(m.GetItems()[0].GetSubtitles()) != 1 ||
-			!strings.HasSuffix(m.GetItems()[0].GetSubtitles()[0].GetPlaybackUrl(), "/videos/B1DE3/subs/org.vtt")) {
+			!strings.HasSuffix(m.GetItems()[0].GetSubtitles()[0].GetPlaybackUrl(), "videos/B1DE3/subs/org.vtt")) {
 			fail("DbGetMediaFiles: subtitle missing or wrong URL: %v", m.GetItems())
 		}
 		del, err := srv.DbDelete(ctx, &pb.DbDeleteRequest{SubtitleIds: []string{subID}})

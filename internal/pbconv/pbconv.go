@@ -20,15 +20,21 @@ import (
 // URLs builds the URLs of the files under <data dir>/videos, which the
 // server (or a reverse proxy) serves at /videos/.
 type URLs struct {
-	// Base is --url-base without a trailing slash. Empty gives same-origin
-	// relative paths ("/videos/<id>/..."), which work behind any proxy.
+	// Base is --url-base without a trailing slash. Empty gives URLs
+	// relative to the page ("videos/<id>/..."): both clients live at the
+	// app's root path (state is in the query string), so these resolve
+	// below whatever prefix a proxy serves the app under.
 	Base string
 }
 
 // File is the URL of a file below videos/<mediaFileID>/; rel is already
 // escaped as needed.
 func (u URLs) File(mediaFileID, rel string) string {
-	return u.Base + "/videos/" + mediaFileID + "/" + rel
+	p := "videos/" + mediaFileID + "/" + rel
+	if u.Base == "" {
+		return p
+	}
+	return u.Base + "/" + p
 }
 
 // Thumb is the poster image.

@@ -21,12 +21,12 @@ func TestMediaFileURLs(t *testing.T) {
 		thumb, sheet string
 		duration     bool
 	}{
-		{"relative, not transcoded", "", nil, "/videos/1a2b3c4d/orig/My%20clip%20%231%3F.mov", "/videos/1a2b3c4d/orig/My%20clip%20%231%3F.mov", "", "", true},
+		{"relative, not transcoded", "", nil, "videos/1a2b3c4d/orig/My%20clip%20%231%3F.mov", "videos/1a2b3c4d/orig/My%20clip%20%231%3F.mov", "", "", true},
 		{"url base, transcoded, thumbs", "https://r.example.com/cs", func(m *store.MediaFile) {
 			m.RecompressionDone, m.HasThumbnail, m.ThumbSheetCols, m.ThumbSheetRows = &done, new(true), new(int64(10)), new(int64(10))
 		}, "https://r.example.com/cs/videos/1a2b3c4d/video.mp4", "https://r.example.com/cs/videos/1a2b3c4d/orig/My%20clip%20%231%3F.mov",
 			"https://r.example.com/cs/videos/1a2b3c4d/thumbs/thumb.webp", "https://r.example.com/cs/videos/1a2b3c4d/thumbs/sheet-10x10.webp", true},
-		{"no fps: no duration", "", func(m *store.MediaFile) { m.FPS = nil }, "/videos/1a2b3c4d/orig/My%20clip%20%231%3F.mov", "/videos/1a2b3c4d/orig/My%20clip%20%231%3F.mov", "", "", false},
+		{"no fps: no duration", "", func(m *store.MediaFile) { m.FPS = nil }, "videos/1a2b3c4d/orig/My%20clip%20%231%3F.mov", "videos/1a2b3c4d/orig/My%20clip%20%231%3F.mov", "", "", false},
 		{"no original name", "", func(m *store.MediaFile) { m.OrigFilename = nil }, "", "", "", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -43,8 +43,11 @@ func TestMediaFileURLs(t *testing.T) {
 			if (got.ProcessingMetadata != nil) != (m.OrigFilename != nil) || got.AddedTime.AsTime() != added || got.MediaType != "video" {
 				t.Errorf("metadata: %v", got)
 			}
-			if s := got.Subtitles[0]; s.Id != "7" || s.PlaybackUrl != tc.base+"/videos/1a2b3c4d/subs/a%20b.vtt" ||
-				s.OrigUrl != tc.base+"/videos/1a2b3c4d/subs/orig/a%20b.srt" {
+			prefix := "videos/1a2b3c4d/subs/"
+			if tc.base != "" {
+				prefix = tc.base + "/" + prefix
+			}
+			if s := got.Subtitles[0]; s.Id != "7" || s.PlaybackUrl != prefix+"a%20b.vtt" || s.OrigUrl != prefix+"orig/a%20b.srt" {
 				t.Errorf("subtitle: %v", s)
 			}
 		})

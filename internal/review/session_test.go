@@ -121,7 +121,7 @@ func TestOpenMediaFileAndComments(t *testing.T) {
 	for _, c := range []*client{alice, bob} {
 		c.send("openMediaFile", map[string]any{"mediaFileId": "aaaa0001"})
 		mf := c.expect("openMediaFile").GetOpenMediaFile().GetMediaFile()
-		if mf.Id != "aaaa0001" || mf.GetPlaybackUrl() != "/videos/aaaa0001/orig/clip%20aaaa0001.mp4" ||
+		if mf.Id != "aaaa0001" || mf.GetPlaybackUrl() != "videos/aaaa0001/orig/clip%20aaaa0001.mp4" ||
 			mf.GetDuration().GetTotalFrames() != 300 || mf.GetTitle() != "Clip aaaa0001" {
 			t.Errorf("openMediaFile: %v", mf)
 		}

@@ -41,8 +41,8 @@ func TestSubtitles(t *testing.T) {
 	add("Apollo11.fi.srt", b64("1\r\n00:00:01,000 --> 00:00:02,500\r\nSytytys.\r\n"))
 	mf := opened()
 	fi := byTitle(mf, "Apollo11.fi.srt")
-	if fi.LanguageCode != "fi" || fi.PlaybackUrl != "/videos/aaaa0001/subs/Apollo11.fi.vtt" ||
-		fi.OrigUrl != "/videos/aaaa0001/subs/orig/Apollo11.fi.srt" || mf.GetDefaultSubtitleId() != fi.Id || fi.TimeOffset != 0 {
+	if fi.LanguageCode != "fi" || fi.PlaybackUrl != "videos/aaaa0001/subs/Apollo11.fi.vtt" ||
+		fi.OrigUrl != "videos/aaaa0001/subs/orig/Apollo11.fi.srt" || mf.GetDefaultSubtitleId() != fi.Id || fi.TimeOffset != 0 {
 		t.Errorf("srt subtitle: %v (default %q)", fi, mf.GetDefaultSubtitleId())
 	}
 	if vtt, _ := os.ReadFile(filepath.Join(subsDir, "Apollo11.fi.vtt")); string(vtt) != "WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.500\nSytytys.\n" {
@@ -82,7 +82,7 @@ func TestSubtitles(t *testing.T) {
 	add("bad.srt", "%%% not base64 %%%")
 	c.expectMsg(pb.UserMessage_ERROR, "Failed to base64 decode subtitle file")
 	add("../../../etc/passwd.srt", b64("1\n00:00:01,000 --> 00:00:02,000\nx\n"))
-	if byTitle(opened(), "passwd.srt").OrigUrl != "/videos/aaaa0001/subs/orig/passwd.srt" {
+	if byTitle(opened(), "passwd.srt").OrigUrl != "videos/aaaa0001/subs/orig/passwd.srt" {
 		t.Error("path in file name not stripped")
 	}
 	for _, leftover := range []string{"orig/broken.srt", "broken.vtt", "orig/broken.vtt", "orig/bad.srt"} {
