@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/testkit"
 )
 
 // realInstall says whether the tests may install the package into this
@@ -242,7 +243,7 @@ func TestDebInstallRunRemove(t *testing.T) {
 		}
 	}
 
-	port := freePort(t)
+	port := testkit.MustFreePort(t)
 	srv := startProcess(t, in.execStart(t, "", port))
 	waitHealthy(t, fmt.Sprintf("http://127.0.0.1:%d/api/health", port), srv)
 	if d.organizer != "" {
@@ -399,7 +400,7 @@ func TestDebUpgradeOverClapshotConfig(t *testing.T) {
 		}
 	}
 
-	port := freePort(t)
+	port := testkit.MustFreePort(t)
 	srv := startProcess(t, in.execStart(t, conf, port))
 	waitHealthy(t, fmt.Sprintf("http://127.0.0.1:%d/api/health", port), srv)
 	if d.organizer != "" {
@@ -454,7 +455,7 @@ func TestDebBadConfigFile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			conf := filepath.Join(scratchDir(t), "clapshot-server.conf")
 			os.WriteFile(conf, append(append([]byte{}, orig...), tc.add...), 0o644)
-			p := startProcess(t, in.execStart(t, conf, freePort(t)))
+			p := startProcess(t, in.execStart(t, conf, testkit.MustFreePort(t)))
 			err := p.waitExit(t, 20*time.Second)
 			if exitCode(err) != 2 {
 				t.Errorf("exit status %d, want 2 (no restart)\n%s", exitCode(err), p.out)
@@ -488,7 +489,7 @@ func TestDebReadOnlyDataDir(t *testing.T) {
 		{"under systemd", "INVOCATION_ID=0123456789abcdef", "add [Service] ReadWritePaths=" + ro + ")"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := in.execStart(t, "", freePort(t))
+			cmd := in.execStart(t, "", testkit.MustFreePort(t))
 			// A private mount namespace, so the read-only mount is seen by
 			// the server only.
 			script := `mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"`

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clapshot-go/clapshot/internal/testkit"
 	"github.com/clapshot-go/clapshot/packaging"
 )
 
@@ -41,7 +42,7 @@ func startProxied(t *testing.T, example, maxBody string, serverArgs ...string) *
 	dir := scratchDir(t)
 	dataDir := filepath.Join(dir, "data")
 	os.MkdirAll(dataDir, 0o755)
-	serverPort, nginxPort := freePort(t), freePort(t)
+	serverPort, nginxPort := testkit.MustFreePort(t), testkit.MustFreePort(t)
 	args := append([]string{"--data-dir", dataDir, "--port", strconv.Itoa(serverPort), "--migrate"}, serverArgs...)
 	srv := startProcess(t, exec.Command(filepath.Join(d.bin, "clapshot-server"), args...))
 	p := &proxied{
@@ -67,7 +68,7 @@ func startProxied(t *testing.T, example, maxBody string, serverArgs ...string) *
 			t.Fatal(err)
 		}
 	}
-	var nginxOut syncBuffer
+	var nginxOut testkit.SyncBuffer
 	ngx, err := site.Start(&nginxOut)
 	if err != nil {
 		t.Fatal(err)

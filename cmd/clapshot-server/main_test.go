@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -23,6 +22,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/testkit"
 )
 
 // These tests run the real binary, as an operator or systemd would.
@@ -46,50 +46,23 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 type proc struct {
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *testkit.SyncBuffer
 	done   chan struct{}
 	port   int
 	exitRC int
-}
-
-type syncBuffer struct {
-	mu chan struct{}
-	b  bytes.Buffer
-}
-
-func newSyncBuffer() *syncBuffer { s := &syncBuffer{mu: make(chan struct{}, 1)}; return s }
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu <- struct{}{}
-	defer func() { <-s.mu }()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string {
-	s.mu <- struct{}{}
-	defer func() { <-s.mu }()
-	return s.b.String()
 }
 
 // start runs the server with args (plus -p <free port>) in its own process
 // group; the test's cleanup kills it if still running.
 func start(t *testing.T, prefix []string, args ...string) *proc {
 	t.Helper()
-	port := freePort(t)
+	port := testkit.MustFreePort(t)
 	full := append(append([]string{}, prefix...), serverBin)
 	full = append(full, append(args, "-p", strconv.Itoa(port))...)
 	cmd := exec.Command(full[0], full[1:]...)
-	p := &proc{cmd: cmd, out: newSyncBuffer(), done: make(chan struct{}), port: port}
+	p := &proc{cmd: cmd, out: &testkit.SyncBuffer{}, done: make(chan struct{}), port: port}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -293,7 +266,7 @@ func TestBadDataDirs(t *testing.T) {
 		os.Mkdir(ro, 0o755)
 		os.Chmod(root, 0o755)
 		os.Chmod(filepath.Dir(root), 0o755)
-		cmd := exec.Command(serverBin, "-D", ro, "-p", strconv.Itoa(freePort(t)))
+		cmd := exec.Command(serverBin, "-D", ro, "-p", strconv.Itoa(testkit.MustFreePort(t)))
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 		out, err := cmd.CombinedOutput()
 		if err == nil || !strings.Contains(string(out), "not writable") {
@@ -323,7 +296,7 @@ func TestConfigFileAndEnvironment(t *testing.T) {
 		t.Errorf("bad config: %v\n%s", err, out)
 	}
 
-	cmd = exec.Command(serverBin, "-p", strconv.Itoa(freePort(t)))
+	cmd = exec.Command(serverBin, "-p", strconv.Itoa(testkit.MustFreePort(t)))
 	cmd.Env = append(os.Environ(), "CLAPSHOT_DATA_DIR="+dir, "CLAPSHOT_BITRATE=0.01")
 	out, err = cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "--bitrate") {

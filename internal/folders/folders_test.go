@@ -24,6 +24,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/orgtest"
 	"github.com/clapshot-go/clapshot/internal/orgtest/servertest"
 	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/testkit"
 	"github.com/clapshot-go/clapshot/internal/wsclient"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
@@ -57,7 +58,7 @@ func cfgFor(t *testing.T, dir string, args ...string) *config.Config {
 type server struct {
 	app  *app.App
 	base string
-	log  *servertest.LogBuffer
+	log  *testkit.SyncBuffer
 }
 
 func start(t *testing.T, dir string, args ...string) (*server, error) {

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -361,7 +362,11 @@ func failureReason(err error, tail string) string {
 	}
 	if last := (&media.Tail{Max: len(tail) + 1}); tail != "" {
 		last.Write([]byte(tail))
-		msg += ": " + last.LastLines(3)
+		lines := last.LastLines(3)
+		if cause := systemErrorLine(tail); cause != "" && !strings.Contains(lines, cause) {
+			lines = cause + "; " + last.LastLines(2)
+		}
+		msg += ": " + lines
 	}
 	return msg
 }
@@ -391,6 +396,25 @@ func progressText(pr media.Progress, totalFrames int64, duration float64) (strin
 	}
 	ratio = math.Min(ratio, 1)
 	return fmt.Sprintf("Transcoding... %d%% done%s", int(ratio*100), speed), &ratio
+}
+
+// systemErrors are what the system says when a write or read fails. After
+// such a failure ffmpeg still prints its encoders' statistics, so the line
+// that names it may be well above the last ones.
+var systemErrors = []string{"No space left on device", "Disk quota exceeded", "File too large",
+	"file size limit exceeded", "Read-only file system", "Permission denied", "Input/output error"}
+
+// systemErrorLine is the last line of tail that names a system error, or "".
+func systemErrorLine(tail string) string {
+	lines := strings.Split(tail, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		for _, e := range systemErrors {
+			if strings.Contains(lines[i], e) {
+				return strings.TrimSpace(lines[i])
+			}
+		}
+	}
+	return ""
 }
 
 // relink points link at target (relative), replacing any old link.

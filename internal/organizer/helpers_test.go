@@ -12,6 +12,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/organizer"
 	"github.com/clapshot-go/clapshot/internal/orgtest"
 	"github.com/clapshot-go/clapshot/internal/orgtest/servertest"
+	"github.com/clapshot-go/clapshot/internal/testkit"
 	"github.com/clapshot-go/clapshot/internal/wsclient"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
@@ -31,7 +32,7 @@ func fastTimings(o *organizer.Options) {
 type server struct {
 	app  *app.App
 	base string
-	log  *servertest.LogBuffer
+	log  *testkit.SyncBuffer
 }
 
 func parseConfig(t *testing.T, dir string, args ...string) *config.Config {

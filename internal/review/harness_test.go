@@ -4,7 +4,6 @@ package review_test
 // SQLite file, and talk to it with real websocket clients.
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -25,6 +24,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/app"
 	"github.com/clapshot-go/clapshot/internal/config"
 	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/testkit"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 
@@ -59,24 +59,7 @@ type testServer struct {
 	app  *app.App
 	url  string // http://127.0.0.1:port
 	dir  string
-	logs *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs *testkit.SyncBuffer
 }
 
 // startServer runs a server on a fresh data directory with extra flags.
@@ -88,7 +71,7 @@ func startServer(t *testing.T, flags ...string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.Start(ctx, cfg, log)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/testkit"
 )
 
 func init() {
@@ -47,19 +47,10 @@ func runFoundation(ctx context.Context, env *Env) (*Report, error) {
 	return rep, nil
 }
 
-func freeTCPPort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // startTimed starts a server and returns the time to its first 200 on
 // /api/health, and its resident memory after idling for a second.
 func startTimed(args func(port int) []string) (time.Duration, int64, error) {
-	port, err := freeTCPPort()
+	port, err := testkit.FreePort()
 	if err != nil {
 		return 0, 0, err
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/media"
 	"github.com/clapshot-go/clapshot/internal/media/mediatest"
+	"github.com/clapshot-go/clapshot/internal/testkit"
 )
 
 func init() {
@@ -60,7 +61,7 @@ type pipelineServer struct {
 }
 
 func startPipelineServer(ctx context.Context, env *Env, dataDir string, args ...string) (*pipelineServer, error) {
-	port, err := freeTCPPort()
+	port, err := testkit.FreePort()
 	if err != nil {
 		return nil, err
 	}

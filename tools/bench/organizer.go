@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/testkit"
 	"github.com/clapshot-go/clapshot/internal/wsclient"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
@@ -180,7 +181,7 @@ func startServer(ctx context.Context, env *Env, dir string, extra ...string) (st
 // startServerProc is startServer that also returns the server's process id
 // (for CPU and memory figures).
 func startServerProc(ctx context.Context, env *Env, dir string, extra ...string) (string, int, func(), error) {
-	port, err := freeTCPPort()
+	port, err := testkit.FreePort()
 	if err != nil {
 		return "", 0, nil, err
 	}

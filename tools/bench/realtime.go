@@ -22,6 +22,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/testkit"
 )
 
 func init() {
@@ -100,7 +101,7 @@ func loadAverage() string {
 }
 
 func startRef(ctx context.Context, bin string) (string, int, func(), error) {
-	port, err := freeTCPPort()
+	port, err := testkit.FreePort()
 	if err != nil {
 		return "", 0, nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/clapshot-go/clapshot/internal/testkit"
 	"github.com/clapshot-go/clapshot/packaging"
 )
 
@@ -50,7 +51,7 @@ func runServing(ctx context.Context, env *Env) (*Report, error) {
 		return nil, err
 	}
 
-	serverPort, err := freeTCPPort()
+	serverPort, err := testkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +70,7 @@ func runServing(ctx context.Context, env *Env) (*Report, error) {
 		return nil, fmt.Errorf("our server: %w", err)
 	}
 
-	nginxPort, err := freeTCPPort()
+	nginxPort, err := testkit.FreePort()
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@
 package servertest
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
@@ -13,25 +12,8 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/app"
 	"github.com/clapshot-go/clapshot/internal/config"
+	"github.com/clapshot-go/clapshot/internal/testkit"
 )
-
-// LogBuffer collects a server's log from many goroutines.
-type LogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *LogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *LogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // ShortDir is a temporary data directory with a short path: Unix socket
 // paths are limited to 107 bytes, and t.TempDir() paths carry the test's
@@ -62,7 +44,7 @@ func Config(t testing.TB, dir string, args ...string) *config.Config {
 type TestServer struct {
 	App  *app.App
 	Base string // http://127.0.0.1:<port>
-	Log  *LogBuffer
+	Log  *testkit.SyncBuffer
 	stop func()
 }
 
@@ -74,7 +56,7 @@ func (s *TestServer) Stop() { s.stop() }
 // test failed. A failed start returns the error with the log so far.
 func StartServer(t testing.TB, dir string, args []string, opts ...app.Option) (*TestServer, error) {
 	t.Helper()
-	logs := &LogBuffer{}
+	logs := &testkit.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := app.Start(context.Background(), Config(t, dir, args...), log, opts...)
 	if err != nil {
