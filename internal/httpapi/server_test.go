@@ -87,3 +87,41 @@ func TestHealth(t *testing.T) {
 		t.Errorf("details: %s", b)
 	}
 }
+
+// With request logging on, a file served with http.ServeContent still goes
+// through the connection's ReadFrom (sendfile), and its bytes are counted.
+func TestLoggedRequestKeepsReadFrom(t *testing.T) {
+	var logged strings.Builder
+	s := New(slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	var sawReadFrom bool
+	s.HandleFunc("/file", func(w http.ResponseWriter, r *http.Request) {
+		_, sawReadFrom = w.(io.ReaderFrom)
+		http.ServeContent(w, r, "f.bin", time.Time{}, strings.NewReader(strings.Repeat("x", 100_000)))
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln, time.Second) }()
+	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/file", nil)
+	req.Header.Set("Range", "bytes=1000-1999")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	cancel()
+	<-served
+	if resp.StatusCode != http.StatusPartialContent || len(b) != 1000 {
+		t.Fatalf("Range GET: %d, %d bytes", resp.StatusCode, len(b))
+	}
+	if !sawReadFrom {
+		t.Error("the logging wrapper hides io.ReaderFrom (no sendfile for media)")
+	}
+	if !strings.Contains(logged.String(), "status=206 bytes=1000") {
+		t.Errorf("access log: %s", logged.String())
+	}
+}
