@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // mediaTypes are the content types of the files under videos/. Anything
@@ -29,8 +30,9 @@ var mediaTypes = map[string]string{
 // lists a directory, never serves the trash or hidden files, and follows a
 // symlink (video.mp4) only to a file inside dataDir.
 func MediaFiles(videosDir, dataDir string, log *slog.Logger) http.Handler {
+	roots := &mediaRoots{dirs: []string{dataDir, videosDir}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		full, ok := mediaPath(videosDir, dataDir, r.URL.Path, log)
+		full, ok := mediaPath(videosDir, roots, r.URL.Path, log)
 		if !ok {
 			http.NotFound(w, r)
 			return
@@ -63,7 +65,7 @@ func MediaFiles(videosDir, dataDir string, log *slog.Logger) http.Handler {
 // mediaPath maps a /videos/... URL path to a file, or says no. The file,
 // symlinks resolved, must be inside the data directory (or inside videos/
 // when that is itself a link to another disk).
-func mediaPath(videosDir, dataDir, urlPath string, log *slog.Logger) (string, bool) {
+func mediaPath(videosDir string, roots *mediaRoots, urlPath string, log *slog.Logger) (string, bool) {
 	rel := strings.TrimPrefix(urlPath, "/videos")
 	if strings.ContainsRune(rel, 0) {
 		return "", false
@@ -86,13 +88,50 @@ func mediaPath(videosDir, dataDir, urlPath string, log *slog.Logger) (string, bo
 	if err != nil {
 		return "", false
 	}
-	for _, dir := range []string{dataDir, videosDir} {
-		if root, err := filepath.EvalSymlinks(dir); err == nil && strings.HasPrefix(resolved, root+string(filepath.Separator)) {
-			return resolved, true
-		}
+	if roots.contain(resolved) {
+		return resolved, true
 	}
 	if log != nil {
 		log.Warn("Refused to serve a link that points outside the data directory", "path", urlPath, "target", resolved)
 	}
 	return "", false
+}
+
+// mediaRoots are the directories media may resolve into, with their
+// symlinks resolved once rather than on every request (each resolution is
+// an lstat per path component). A path outside the remembered roots is
+// checked again against freshly resolved ones, in case a directory was
+// moved or relinked while the server ran.
+type mediaRoots struct {
+	dirs     []string
+	mu       sync.Mutex
+	resolved []string
+}
+
+func (m *mediaRoots) contain(p string) bool {
+	m.mu.Lock()
+	cached := m.resolved
+	m.mu.Unlock()
+	if cached != nil && within(p, cached) {
+		return true
+	}
+	var fresh []string
+	for _, d := range m.dirs {
+		if r, err := filepath.EvalSymlinks(d); err == nil {
+			fresh = append(fresh, r)
+		}
+	}
+	m.mu.Lock()
+	m.resolved = fresh
+	m.mu.Unlock()
+	return within(p, fresh)
+}
+
+func within(p string, roots []string) bool {
+	for _, r := range roots {
+		if strings.HasPrefix(p, r+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
 }
