@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tus/tusd/v2/pkg/filestore"
 	tusd "github.com/tus/tusd/v2/pkg/handler"
 	"github.com/tus/tusd/v2/pkg/memorylocker"
 	expslog "golang.org/x/exp/slog"
@@ -45,7 +44,7 @@ func (p *Pipeline) TusHandler(o HTTPOptions) (http.Handler, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("tus upload directory: %w", err)
 	}
-	store := filestore.New(dir)
+	store := newChunkStore(dir)
 	composer := tusd.NewStoreComposer()
 	store.UseIn(composer)
 	memorylocker.New().UseIn(composer)
