@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // mediaTypes are the content types of the files under videos/. Anything
@@ -32,13 +33,8 @@ var mediaTypes = map[string]string{
 func MediaFiles(videosDir, dataDir string, log *slog.Logger) http.Handler {
 	roots := &mediaRoots{dirs: []string{dataDir, videosDir}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		full, ok := mediaPath(videosDir, roots, r.URL.Path, log)
+		f, ok := openMedia(videosDir, roots, r.URL.Path, log)
 		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		f, err := os.Open(full)
-		if err != nil {
 			http.NotFound(w, r)
 			return
 		}
@@ -49,7 +45,7 @@ func MediaFiles(videosDir, dataDir string, log *slog.Logger) http.Handler {
 			return
 		}
 		h := w.Header()
-		ct, known := mediaTypes[strings.ToLower(filepath.Ext(full))]
+		ct, known := mediaTypes[strings.ToLower(filepath.Ext(f.Name()))]
 		if !known {
 			ct = "application/octet-stream"
 		}
@@ -62,39 +58,50 @@ func MediaFiles(videosDir, dataDir string, log *slog.Logger) http.Handler {
 	})
 }
 
-// mediaPath maps a /videos/... URL path to a file, or says no. The file,
-// symlinks resolved, must be inside the data directory (or inside videos/
-// when that is itself a link to another disk).
-func mediaPath(videosDir string, roots *mediaRoots, urlPath string, log *slog.Logger) (string, bool) {
+// openMedia opens the file a /videos/... URL path names, or says no. The
+// file, symlinks resolved, must be inside the data directory (or inside
+// videos/ when that is itself a link to another disk). The check is made
+// on the file that was opened (its /proc/self/fd link), so nothing can be
+// swapped in between, and it costs one readlink where resolving the path
+// first cost an lstat per component.
+func openMedia(videosDir string, roots *mediaRoots, urlPath string, log *slog.Logger) (*os.File, bool) {
 	rel := strings.TrimPrefix(urlPath, "/videos")
 	if strings.ContainsRune(rel, 0) {
-		return "", false
+		return nil, false
 	}
 	clean := path.Clean("/" + rel)
 	if clean == "/" {
-		return "", false
+		return nil, false
 	}
 	parts := strings.Split(strings.TrimPrefix(clean, "/"), "/")
 	if parts[0] == "trash" {
-		return "", false
+		return nil, false
 	}
 	for _, p := range parts {
 		if strings.HasPrefix(p, ".") {
-			return "", false
+			return nil, false
 		}
 	}
 	full := filepath.Join(videosDir, filepath.FromSlash(clean))
-	resolved, err := filepath.EvalSymlinks(full)
+	// A blocking descriptor, handed to os.NewFile: os.Open would also try
+	// (and fail) to register a regular file with the network poller.
+	fd, err := syscall.Open(full, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return "", false
+		return nil, false
 	}
-	if roots.contain(resolved) {
-		return resolved, true
+	f := os.NewFile(uintptr(fd), full)
+	resolved, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+	if err != nil { // no /proc: resolve the path instead
+		resolved, err = filepath.EvalSymlinks(full)
 	}
-	if log != nil {
+	if err == nil && roots.contain(resolved) {
+		return f, true
+	}
+	f.Close()
+	if err == nil && log != nil {
 		log.Warn("Refused to serve a link that points outside the data directory", "path", urlPath, "target", resolved)
 	}
-	return "", false
+	return nil, false
 }
 
 // mediaRoots are the directories media may resolve into, with their
