@@ -87,6 +87,11 @@ e2e('keyboard shortcuts, and their help', async (s) => {
   const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
   await help.waitFor();
   await help.getByText('J / K / L').waitFor();
+  // Focus stays in the dialog, forwards and backwards.
+  for (const key of ['Tab', 'Tab', 'Tab', 'Shift+Tab', 'Shift+Tab', 'Shift+Tab']) {
+    await page.keyboard.press(key);
+    assert.ok(await page.evaluate(() => !!document.activeElement?.closest('[role=dialog]')), `focus left the dialog after ${key}`);
+  }
   await page.keyboard.press('Escape');
   await help.waitFor({ state: 'detached' });
 
