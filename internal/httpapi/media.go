@@ -54,6 +54,7 @@ func MediaFiles(videosDir, dataDir string, log *slog.Logger) http.Handler {
 		h.Set("ETag", `"`+strconv.FormatInt(st.Size(), 16)+"-"+strconv.FormatInt(st.ModTime().UnixNano(), 16)+`"`)
 		// Revalidate each time: thumbnails can be regenerated.
 		h.Set("Cache-Control", "no-cache")
+		defer cork(r.Context())()
 		http.ServeContent(w, r, "", st.ModTime(), f)
 	})
 }
