@@ -1,10 +1,8 @@
 package httpapi
 
 import (
-	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,15 +23,8 @@ func TestMediaResponsesAreNotHeldBack(t *testing.T) {
 	os.WriteFile(filepath.Join(videos, "abcd1234", "big.mp4"), []byte(strings.Repeat("0123456789", 100_000)), 0o644)
 	s := New(slog.New(slog.DiscardHandler))
 	s.Handle("GET /videos/", MediaFiles(videos, data, nil))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln, time.Second) }()
-	defer func() { cancel(); <-served }()
-	base := "http://" + ln.Addr().String() + "/videos/abcd1234/"
+	root, _ := serveLoopback(t, s)
+	base := root + "/videos/abcd1234/"
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
 	get := func(method, file string, h map[string]string) (*http.Response, string) {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -98,14 +99,8 @@ func TestLoggedRequestKeepsReadFrom(t *testing.T) {
 		_, sawReadFrom = w.(io.ReaderFrom)
 		http.ServeContent(w, r, "f.bin", time.Time{}, strings.NewReader(strings.Repeat("x", 100_000)))
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln, time.Second) }()
-	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/file", nil)
+	base, stop := serveLoopback(t, s)
+	req, _ := http.NewRequest("GET", base+"/file", nil)
 	req.Header.Set("Range", "bytes=1000-1999")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -113,8 +108,7 @@ func TestLoggedRequestKeepsReadFrom(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	cancel()
-	<-served
+	stop()
 	if resp.StatusCode != http.StatusPartialContent || len(b) != 1000 {
 		t.Fatalf("Range GET: %d, %d bytes", resp.StatusCode, len(b))
 	}
@@ -124,4 +118,25 @@ func TestLoggedRequestKeepsReadFrom(t *testing.T) {
 	if !strings.Contains(logged.String(), "status=206 bytes=1000") {
 		t.Errorf("access log: %s", logged.String())
 	}
+}
+
+// serveLoopback serves s on a loopback port until stop is called (or the
+// test ends); base is "http://127.0.0.1:<port>". stop waits for Serve.
+func serveLoopback(t *testing.T, s *Server) (base string, stop func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln, time.Second) }()
+	stop = sync.OnceFunc(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	t.Cleanup(stop)
+	return "http://" + ln.Addr().String(), stop
 }
