@@ -86,7 +86,7 @@ type Hub struct {
 	log          *slog.Logger
 	json         *jsonCache
 	drawings     *drawingCache
-	pages        *renderCache // user id -> rendered built-in page items
+	pages        *userPages   // each user's built-in page
 	commentLists *renderCache // media file id -> rendered addComments
 	org          atomic.Pointer[orgBox]
 	nextSID      atomic.Uint64
@@ -144,7 +144,7 @@ func NewHub(opt Options) *Hub {
 		log:          opt.Log,
 		json:         newJSONCache(64 << 20),
 		drawings:     &drawingCache{m: map[string]string{}, max: 128 << 20},
-		pages:        newRenderCache(64 << 20),
+		pages:        newUserPages(128 << 20),
 		commentLists: newRenderCache(128 << 20),
 		ctx:          context.Background(),
 		sessions:     map[string]*session{},

@@ -4,8 +4,6 @@ import (
 	"context"
 	"strconv"
 
-	"github.com/clapshot-go/clapshot/internal/pbconv"
-	"github.com/clapshot-go/clapshot/internal/store"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 
@@ -72,73 +70,43 @@ func builtinActions() map[string]*pb.ActionDef {
 func FolderListing(files []*pb.MediaFile) *pb.PageItem {
 	items := make([]*pb.PageItem_FolderListing_Item, 0, len(files))
 	for _, f := range files {
-		it := &pb.PageItem_FolderListing_Item{
-			Item:         &pb.PageItem_FolderListing_Item_MediaFile{MediaFile: f},
-			OpenAction:   script("clapshot.openMediaFile(" + strconv.Quote(f.Id) + ")"),
-			PopupActions: []string{ActionRename, ActionTrash},
-		}
-		if f.GetPreviewData().GetThumbUrl() == "" {
-			icon := "fa fa-circle-question"
-			switch f.MediaType {
-			case "audio":
-				icon = "fas fa-volume-high"
-			case "image":
-				icon = "fas fa-image"
-			case "video":
-				icon = "fas fa-video"
-			}
-			it.Vis = &pb.PageItem_FolderListing_Item_Visualization{Icon: faIcon(icon)}
-		}
-		items = append(items, it)
+		items = append(items, folderItem(f))
 	}
 	return &pb.PageItem{Item: &pb.PageItem_FolderListing_{FolderListing: &pb.PageItem_FolderListing{
 		Items: items, AllowUpload: true, AllowReordering: false,
 	}}}
 }
 
-// defaultPage is Clapshot's page without an organizer: a heading and the
-// user's own media, newest first.
-func (h *Hub) defaultPage(ctx context.Context, userID string) ([]*pb.PageItem, error) {
-	// The raw metadata can be kilobytes per file and no page shows it.
-	files, err := h.opt.DB.ListMediaFilesByUserBrief(ctx, userID, store.All)
-	if err != nil {
-		return nil, err
+// folderItem is one media file of a FolderListing.
+func folderItem(f *pb.MediaFile) *pb.PageItem_FolderListing_Item {
+	it := &pb.PageItem_FolderListing_Item{
+		Item:         &pb.PageItem_FolderListing_Item_MediaFile{MediaFile: f},
+		OpenAction:   script("clapshot.openMediaFile(" + strconv.Quote(f.Id) + ")"),
+		PopupActions: []string{ActionRename, ActionTrash},
 	}
-	subs, err := h.opt.DB.ListSubtitlesOfUsersMedia(ctx, userID)
-	if err != nil {
-		return nil, err
+	if f.GetPreviewData().GetThumbUrl() == "" {
+		icon := "fa fa-circle-question"
+		switch f.MediaType {
+		case "audio":
+			icon = "fas fa-volume-high"
+		case "image":
+			icon = "fas fa-image"
+		case "video":
+			icon = "fas fa-video"
+		}
+		it.Vis = &pb.PageItem_FolderListing_Item_Visualization{Icon: faIcon(icon)}
 	}
-	list := make([]*pb.MediaFile, len(files))
-	for i, f := range files {
-		list[i] = pbconv.MediaFile(f, subs[f.ID], h.opt.URLs, pbconv.MediaFileOptions{NoRawMetadata: true})
-	}
-	heading := "<h2>All your media files</h2>"
-	if len(list) == 0 {
-		heading = "<h2>You have no media yet.</h2>"
-	}
-	return []*pb.PageItem{{Item: &pb.PageItem_Html{Html: heading}}, FolderListing(list)}, nil
+	return it
 }
 
-// defaultPageJSON is the built-in page as sent, reusing the last rendering
-// of this user's page while no media file or subtitle has changed. The
-// counter is read before the rows, so a change made meanwhile makes the
-// next request render again.
+// defaultPageJSON is Clapshot's page without an organizer, as sent: a
+// heading and the user's own media, newest first (see userPages).
 func (h *Hub) defaultPageJSON(ctx context.Context, userID string, pageID *string) ([]byte, error) {
-	cc, err := h.opt.DB.ReadChangeCounters(ctx)
+	items, err := h.pages.render(ctx, h, userID)
 	if err != nil {
 		return nil, err
 	}
-	title := new("Your Media")
-	if items, ok := h.pages.get(userID, cc.Media); ok {
-		return h.showPageJSON(items, false, pageID, title), nil
-	}
-	page, err := h.defaultPage(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	items := h.encodePageItems(page)
-	h.pages.put(userID, cc.Media, items)
-	return h.showPageJSON(items, false, pageID, title), nil
+	return h.showPageJSON(items, false, pageID, new("Your Media")), nil
 }
 
 // commentsJSON is the addComments message with all of a media file's

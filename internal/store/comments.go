@@ -31,6 +31,9 @@ type Comment struct {
 const commentCols = `id, media_file_id, parent_id, created, edited, user_id, username_ifnull, comment, timecode,
 	drawing, subtitle_id, subtitle_filename_ifnull, timecode_end`
 
+// commentSelect is commentCols for SELECT (times as text, see textTimes).
+var commentSelect = textTimes(commentCols, "created", "edited")
+
 // commentOrder is Clapshot's order: newest first.
 const commentOrder = " ORDER BY created DESC, id ASC"
 
@@ -80,7 +83,7 @@ func (q *Queries) EditComment(ctx context.Context, id int64, text string) error 
 
 // GetComment returns one comment or ErrNotFound.
 func (q *Queries) GetComment(ctx context.Context, id int64) (Comment, error) {
-	c, err := scanComment(q.q.QueryRowContext(ctx, "SELECT "+commentCols+" FROM comments WHERE id = ?", id))
+	c, err := scanComment(q.q.QueryRowContext(ctx, "SELECT "+commentSelect+" FROM comments WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Comment{}, fmt.Errorf("comment %d: %w", id, ErrNotFound)
 	}
@@ -93,7 +96,7 @@ func (q *Queries) GetComment(ctx context.Context, id int64) (Comment, error) {
 // GetComments returns the comments with the given ids that exist.
 func (q *Queries) GetComments(ctx context.Context, ids []int64) ([]Comment, error) {
 	in, args := inClause(ids)
-	out, err := queryList(ctx, q.q, scanComment, "SELECT "+commentCols+" FROM comments WHERE id IN ("+in+")"+commentOrder, args...)
+	out, err := queryList(ctx, q.q, scanComment, "SELECT "+commentSelect+" FROM comments WHERE id IN ("+in+")"+commentOrder, args...)
 	if err != nil {
 		return nil, fmt.Errorf("get comments: %w", err)
 	}
@@ -102,7 +105,7 @@ func (q *Queries) GetComments(ctx context.Context, ids []int64) ([]Comment, erro
 
 // ListComments lists all comments, newest first.
 func (q *Queries) ListComments(ctx context.Context, p Page) ([]Comment, error) {
-	out, err := queryList(ctx, q.q, scanComment, "SELECT "+commentCols+" FROM comments"+commentOrder+p.clause())
+	out, err := queryList(ctx, q.q, scanComment, "SELECT "+commentSelect+" FROM comments"+commentOrder+p.clause())
 	if err != nil {
 		return nil, fmt.Errorf("list comments: %w", err)
 	}
@@ -112,7 +115,7 @@ func (q *Queries) ListComments(ctx context.Context, p Page) ([]Comment, error) {
 // ListCommentsByMediaFile lists a media file's comments, newest first.
 func (q *Queries) ListCommentsByMediaFile(ctx context.Context, mediaFileID string, p Page) ([]Comment, error) {
 	out, err := queryList(ctx, q.q, scanComment,
-		"SELECT "+commentCols+" FROM comments WHERE media_file_id = ?"+commentOrder+p.clause(), mediaFileID)
+		"SELECT "+commentSelect+" FROM comments WHERE media_file_id = ?"+commentOrder+p.clause(), mediaFileID)
 	if err != nil {
 		return nil, fmt.Errorf("list comments on %s: %w", mediaFileID, err)
 	}
@@ -122,7 +125,7 @@ func (q *Queries) ListCommentsByMediaFile(ctx context.Context, mediaFileID strin
 // ListCommentsByUser lists a user's comments, newest first.
 func (q *Queries) ListCommentsByUser(ctx context.Context, userID string, p Page) ([]Comment, error) {
 	out, err := queryList(ctx, q.q, scanComment,
-		"SELECT "+commentCols+" FROM comments WHERE user_id = ?"+commentOrder+p.clause(), userID)
+		"SELECT "+commentSelect+" FROM comments WHERE user_id = ?"+commentOrder+p.clause(), userID)
 	if err != nil {
 		return nil, fmt.Errorf("list comments of %q: %w", userID, err)
 	}
@@ -161,4 +164,23 @@ func (q *Queries) ReadChangeCounters(ctx context.Context) (ChangeCounters, error
 		return c, fmt.Errorf("read change counters: %w", err)
 	}
 	return c, nil
+}
+
+// MediaChangedSince lists the media files written (the row, or one of its
+// subtitles) after the 'media' change counter was n, deleted ones included.
+func (q *Queries) MediaChangedSince(ctx context.Context, n int64) ([]string, error) {
+	rows, err := q.q.QueryContext(ctx, "SELECT media_file_id FROM review_media_changes WHERE n > ?", n)
+	if err != nil {
+		return nil, fmt.Errorf("read media changes: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("read media changes: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // OwnTables are tables of ours that Clapshot's schema does not have.
-var OwnTables = []string{"ingest_jobs"}
+var OwnTables = []string{"ingest_jobs", "review_change_counters", "review_media_changes"}
 
 // Job states.
 const (
@@ -179,7 +179,7 @@ func (q *Queries) DeleteFinishedJobs(ctx context.Context, before time.Time) (int
 // made and that have no thumbnail job at all: files from Clapshot or from
 // before this server, for the thumbnail back-fill. Newest first.
 func (q *Queries) ListMediaWithoutThumbJob(ctx context.Context) ([]MediaFile, error) {
-	out, err := queryList(ctx, q.q, scanMediaFile, "SELECT "+mediaCols+` FROM media_files m WHERE thumbs_done IS NULL
+	out, err := queryList(ctx, q.q, scanMediaFile, "SELECT "+mediaSelect+` FROM media_files m WHERE thumbs_done IS NULL
 		AND NOT EXISTS (SELECT 1 FROM ingest_jobs j WHERE j.media_file_id = m.id AND j.kind IN ('thumbs', 'transcode'))`+mediaOrder)
 	if err != nil {
 		return nil, fmt.Errorf("list media without thumbnails: %w", err)

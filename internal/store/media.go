@@ -33,6 +33,9 @@ type MediaFile struct {
 const mediaCols = `id, user_id, added_time, recompression_done, orig_filename, total_frames, duration, fps,
 	raw_metadata_all, title, thumb_sheet_cols, thumb_sheet_rows, media_type, thumbs_done, has_thumbnail, default_subtitle_id`
 
+// mediaSelect is mediaCols for SELECT (times as text, see textTimes).
+var mediaSelect = textTimes(mediaCols, "added_time", "recompression_done", "thumbs_done")
+
 // mediaOrder is Clapshot's listing order: newest first.
 const mediaOrder = " ORDER BY added_time DESC, id ASC"
 
@@ -75,7 +78,7 @@ func (q *Queries) UpdateMediaFile(ctx context.Context, m MediaFile) error {
 
 // GetMediaFile returns one media file or ErrNotFound.
 func (q *Queries) GetMediaFile(ctx context.Context, id string) (MediaFile, error) {
-	m, err := scanMediaFile(q.q.QueryRowContext(ctx, "SELECT "+mediaCols+" FROM media_files WHERE id = ?", id))
+	m, err := scanMediaFile(q.q.QueryRowContext(ctx, "SELECT "+mediaSelect+" FROM media_files WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return MediaFile{}, fmt.Errorf("media file %s: %w", id, ErrNotFound)
 	}
@@ -89,7 +92,7 @@ func (q *Queries) GetMediaFile(ctx context.Context, id string) (MediaFile, error
 // newest first.
 func (q *Queries) GetMediaFiles(ctx context.Context, ids []string) ([]MediaFile, error) {
 	in, args := inClause(ids)
-	out, err := queryList(ctx, q.q, scanMediaFile, "SELECT "+mediaCols+" FROM media_files WHERE id IN ("+in+")"+mediaOrder, args...)
+	out, err := queryList(ctx, q.q, scanMediaFile, "SELECT "+mediaSelect+" FROM media_files WHERE id IN ("+in+")"+mediaOrder, args...)
 	if err != nil {
 		return nil, fmt.Errorf("get media files: %w", err)
 	}
@@ -98,7 +101,7 @@ func (q *Queries) GetMediaFiles(ctx context.Context, ids []string) ([]MediaFile,
 
 // ListMediaFiles lists all media files, newest first.
 func (q *Queries) ListMediaFiles(ctx context.Context, p Page) ([]MediaFile, error) {
-	out, err := queryList(ctx, q.q, scanMediaFile, "SELECT "+mediaCols+" FROM media_files"+mediaOrder+p.clause())
+	out, err := queryList(ctx, q.q, scanMediaFile, "SELECT "+mediaSelect+" FROM media_files"+mediaOrder+p.clause())
 	if err != nil {
 		return nil, fmt.Errorf("list media files: %w", err)
 	}
@@ -107,7 +110,17 @@ func (q *Queries) ListMediaFiles(ctx context.Context, p Page) ([]MediaFile, erro
 
 // mediaColsBrief is mediaCols without raw_metadata_all (often kilobytes per
 // row), for listings that do not show it.
-var mediaColsBrief = strings.Replace(mediaCols, "raw_metadata_all", "NULL", 1)
+var mediaColsBrief = strings.Replace(mediaSelect, "raw_metadata_all", "NULL", 1)
+
+// GetMediaFilesBrief is GetMediaFiles without the raw metadata.
+func (q *Queries) GetMediaFilesBrief(ctx context.Context, ids []string) ([]MediaFile, error) {
+	in, args := inClause(ids)
+	out, err := queryList(ctx, q.q, scanMediaFile, "SELECT "+mediaColsBrief+" FROM media_files WHERE id IN ("+in+")"+mediaOrder, args...)
+	if err != nil {
+		return nil, fmt.Errorf("get media files: %w", err)
+	}
+	return out, nil
+}
 
 // ListMediaFilesByUserBrief is ListMediaFilesByUser without the raw
 // metadata (RawMetadataAll is nil).
@@ -121,7 +134,7 @@ func (q *Queries) ListMediaFilesByUserBrief(ctx context.Context, userID string, 
 
 // ListMediaFilesByUser lists one user's media files, newest first.
 func (q *Queries) ListMediaFilesByUser(ctx context.Context, userID string, p Page) ([]MediaFile, error) {
-	out, err := queryList(ctx, q.q, scanMediaFile, "SELECT "+mediaCols+" FROM media_files WHERE user_id = ?"+mediaOrder+p.clause(), userID)
+	out, err := queryList(ctx, q.q, scanMediaFile, "SELECT "+mediaSelect+" FROM media_files WHERE user_id = ?"+mediaOrder+p.clause(), userID)
 	if err != nil {
 		return nil, fmt.Errorf("list media files of %q: %w", userID, err)
 	}

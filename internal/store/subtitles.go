@@ -116,15 +116,30 @@ func (q *Queries) ListSubtitlesOfUsersMedia(ctx context.Context, userID string) 
 	if err != nil {
 		return nil, fmt.Errorf("list subtitles of %q's media: %w", userID, err)
 	}
+	return byMediaFile(list), nil
+}
+
+func byMediaFile(list []Subtitle) map[string][]Subtitle {
 	out := map[string][]Subtitle{}
 	for _, s := range list {
 		out[s.MediaFileID] = append(out[s.MediaFileID], s)
 	}
-	return out, nil
+	return out
 }
 
 // DeleteSubtitle deletes a subtitle. Comments keep its file name (trigger),
 // and a media file's default_subtitle_id is cleared (ON DELETE SET NULL).
 func (q *Queries) DeleteSubtitle(ctx context.Context, id int64) error {
 	return execOne(ctx, q.q, fmt.Sprintf("delete subtitle %d", id), "DELETE FROM subtitles WHERE id = ?", id)
+}
+
+// ListSubtitlesOfMedia lists the subtitles of the given media files, by
+// media file id.
+func (q *Queries) ListSubtitlesOfMedia(ctx context.Context, ids []string) (map[string][]Subtitle, error) {
+	in, args := inClause(ids)
+	list, err := queryList(ctx, q.q, scanSubtitle, "SELECT "+subtitleCols+" FROM subtitles WHERE media_file_id IN ("+in+")"+subtitleOrder, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list subtitles: %w", err)
+	}
+	return byMediaFile(list), nil
 }
