@@ -94,13 +94,6 @@ func (p *Pipeline) runTranscode(ctx context.Context, job store.Job, log *slog.Lo
 			err = errors.New("the transcode produced no output file")
 		}
 	}
-	if err == nil && out.Sheet != "" {
-		tail, err = p.tileSheet(ctx, out, tail)
-	}
-	if ctx.Err() != nil {
-		removeAll(out.Paths())
-		return ctx.Err()
-	}
 	if err != nil {
 		return p.failProcess(ctx, job, spec, out, tail, err, log)
 	}
@@ -187,9 +180,6 @@ func (p *Pipeline) runThumbs(ctx context.Context, job store.Job, log *slog.Logge
 	if ctx.Err() == nil && !errors.Is(err, errJobDeleted) {
 		p.o.Metrics.TranscodeFinished("thumbs", time.Since(started), err)
 	}
-	if err == nil && out.Sheet != "" {
-		tail, err = p.tileSheet(ctx, out, tail)
-	}
 	if ctx.Err() != nil {
 		removeAll(out.Paths())
 		return ctx.Err()
@@ -214,16 +204,6 @@ func (p *Pipeline) runThumbs(ctx context.Context, job store.Job, log *slog.Logge
 	return nil
 }
 
-// tileSheet assembles the sprite sheet after a run that wrote its frames.
-// On failure, the tail of that step's stderr replaces the run's.
-func (p *Pipeline) tileSheet(ctx context.Context, out media.Outputs, tail string) (string, error) {
-	sheetTail, err := p.o.Tools.TileSheet(ctx, out)
-	if err != nil {
-		return sheetTail, err
-	}
-	return tail, nil
-}
-
 // setThumbs records the thumbnails made for in: a poster, and for video
 // the sprite sheet's dimensions.
 func setThumbs(ctx context.Context, q *store.Queries, id string, in media.Info) error {
@@ -245,7 +225,8 @@ func ignoreDeleted(err error) error {
 // (so an interrupted attempt's files can be removed), its process group
 // is recorded while it runs (so a later start can kill it if this server
 // dies), stdout and stderr go to stdout.txt and stderr.txt in logDir, and
-// it is stopped if the job disappears (the media file was deleted). It
+// it is stopped if the job disappears (the media file was deleted). When
+// the run made a sprite sheet's frames, they are tiled into the sheet. It
 // returns the tail of stderr.
 func (p *Pipeline) execute(ctx context.Context, job store.Job, argv, env []string, out media.Outputs, logDir string,
 	progress func(media.Progress), log *slog.Logger) (string, error) {
@@ -311,6 +292,13 @@ func (p *Pipeline) execute(ctx context.Context, job store.Job, argv, env []strin
 	<-watchDone
 	if err != nil && deleted.Load() {
 		err = errJobDeleted
+	}
+	if err == nil && out.Sheet != "" {
+		// The run wrote the sheet's frames; tile them. On failure, this
+		// step's stderr is the one that explains.
+		if sheetTail, terr := p.o.Tools.TileSheet(ctx, out); terr != nil {
+			return sheetTail, terr
+		}
 	}
 	return tail.String(), err
 }
