@@ -12,14 +12,14 @@ import (
 // NotifySettings is a row of notify_settings: what a user wants to be told
 // about, and where. A user without a row has the defaults (DefaultNotify).
 type NotifySettings struct {
-	UserID                       string
+	UserID                        string
 	OnComment, OnReply, OnMention bool
-	InApp                        bool
-	Email                        string
-	EmailEnabled                 bool
-	WebhookURL                   string
-	WebhookSecret                string
-	Updated                      *time.Time
+	InApp                         bool
+	Email                         string
+	EmailEnabled                  bool
+	WebhookURL                    string
+	WebhookSecret                 string
+	Updated                       *time.Time
 }
 
 // DefaultNotify is the setting of a user who never changed it: told in the
