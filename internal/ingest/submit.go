@@ -13,7 +13,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/store"
 )
 
@@ -50,7 +50,7 @@ type Upload struct {
 // NewUploadDir creates upload/<uuid>/ for one file. Cleanup leaves it
 // alone until done is called; by then the file must be submitted.
 func (p *Pipeline) NewUploadDir() (dir string, done func(), err error) {
-	dir = filepath.Join(p.l.Upload(), mediastore.NewUUID())
+	dir = filepath.Join(p.l.Upload(), mediadir.NewUUID())
 	done = p.beginUpload(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		done()
