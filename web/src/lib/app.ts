@@ -17,7 +17,17 @@
 //
 // A new store: its own file in stores/, constructed here after what it
 // needs, its handlers registered in its constructor, and a context in
-// stores/context.ts for its components.
+// stores/context.ts for its components. Where the planned features fit:
+//   a Live page        its own store; a case in navigation's View, a Route
+//                      parameter in router.ts, a branch in App.svelte
+//   guest share links  the guest identity and its rights in session (canEdit
+//                      and kin), the link's parameter in router.ts
+//   version stacks, compare view
+//                      a store that follows media.onSwitch; compare is a View
+//   notifications      a store that claims or watches user messages
+//                      (messages.claim / onNotice)
+//   comment export     reads comments.list; the menu lives in the player
+import { UserMessage_Type } from '../proto/common';
 import { Connection } from './connection.svelte';
 import { Drawing } from './drawing.svelte';
 import { PlayerController } from './player.svelte';
@@ -34,7 +44,6 @@ import { Router } from './stores/router';
 import { SessionStore } from './stores/session.svelte';
 import { toasts } from './toasts.svelte';
 import { Uploads } from './upload.svelte';
-import { UserMessage_Type } from '../proto/common';
 
 export class App {
   readonly settings: Settings;
