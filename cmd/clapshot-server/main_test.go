@@ -358,3 +358,51 @@ func TestHealthAnyMethodAndVersion(t *testing.T) {
 		t.Errorf("--version: %v %s", err, out)
 	}
 }
+
+// While the database is migrated, /api/health (liveness) answers 200 but
+// /api/ready is 503; once the server serves, /api/ready is 200 "Ready".
+// Nothing may be called ready while the server still says it is starting.
+func TestReadyAfterMigration(t *testing.T) {
+	dir := t.TempDir()
+	oldDatabase(t, dir, 20000)
+	p := start(t, nil, "-D", dir, "--migrate")
+	url := fmt.Sprintf("http://127.0.0.1:%d", p.port)
+	client := &http.Client{Timeout: 2 * time.Second}
+	fetch := func(path string) (int, string) {
+		resp, err := client.Get(url + path)
+		if err != nil {
+			return 0, ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	sawNotReady := false
+	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("never ready:\n%s", p.out)
+		}
+		_, details := fetch("/api/health?details=1")
+		code, body := fetch("/api/ready")
+		if code == http.StatusServiceUnavailable {
+			sawNotReady = true
+		}
+		if code == 200 {
+			if body != "Ready" {
+				t.Fatalf("/api/ready: 200 %q, want \"Ready\"", body)
+			}
+			// The details fetched just before may say "starting" (the
+			// switch happened in between); the ones after must say ok.
+			if _, after := fetch("/api/health?details=1"); !strings.Contains(after, `"status":"ok"`) {
+				t.Fatalf("ready while the server says %s (before: %s)", after, details)
+			}
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("saw 503 before ready: %v", sawNotReady)
+	if code, body := fetch("/api/health"); code != 200 || body != "I'm alive!" {
+		t.Errorf("/api/health: %d %q", code, body)
+	}
+}

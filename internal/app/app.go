@@ -128,6 +128,14 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	a.Events = events.NewBus(db, log)
 	a.HTTP = httpapi.New(log)
 	a.HTTP.Status = a.status
+	// Ready once Start returns: the database is open and migrated; then as
+	// long as it answers.
+	a.HTTP.Ready = func(ctx context.Context) error {
+		if err := db.SQL().PingContext(ctx); err != nil {
+			return fmt.Errorf("the database does not answer: %w", err)
+		}
+		return nil
+	}
 	a.HTTP.Handle("GET /api/metrics", mtr.Handler(log))
 	a.HTTP.Origins = httpapi.NewOriginPolicy(cfg.CORSOrigins, cfg.URLBase, a.Identity.Trusted)
 	if a.HTTP.Origins.AllowsAny() {
