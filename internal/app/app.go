@@ -138,6 +138,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	}
 	a.HTTP.Handle("GET /api/metrics", mtr.Handler(log))
 	a.HTTP.Origins = httpapi.NewOriginPolicy(cfg.CORSOrigins, cfg.URLBase, a.Identity.Trusted)
+	a.HTTP.Hosts = httpapi.NewHostPolicy(cfg.AllowedHosts, log)
+	if a.HTTP.Hosts.AllowsAny() {
+		log.Warn("--allowed-hosts '*' lets pages on any host name reach this server through DNS rebinding; list the host names instead")
+	}
 	if a.HTTP.Origins.AllowsAny() {
 		log.Warn("--cors '*' lets any web site use this server in its users' name; list the allowed origins instead")
 	}

@@ -42,6 +42,9 @@ type Server struct {
 	// Origins, if set, adds CORS headers and refuses cross-site requests
 	// from origins it does not allow.
 	Origins *OriginPolicy
+	// Hosts, if set, refuses requests for host names the server is not
+	// known by (DNS rebinding), before anything else looks at them.
+	Hosts *HostPolicy
 }
 
 // New creates a server with /api/health registered.
@@ -66,6 +69,9 @@ func (s *Server) Handler() http.Handler {
 	var h http.Handler = s.mux
 	if s.Origins != nil {
 		h = s.Origins.cors(h)
+	}
+	if s.Hosts != nil {
+		h = s.Hosts.guard(h)
 	}
 	return s.logRequests(h)
 }
