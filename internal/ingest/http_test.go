@@ -39,7 +39,7 @@ func (h *harness) serve(maxSize int64) string {
 		h.t.Fatal(err)
 	}
 	srv.Handle(TusPath, tus)
-	srv.Handle("GET /videos/", httpapi.MediaFiles(h.l.Videos(), h.dir, h.p.log))
+	srv.Handle("GET /videos/", httpapi.MediaFiles(h.l.Videos(), filepath.Join(h.dir, "clapshot.sqlite"), h.p.log))
 	ts := httptest.NewServer(srv.Handler())
 	h.t.Cleanup(ts.Close)
 	return ts.URL

@@ -6,8 +6,10 @@ import (
 	"database/sql"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -599,5 +601,61 @@ func TestClapshotV061Database(t *testing.T) {
 	if err := openRaw(t, p).QueryRow(`SELECT count(*) FROM bf_folder_items i LEFT JOIN media_files m ON m.id = i.video_id
 		WHERE i.video_id IS NULL OR m.id IS NOT NULL`).Scan(&n); err != nil || n != 4 {
 		t.Errorf("folder items kept: %d (%v), want 4", n, err)
+	}
+}
+
+// Backup reads the database through SQLite only, so it can run while the
+// pool is open: a plain open and close of the file in this process would
+// drop SQLite's POSIX locks, and the next `sqlite3` run by an admin would
+// then checkpoint and delete the live -wal and -shm under the server.
+func TestBackupWhileOpenKeepsTheLocks(t *testing.T) {
+	sqlite3, err := exec.LookPath("sqlite3")
+	if err != nil {
+		t.Skip("sqlite3 not installed")
+	}
+	ctx := context.Background()
+	p := migrateTo(t, t.TempDir(), "")
+	db, err := openPool(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.UpsertUser(ctx, "in-wal", "Only in the WAL"); err != nil {
+		t.Fatal(err)
+	}
+	inode := func(suffix string) uint64 {
+		var st syscall.Stat_t
+		if syscall.Stat(p+suffix, &st) != nil {
+			return 0
+		}
+		return st.Ino
+	}
+	wal, shm := inode("-wal"), inode("-shm")
+	if wal == 0 || shm == 0 {
+		t.Fatal("no -wal/-shm while the pool is open")
+	}
+	backup, err := Backup(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(sqlite3, p, "select count(*) from users").CombinedOutput(); err != nil {
+		t.Fatalf("sqlite3: %v\n%s", err, out)
+	}
+	if inode("-wal") != wal || inode("-shm") != shm {
+		t.Errorf("after Backup, an external sqlite3 deleted or replaced the live -wal/-shm (%d %d, were %d %d)",
+			inode("-wal"), inode("-shm"), wal, shm)
+	}
+	// The backup holds what was only in the WAL.
+	restored := filepath.Join(t.TempDir(), "clapshot.sqlite")
+	if err := Restore(restored, backup); err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := openPool(restored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	if _, err := rdb.GetUser(ctx, "in-wal"); err != nil {
+		t.Errorf("user written before the backup: %v", err)
 	}
 }
