@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"database/sql"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -101,18 +99,8 @@ func TestMediaLinksToTheDatabaseKeepItSafe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	fw, _ := mw.CreateFormFile("fileupload", "kept.mp4")
-	fw.Write(clip)
-	mw.Close()
-	resp, err := http.Post(base+"/api/upload", mw.FormDataContentType(), &body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("upload: %d", resp.StatusCode)
+	if code, body := uploadMultipart(t, base+"/", "alice", "kept.mp4", clip); code != 200 {
+		t.Fatalf("upload: %d %s", code, body)
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.done
