@@ -19,10 +19,9 @@ import (
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/httpapi"
 	"github.com/clapshot-go/clapshot/internal/ingest"
-	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/metrics"
 	"github.com/clapshot-go/clapshot/internal/organizer"
-	"github.com/clapshot-go/clapshot/internal/pbconv"
 	"github.com/clapshot-go/clapshot/internal/review"
 	"github.com/clapshot-go/clapshot/internal/store"
 	"github.com/clapshot-go/clapshot/internal/version"
@@ -145,11 +144,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	if a.HTTP.Origins.AllowsAny() {
 		log.Warn("--cors '*' lets any web site use this server in its users' name; list the allowed origins instead")
 	}
-	trash := &mediastore.Trasher{DB: db, Layout: mediastore.Layout{DataDir: cfg.DataDir}}
+	trash := &mediadir.Trasher{DB: db, Layout: mediadir.Layout{DataDir: cfg.DataDir}}
 	a.Review = review.NewHub(review.Options{
 		DB:              db,
 		DataDir:         cfg.DataDir,
-		URLs:            pbconv.URLs{Base: cfg.URLBase},
+		URLs:            mediadir.URLs{Base: cfg.URLBase},
 		Identity:        a.Identity,
 		OriginAllowed:   a.HTTP.Origins.Allowed,
 		Log:             log,
@@ -170,7 +169,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	}
 	if a.Organizer != nil {
 		a.Organizer.Attach(&organizer.Backend{
-			DB: db, Clients: a.Review, URLs: pbconv.URLs{Base: cfg.URLBase},
+			DB: db, Clients: a.Review, URLs: mediadir.URLs{Base: cfg.URLBase},
 			Trash: func(ctx context.Context, id string) error {
 				warnings, err := trash.TrashMediaFile(ctx, id)
 				for _, w := range warnings {

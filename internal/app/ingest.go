@@ -7,7 +7,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/httpapi"
 	"github.com/clapshot-go/clapshot/internal/ingest"
 	"github.com/clapshot-go/clapshot/internal/media"
-	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/mediadir"
 )
 
 // newPipeline creates the media pipeline (uploads, incoming folder,
@@ -15,7 +15,7 @@ import (
 // resumable upload endpoints and the static media files.
 func (a *App) newPipeline() error {
 	cfg := a.Config
-	layout := mediastore.Layout{DataDir: cfg.DataDir}
+	layout := mediadir.Layout{DataDir: cfg.DataDir}
 	a.Pipeline = ingest.New(ingest.Options{
 		DB:              a.DB,
 		Events:          a.Events,

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/store"
 )
 
@@ -37,7 +37,7 @@ func (p *Pipeline) cleanupLoop(ctx context.Context) {
 func (p *Pipeline) Cleanup(ctx context.Context) {
 	now := time.Now()
 	if p.o.TrashRetention > 0 {
-		removed, err := mediastore.PurgeTrash(p.l, p.o.TrashRetention, now)
+		removed, err := mediadir.PurgeTrash(p.l, p.o.TrashRetention, now)
 		for _, r := range removed {
 			p.log.Info("Purged old trash", "dir", r)
 		}
@@ -97,7 +97,7 @@ func (p *Pipeline) cleanUploadDirs(ctx context.Context, now time.Time) {
 				}
 				continue
 			}
-			if where, err := mediastore.Reject(p.l, path, ""); err == nil {
+			if where, err := mediadir.Reject(p.l, path, ""); err == nil {
 				p.log.Warn("An upload nobody was processing was moved to rejected/", "file", where)
 			}
 		}

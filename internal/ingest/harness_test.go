@@ -14,7 +14,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/media"
-	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/store"
 )
 
@@ -53,7 +53,7 @@ func (r *recorder) texts(user, id string) []string {
 type harness struct {
 	t    *testing.T
 	dir  string
-	l    mediastore.Layout
+	l    mediadir.Layout
 	db   *store.DB
 	rec  *recorder
 	p    *Pipeline
@@ -81,7 +81,7 @@ func newHarnessIn(t *testing.T, dir string, tweak func(*Options)) *harness {
 	bus := events.NewBus(db, log)
 	rec := &recorder{}
 	bus.SetDeliverer(rec)
-	o := Options{DB: db, Events: bus, Log: log, Layout: mediastore.Layout{DataDir: dir}, Tools: &media.Tools{},
+	o := Options{DB: db, Events: bus, Log: log, Layout: mediadir.Layout{DataDir: dir}, Tools: &media.Tools{},
 		Workers: 2, TargetBitrate: testBitrate, Poll: 50 * time.Millisecond}
 	if tweak != nil {
 		tweak(&o)

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/mediadir"
-	"github.com/clapshot-go/clapshot/internal/mediastore"
 )
 
 // fileState is what the monitor saw of a file at the last poll.
@@ -92,7 +91,7 @@ func (p *Pipeline) pickUp(ctx context.Context, path string, info os.FileInfo) {
 	log := p.log.With("file", filepath.Base(path))
 	owner, name, err := fileOwner(info)
 	if err != nil {
-		where, rerr := mediastore.Reject(p.l, path, "")
+		where, rerr := mediadir.Reject(p.l, path, "")
 		log.Error("Cannot tell who owns an incoming file; rejected", "err", err, "moved_to", where, "move_err", rerr)
 		return
 	}

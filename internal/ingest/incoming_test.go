@@ -14,7 +14,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/media/mediatest"
-	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/store"
 )
 
@@ -226,7 +226,7 @@ func TestTrashStopsRunningJob(t *testing.T) {
 		}
 		return false
 	})
-	res, err := mediastore.Trash(context.Background(), h.db, h.l, id, time.Now())
+	res, err := mediadir.Trash(context.Background(), h.db, h.l, id, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestCleanup(t *testing.T) {
 func TestBackfillThumbnails(t *testing.T) {
 	mediatest.Require(t)
 	dir := t.TempDir()
-	l := mediastore.Layout{DataDir: dir}
+	l := mediadir.Layout{DataDir: dir}
 	src := mediatest.Make(t, t.TempDir(), mediatest.Families["h264_mp4"], mediatest.Small)
 	db, err := store.Open(context.Background(), store.OpenOptions{Path: filepath.Join(dir, "clapshot.sqlite")})
 	if err != nil {

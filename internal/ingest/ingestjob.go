@@ -12,7 +12,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/media"
-	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/store"
 )
 
@@ -47,7 +47,7 @@ func materialize(spec ingestSpec) error {
 	if err := os.MkdirAll(filepath.Dir(spec.Path), 0o755); err != nil {
 		return err
 	}
-	err := mediastore.MoveFile(spec.From, spec.Path)
+	err := mediadir.MoveFile(spec.From, spec.Path)
 	if _, serr := os.Stat(spec.Path); err != nil && serr == nil {
 		return nil // the request handler and the worker raced; one moved it
 	}
@@ -86,7 +86,7 @@ func (p *Pipeline) runIngest(ctx context.Context, job store.Job, log *slog.Logge
 		if resumeFromOrig {
 			src = spec.Path // keep rejected files in one place: move it back out
 			_ = os.MkdirAll(filepath.Dir(src), 0o755)
-			_ = mediastore.MoveFile(filepath.Join(p.l.OrigDir(spec.MediaID), name), src)
+			_ = mediadir.MoveFile(filepath.Join(p.l.OrigDir(spec.MediaID), name), src)
 			_ = os.RemoveAll(p.l.MediaDir(spec.MediaID))
 		}
 		return p.failIngest(ctx, job, spec, src, "", describeProbeError(err), log)
@@ -111,7 +111,7 @@ func (p *Pipeline) runIngest(ctx context.Context, job store.Job, log *slog.Logge
 				return p.failIngest(ctx, job, spec, src, id,
 					fmt.Sprintf("Hash collision?!? Media '%s' already owned by another user '%s'.", id, spec.UserID), log)
 			case errors.Is(err, store.ErrNotFound):
-				stale, merr := mediastore.MoveToTrash(p.l, p.l.MediaDir(id), id+"_stale", time.Now())
+				stale, merr := mediadir.MoveToTrash(p.l, p.l.MediaDir(id), id+"_stale", time.Now())
 				if merr != nil {
 					return p.failIngest(ctx, job, spec, src, id, "cannot clear the stale directory videos/"+id+": "+merr.Error(), log)
 				}
@@ -126,7 +126,7 @@ func (p *Pipeline) runIngest(ctx context.Context, job store.Job, log *slog.Logge
 		orig := filepath.Join(p.l.OrigDir(id), name)
 		// videos/ may be another file system than upload/ (a big disk
 		// mounted there): then this copies.
-		if err := mediastore.MoveFile(src, orig); err != nil {
+		if err := mediadir.MoveFile(src, orig); err != nil {
 			os.RemoveAll(p.l.MediaDir(id))
 			return p.failIngest(ctx, job, spec, src, id, "cannot move the file into the media directory: "+err.Error(), log)
 		}
@@ -141,7 +141,7 @@ func (p *Pipeline) runIngest(ctx context.Context, job store.Job, log *slog.Logge
 		}
 		os.RemoveAll(p.l.ThumbsDir(id))
 		_ = os.MkdirAll(filepath.Dir(spec.Path), 0o755)
-		if merr := mediastore.MoveFile(src, spec.Path); merr == nil {
+		if merr := mediadir.MoveFile(src, spec.Path); merr == nil {
 			src = spec.Path
 			os.RemoveAll(p.l.MediaDir(id))
 		}
@@ -224,7 +224,7 @@ func (p *Pipeline) processingJobs(orig, name string, info media.Info, plan media
 // file already exists" (without the media id, so the client does not
 // touch the existing one), and the new copy goes to rejected/.
 func (p *Pipeline) duplicate(ctx context.Context, job store.Job, spec ingestSpec, src, id string, log *slog.Logger) error {
-	if _, err := mediastore.Reject(p.l, src, id); err != nil {
+	if _, err := mediadir.Reject(p.l, src, id); err != nil {
 		log.Error("Cannot move a duplicate upload to rejected/", "err", err)
 	}
 	removeUploadDir(p.l, spec.Path)
@@ -239,7 +239,7 @@ func (p *Pipeline) failIngest(ctx context.Context, job store.Job, spec ingestSpe
 	ctx = context.WithoutCancel(ctx)
 	details := fmt.Sprintf("'%s': %s", spec.title(), reason)
 	if src != "" {
-		where, err := mediastore.Reject(p.l, src, id)
+		where, err := mediadir.Reject(p.l, src, id)
 		if err != nil {
 			details += " Cleanup also failed: " + err.Error()
 			log.Error("Cannot move a rejected file to rejected/", "err", err)
@@ -259,7 +259,7 @@ func (p *Pipeline) failIngest(ctx context.Context, job store.Job, spec ingestSpe
 
 // removeUploadDir removes the (now empty) upload/<uuid>/ directory of a
 // file; Clapshot left them behind.
-func removeUploadDir(l mediastore.Layout, path string) {
+func removeUploadDir(l mediadir.Layout, path string) {
 	dir := filepath.Dir(path)
 	if filepath.Dir(dir) == filepath.Clean(l.Upload()) {
 		os.Remove(dir) // only if empty

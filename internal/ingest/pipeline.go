@@ -22,7 +22,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/media"
-	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/store"
 )
 
@@ -38,7 +38,7 @@ type Options struct {
 	DB     *store.DB
 	Events events.Publisher
 	Log    *slog.Logger
-	Layout mediastore.Layout
+	Layout mediadir.Layout
 	Tools  *media.Tools
 	// Workers is the number of concurrent ffmpeg jobs.
 	Workers int
@@ -77,7 +77,7 @@ type Pipeline struct {
 	o   Options
 	db  *store.DB
 	log *slog.Logger
-	l   mediastore.Layout
+	l   mediadir.Layout
 
 	ingestWake chan struct{}
 	heavyWake  chan struct{}
@@ -126,7 +126,7 @@ func New(o Options) *Pipeline {
 }
 
 // Layout is the data directory layout the pipeline writes.
-func (p *Pipeline) Layout() mediastore.Layout { return p.l }
+func (p *Pipeline) Layout() mediadir.Layout { return p.l }
 
 // Run recovers interrupted work, then runs the workers, the incoming
 // folder monitor and the periodic cleanup until ctx ends. Running jobs are

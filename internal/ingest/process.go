@@ -15,7 +15,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/media"
-	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/store"
 )
 
@@ -33,7 +33,7 @@ func (p *Pipeline) runTranscode(ctx context.Context, job store.Job, log *slog.Lo
 	}
 	id, in, plan := *job.MediaFileID, *spec.Info, spec.Plan
 	var out media.Outputs
-	uuid := mediastore.NewUUID()
+	uuid := mediadir.NewUUID()
 	if plan.Action == media.Remux {
 		out.Video = p.l.Remuxed(id, uuid)
 	} else {
@@ -407,7 +407,7 @@ func systemErrorLine(tail string) string {
 
 // relink points link at target (relative), replacing any old link.
 func relink(link, target string) error {
-	tmp := link + ".tmp-" + mediastore.NewUUID()
+	tmp := link + ".tmp-" + mediadir.NewUUID()
 	if err := os.Symlink(target, tmp); err != nil {
 		return err
 	}

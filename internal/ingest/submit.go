@@ -16,7 +16,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/clapshot-go/clapshot/internal/mediadir"
-	"github.com/clapshot-go/clapshot/internal/mediastore"
 	"github.com/clapshot-go/clapshot/internal/store"
 )
 
@@ -101,7 +100,7 @@ type Upload struct {
 // NewUploadDir creates upload/<uuid>/ for one file. Cleanup leaves it
 // alone until done is called; by then the file must be submitted.
 func (p *Pipeline) NewUploadDir() (dir string, done func(), err error) {
-	dir = filepath.Join(p.l.Upload(), mediastore.NewUUID())
+	dir = filepath.Join(p.l.Upload(), mediadir.NewUUID())
 	done = p.beginUpload(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		done()

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/pbconv"
 	"github.com/clapshot-go/clapshot/internal/store"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
@@ -36,7 +37,7 @@ type Clients interface {
 type Backend struct {
 	DB      *store.DB
 	Clients Clients
-	URLs    pbconv.URLs
+	URLs    mediadir.URLs
 	// Trash deletes a media file the way a user's trash does (row,
 	// db_backup.json, move to videos/trash); a missing one is
 	// store.ErrNotFound.

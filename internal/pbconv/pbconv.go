@@ -1,6 +1,6 @@
 // Package pbconv turns database rows (internal/store) into the protobuf
-// messages of Clapshot's protocols (proto/clapshotpb), and builds the media
-// URLs those messages carry. The websocket API and the organizer's Db* calls
+// messages of Clapshot's protocols (proto/clapshotpb), with the media URLs
+// of internal/mediadir. The websocket API and the organizer's Db* calls
 // both use it, so a media file looks the same whichever way it is fetched.
 package pbconv
 
@@ -13,75 +13,10 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/clapshot-go/clapshot/internal/events"
+	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/store"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
-
-// URLs builds the URLs of the files under <data dir>/videos, which the
-// server (or a reverse proxy) serves at /videos/.
-type URLs struct {
-	// Base is --url-base without a trailing slash. Empty gives URLs
-	// relative to the page ("videos/<id>/..."): both clients live at the
-	// app's root path (state is in the query string), so these resolve
-	// below whatever prefix a proxy serves the app under.
-	Base string
-}
-
-// File is the URL of a file below videos/<mediaFileID>/; rel is already
-// escaped as needed.
-func (u URLs) File(mediaFileID, rel string) string {
-	p := "videos/" + mediaFileID + "/" + rel
-	if u.Base == "" {
-		return p
-	}
-	return u.Base + "/" + p
-}
-
-// Thumb is the poster image.
-func (u URLs) Thumb(mediaFileID string) string { return u.File(mediaFileID, "thumbs/thumb.webp") }
-
-// ThumbSheet is the sprite sheet of cols x rows thumbnails.
-func (u URLs) ThumbSheet(mediaFileID string, cols, rows int64) string {
-	return u.File(mediaFileID, fmt.Sprintf("thumbs/sheet-%dx%d.webp", cols, rows))
-}
-
-// Orig is the uploaded original.
-func (u URLs) Orig(mediaFileID, origFilename string) string {
-	return u.File(mediaFileID, "orig/"+EscapeComponent(origFilename))
-}
-
-// Transcoded is the transcoded video (a symlink to the current transcode).
-func (u URLs) Transcoded(mediaFileID string) string { return u.File(mediaFileID, "video.mp4") }
-
-// SubtitleOrig is an uploaded subtitle file.
-func (u URLs) SubtitleOrig(mediaFileID, origFilename string) string {
-	return u.File(mediaFileID, "subs/orig/"+EscapeComponent(origFilename))
-}
-
-// SubtitleVTT is a converted WebVTT subtitle file.
-func (u URLs) SubtitleVTT(mediaFileID, filename string) string {
-	return u.File(mediaFileID, "subs/"+EscapeComponent(filename))
-}
-
-// EscapeComponent percent-encodes everything but RFC 3986 unreserved
-// characters, as Clapshot's urlencoding::encode does, so a file name with
-// spaces, '#', '?' or '/' stays one path segment.
-func EscapeComponent(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
-}
 
 // Timestamp converts a time; the zero time gives nil.
 func Timestamp(t time.Time) *timestamppb.Timestamp {
@@ -144,7 +79,7 @@ type MediaFileOptions struct {
 // Clapshot's to_proto3: duration only when all of duration, frame count and
 // fps are known; processing metadata only with an original file name;
 // playback from video.mp4 once transcoded, else from the original.
-func MediaFile(m store.MediaFile, subs []store.Subtitle, u URLs, opt MediaFileOptions) *pb.MediaFile {
+func MediaFile(m store.MediaFile, subs []store.Subtitle, u mediadir.URLs, opt MediaFileOptions) *pb.MediaFile {
 	out := &pb.MediaFile{
 		Id:        m.ID,
 		Title:     m.Title,
@@ -204,7 +139,7 @@ func MediaFile(m store.MediaFile, subs []store.Subtitle, u URLs, opt MediaFileOp
 
 // Subtitle converts a subtitle row. The playback URL is the converted
 // WebVTT file, or the original when it was WebVTT already.
-func Subtitle(s store.Subtitle, u URLs) *pb.Subtitle {
+func Subtitle(s store.Subtitle, u mediadir.URLs) *pb.Subtitle {
 	orig := u.SubtitleOrig(s.MediaFileID, s.OrigFilename)
 	play := orig
 	if s.Filename != nil {

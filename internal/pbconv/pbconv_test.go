@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/store"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
@@ -35,7 +36,7 @@ func TestMediaFileURLs(t *testing.T) {
 				tc.mod(&m)
 			}
 			got := MediaFile(m, []store.Subtitle{{ID: 7, MediaFileID: m.ID, Title: "en", OrigFilename: "a b.srt", Filename: new("a b.vtt")}},
-				URLs{Base: tc.base}, MediaFileOptions{})
+				mediadir.URLs{Base: tc.base}, MediaFileOptions{})
 			if got.GetPlaybackUrl() != tc.play || got.GetOrigUrl() != tc.orig || got.GetPreviewData().GetThumbUrl() != tc.thumb ||
 				got.GetPreviewData().GetThumbSheet().GetUrl() != tc.sheet || (got.Duration != nil) != tc.duration {
 				t.Errorf("got %v", got)

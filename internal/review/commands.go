@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"unicode"
@@ -14,7 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/pbconv"
 	"github.com/clapshot-go/clapshot/internal/store"
 	"github.com/clapshot-go/clapshot/internal/subtitles"
@@ -190,9 +189,9 @@ func collabEventCmd(ev *pb.ServerToClientCmd_CollabEvent) *pb.ServerToClientCmd 
 	return &pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_CollabEvent_{CollabEvent: ev}}
 }
 
-func (h *Hub) commentWithDrawing(c store.Comment) *pb.Comment {
+func (h *Hub) commentWithDrawing(ctx context.Context, c store.Comment) *pb.Comment {
 	pc := pbconv.Comment(c)
-	h.inlineDrawings([]*pb.Comment{pc})
+	h.inlineDrawings(ctx, []*pb.Comment{pc})
 	return pc
 }
 
@@ -205,7 +204,7 @@ func (h *Hub) commentsWithDrawings(ctx context.Context, mediaFileID string) ([]*
 	for i, c := range rows {
 		out[i] = pbconv.Comment(c)
 	}
-	h.inlineDrawings(out)
+	h.inlineDrawings(ctx, out)
 	return out, nil
 }
 
@@ -245,7 +244,7 @@ func (s *session) delMediaFile(c *pb.ClientToServerCmd_DelMediaFile) error {
 	if len(warnings) > 0 {
 		msg = kindTitle(m.MediaType) + " deleted, but cleanup had errors."
 	}
-	details := mediastore.TrashResult{Media: m, Warnings: warnings}.Details()
+	details := mediadir.TrashResult{Media: m, Warnings: warnings}.Details()
 	s.userOK(&pb.UserMessage{Message: msg, Details: new(details), Refs: mediaRefs(m.ID)}, true)
 	return nil
 }
@@ -329,12 +328,12 @@ func (s *session) addComment(c *pb.ClientToServerCmd_AddComment) error {
 			if err != nil {
 				return err
 			}
-			name, err := h.saveDrawing(m.ID, img)
+			name, err := h.media.SaveDrawing(s.ctx, m.ID, img)
 			if err != nil {
 				return err
 			}
 			row.Drawing = &name
-		case *d == "" || drawingName.MatchString(*d):
+		case *d == "" || mediadir.IsDrawingName(*d):
 			row.Drawing = d // empty, or an already stored drawing of this file
 		default:
 			return errors.New("drawing must be a data:image/webp;base64 URL")
@@ -344,7 +343,7 @@ func (s *session) addComment(c *pb.ClientToServerCmd_AddComment) error {
 	if err != nil {
 		return fmt.Errorf("Failed to add comment: %w", err)
 	}
-	sendAll(h.sessionsOf(h.watchers, m.ID), h.encodeAddComments([]*pb.Comment{h.commentWithDrawing(stored)}))
+	sendAll(h.sessionsOf(h.watchers, m.ID), h.encodeAddComments([]*pb.Comment{h.commentWithDrawing(s.ctx, stored)}))
 	return nil
 }
 
@@ -381,7 +380,7 @@ func (s *session) editComment(c *pb.ClientToServerCmd_EditComment) error {
 		return err
 	}
 	h.SendToMediaFile(old.MediaFileID, delCommentCmd(old.ID))
-	sendAll(h.sessionsOf(h.watchers, old.MediaFileID), h.encodeAddComments([]*pb.Comment{h.commentWithDrawing(updated)}))
+	sendAll(h.sessionsOf(h.watchers, old.MediaFileID), h.encodeAddComments([]*pb.Comment{h.commentWithDrawing(s.ctx, updated)}))
 	return nil
 }
 
@@ -450,21 +449,16 @@ func (s *session) addSubtitle(c *pb.ClientToServerCmd_AddSubtitle) error {
 	if err != nil {
 		return fmt.Errorf("Failed to base64 decode subtitle file: %v", err)
 	}
-	mediaDir := filepath.Join(h.videosDir, m.ID)
-	if _, err := os.Stat(mediaDir); err != nil {
+	err = h.media.CheckNewSubtitle(s.ctx, m.ID, name)
+	var exists *mediadir.SubtitleExistsError
+	switch {
+	case errors.Is(err, mediadir.ErrNoMedia):
 		return fmt.Errorf("Media file dir not found: %s", m.ID)
-	}
-	subsDir := filepath.Join(mediaDir, "subs")
-	origPath := filepath.Join(subsDir, "orig", name)
-	vttName := strings.TrimSuffix(name, filepath.Ext(name)) + ".vtt"
-	vttPath := filepath.Join(subsDir, vttName)
-	if _, err := os.Lstat(origPath); err == nil {
-		s.userError(&pb.UserMessage{Message: "Failed to add subtitle.", Details: new(fmt.Sprintf("Subtitle file already exists: '%s'", name)), Refs: mediaRefs(m.ID)}, true)
+	case errors.As(err, &exists):
+		s.userError(&pb.UserMessage{Message: "Failed to add subtitle.", Details: new(exists.Error()), Refs: mediaRefs(m.ID)}, true)
 		return nil
-	}
-	if _, err := os.Lstat(vttPath); err == nil {
-		s.userError(&pb.UserMessage{Message: "Failed to add subtitle.", Details: new(fmt.Sprintf("WebVTT file already exists: '%s'", vttName)), Refs: mediaRefs(m.ID)}, true)
-		return nil
+	case err != nil:
+		return err
 	}
 	// Convert first: a file that does not parse leaves nothing behind
 	// (Clapshot kept the original, which then blocked a retry).
@@ -472,17 +466,10 @@ func (s *session) addSubtitle(c *pb.ClientToServerCmd_AddSubtitle) error {
 	if err != nil {
 		return fmt.Errorf("Failed to parse subtitle file: %v", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(origPath), 0o755); err != nil {
-		return fmt.Errorf("create subtitle directory: %w", err)
+	if isVTT {
+		vtt = nil // the original plays as it is
 	}
-	written := []string{origPath}
-	err = os.WriteFile(origPath, data, 0o644)
-	var playback *string
-	if err == nil && !isVTT {
-		written = append(written, vttPath)
-		err = os.WriteFile(vttPath, vtt, 0o644)
-		playback = &vttName
-	}
+	playback, err := h.media.SaveSubtitle(s.ctx, m.ID, name, data, vtt)
 	if err == nil {
 		err = h.opt.DB.InTx(s.ctx, func(q *store.Queries) error {
 			sub, err := q.InsertSubtitle(s.ctx, store.Subtitle{MediaFileID: m.ID, Title: name, OrigFilename: name,
@@ -496,11 +483,11 @@ func (s *session) addSubtitle(c *pb.ClientToServerCmd_AddSubtitle) error {
 			}
 			return err
 		})
+		if err != nil {
+			_, _ = h.media.RemoveSubtitle(context.WithoutCancel(s.ctx), m.ID, name, playback)
+		}
 	}
 	if err != nil {
-		for _, p := range written {
-			os.Remove(p)
-		}
 		return fmt.Errorf("Failed to add subtitle: %w", err)
 	}
 	return s.reopen(m.ID)
@@ -583,21 +570,12 @@ func (s *session) delSubtitle(c *pb.ClientToServerCmd_DelSubtitle) error {
 	if err != nil {
 		return err
 	}
-	subsDir := filepath.Join(s.hub.videosDir, m.ID, "subs")
-	files := []string{filepath.Join(subsDir, "orig", sub.OrigFilename)}
-	if sub.Filename != nil {
-		files = append(files, filepath.Join(subsDir, *sub.Filename))
+	skipped, err := s.hub.media.RemoveSubtitle(s.ctx, m.ID, sub.OrigFilename, sub.Filename)
+	for _, k := range skipped {
+		s.hub.log.Warn("Not deleting a subtitle file outside the subtitle directory", "key", k)
 	}
-	for _, p := range files {
-		// Names come from the database, which organizers also write: never
-		// follow one out of the subtitle directory.
-		if !strings.HasPrefix(p, subsDir+string(filepath.Separator)) {
-			s.hub.log.Warn("Not deleting a subtitle file outside the subtitle directory", "path", p)
-			continue
-		}
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("Failed to delete subtitle file: %w", err)
-		}
+	if err != nil {
+		return fmt.Errorf("Failed to delete subtitle file: %w", err)
 	}
 	if err := s.hub.opt.DB.DeleteSubtitle(s.ctx, sub.ID); err != nil {
 		return fmt.Errorf("Failed to delete subtitle: %w", err)

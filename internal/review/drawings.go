@@ -2,16 +2,12 @@ package review
 
 import (
 	"bytes"
-	"crypto/sha256"
+	"context"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"mime"
 	"net/url"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 
@@ -21,10 +17,6 @@ import (
 // MaxDrawingBytes is the largest drawing image accepted (decoded). A
 // full-HD WebP drawing is a few hundred kilobytes.
 const MaxDrawingBytes = 8 << 20
-
-// drawingName is how drawings are stored: the first 16 hex digits of the
-// image's SHA-256, so identical images share one file.
-var drawingName = regexp.MustCompile(`^[0-9a-f]{16}\.webp$`)
 
 // parseDrawing decodes a "data:image/webp;base64,..." URL into image bytes.
 func parseDrawing(dataURL string) ([]byte, error) {
@@ -82,36 +74,6 @@ func parseDrawing(dataURL string) ([]byte, error) {
 	return img, nil
 }
 
-// saveDrawing stores a drawing of a media file and returns its file name.
-func (h *Hub) saveDrawing(mediaFileID string, img []byte) (string, error) {
-	sum := sha256.Sum256(img)
-	name := hex.EncodeToString(sum[:])[:16] + ".webp"
-	dir := filepath.Join(h.videosDir, mediaFileID, "drawings")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("create drawings directory: %w", err)
-	}
-	p := filepath.Join(dir, name)
-	if _, err := os.Stat(p); err == nil {
-		return name, nil // the same image is already there
-	}
-	tmp, err := os.CreateTemp(dir, ".drawing-*")
-	if err != nil {
-		return "", fmt.Errorf("write drawing: %w", err)
-	}
-	_, err = tmp.Write(img)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), p)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return "", fmt.Errorf("write drawing: %w", err)
-	}
-	return name, nil
-}
-
 // drawingCache keeps drawings as data URLs. Drawing files are named by
 // their content's hash and never change, so an entry never goes stale; the
 // cache is cleared when it outgrows its budget.
@@ -141,18 +103,13 @@ func (c *drawingCache) put(key, url string) {
 }
 
 // drawingURL is a stored drawing as the data URL the client shows: base64
-// without padding, as Clapshot's fetch_drawing_data_into_comment. Names
-// that are not drawing file names are never read (they could point
-// anywhere).
-func (h *Hub) drawingURL(mediaFileID, name string) (string, error) {
-	if !drawingName.MatchString(name) {
-		return "", fmt.Errorf("%q is not a drawing file name", name)
-	}
+// without padding, as Clapshot's fetch_drawing_data_into_comment.
+func (h *Hub) drawingURL(ctx context.Context, mediaFileID, name string) (string, error) {
 	key := mediaFileID + "/" + name
 	if u, ok := h.drawings.get(key); ok {
 		return u, nil
 	}
-	img, err := os.ReadFile(filepath.Join(h.videosDir, mediaFileID, "drawings", name))
+	img, err := h.media.ReadDrawing(ctx, mediaFileID, name)
 	if err != nil {
 		return "", err
 	}
@@ -165,7 +122,7 @@ func (h *Hub) drawingURL(mediaFileID, name string) (string, error) {
 // their images, reading missing ones in parallel. A missing file keeps the
 // name and marks the comment text, as in Clapshot; empty drawings and
 // legacy data: URLs pass through.
-func (h *Hub) inlineDrawings(cs []*pb.Comment) {
+func (h *Hub) inlineDrawings(ctx context.Context, cs []*pb.Comment) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for _, c := range cs {
@@ -177,7 +134,7 @@ func (h *Hub) inlineDrawings(cs []*pb.Comment) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			u, err := h.drawingURL(c.MediaFileId, d)
+			u, err := h.drawingURL(ctx, c.MediaFileId, d)
 			if err != nil {
 				h.log.Warn("Drawing file missing", "media_file", c.MediaFileId, "comment", c.Id, "err", err)
 				c.Comment += " [DRAWING NOT FOUND]"

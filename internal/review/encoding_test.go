@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/pbconv"
 	"github.com/clapshot-go/clapshot/internal/store"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
@@ -22,7 +23,7 @@ func TestFastEncodingsMatchProtojson(t *testing.T) {
 	for i, thumb := range []bool{true, false} {
 		m := store.MediaFile{ID: []string{"aaaa0001", "aaaa0002"}[i], UserID: "u", AddedTime: now, Title: new("A \"quoted\" <title> & more"),
 			OrigFilename: new("x.mov"), MediaType: new("audio"), HasThumbnail: new(thumb), Duration: new(1.5), TotalFrames: new(int64(1 << 40)), FPS: new("25")}
-		files = append(files, pbconv.MediaFile(m, []store.Subtitle{{ID: 3, MediaFileID: m.ID, Title: "t", OrigFilename: "a.srt", TimeOffset: -0.25}}, pbconv.URLs{}, pbconv.MediaFileOptions{}))
+		files = append(files, pbconv.MediaFile(m, []store.Subtitle{{ID: 3, MediaFileID: m.ID, Title: "t", OrigFilename: "a.srt", TimeOffset: -0.25}}, mediadir.URLs{}, pbconv.MediaFileOptions{}))
 	}
 	listing := FolderListing(files)
 	listing.GetFolderListing().PopupActions = []string{"new_folder"}

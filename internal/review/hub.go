@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -25,7 +24,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/auth"
 	"github.com/clapshot-go/clapshot/internal/events"
-	"github.com/clapshot-go/clapshot/internal/mediastore"
+	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/metrics"
 	"github.com/clapshot-go/clapshot/internal/pbconv"
 	"github.com/clapshot-go/clapshot/internal/store"
@@ -36,14 +35,17 @@ import (
 type Options struct {
 	DB      *store.DB
 	DataDir string // media lives in DataDir/videos
-	URLs    pbconv.URLs
+	// Media keeps drawings and subtitle files; nil uses the local
+	// DataDir.
+	Media *mediadir.Dir
+	URLs  mediadir.URLs
 	// Identity reads the user from trusted proxy headers.
 	Identity *auth.Resolver
 	// OriginAllowed checks a websocket upgrade's Origin header; nil allows
 	// only requests without one and same-host ones.
 	OriginAllowed func(*http.Request) bool
 	// Trash deletes media files for delMediaFile; nil uses
-	// mediastore.Trasher on DB and DataDir.
+	// mediadir.Trasher on DB and DataDir.
 	Trash Trasher
 	Log   *slog.Logger
 
@@ -82,7 +84,7 @@ var ErrNoSession = errors.New("no such session")
 // Hub owns the live sessions and collab rooms.
 type Hub struct {
 	opt          Options
-	videosDir    string
+	media        *mediadir.Dir
 	log          *slog.Logger
 	json         *jsonCache
 	drawings     *drawingCache
@@ -137,12 +139,15 @@ func NewHub(opt Options) *Hub {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
+	if opt.Media == nil {
+		opt.Media = mediadir.New(opt.DataDir)
+	}
 	if opt.Trash == nil {
-		opt.Trash = &mediastore.Trasher{DB: opt.DB, Layout: mediastore.Layout{DataDir: opt.DataDir}}
+		opt.Trash = &mediadir.Trasher{DB: opt.DB, Layout: mediadir.Layout{DataDir: opt.DataDir}}
 	}
 	h := &Hub{
 		opt:          opt,
-		videosDir:    filepath.Join(opt.DataDir, "videos"),
+		media:        opt.Media,
 		log:          opt.Log,
 		json:         newJSONCache(64 << 20),
 		drawings:     &drawingCache{m: map[string]string{}, max: 128 << 20},

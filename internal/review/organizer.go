@@ -75,7 +75,7 @@ func (NoOrganizer) ReorderItems(context.Context, *pb.ReorderItemsRequest) error 
 // row (comments and subtitles cascade), then db_backup.json and a move of
 // videos/<id> to videos/trash/<id>_<UTC time>. err means the row was not
 // deleted (store.ErrNotFound: there was none); warnings describe cleanup
-// steps that failed after it was. mediastore.Trasher is the real one.
+// steps that failed after it was. mediadir.Trasher is the real one.
 type Trasher interface {
 	TrashMediaFile(ctx context.Context, mediaFileID string) (warnings []string, err error)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/pbconv"
 	"github.com/clapshot-go/clapshot/internal/store"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
@@ -52,7 +53,7 @@ func TestUserPageFollowsEveryWrite(t *testing.T) {
 		subs, _ := db.ListSubtitlesOfUsersMedia(ctx, "alice")
 		list := make([]*pb.MediaFile, len(files))
 		for i, f := range files {
-			list[i] = pbconv.MediaFile(f, subs[f.ID], pbconv.URLs{}, pbconv.MediaFileOptions{NoRawMetadata: true})
+			list[i] = pbconv.MediaFile(f, subs[f.ID], mediadir.URLs{}, pbconv.MediaFileOptions{NoRawMetadata: true})
 		}
 		heading := "<h2>All your media files</h2>"
 		if len(list) == 0 {

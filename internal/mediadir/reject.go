@@ -1,4 +1,4 @@
-package mediastore
+package mediadir
 
 import (
 	"bytes"

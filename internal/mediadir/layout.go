@@ -1,9 +1,12 @@
-// Package mediastore owns the on-disk layout of the data directory's media
-// (Clapshot's, unchanged) and the operations on it that several
-// subsystems need: trashing a media file with its db_backup.json,
-// rejecting a file that could not be ingested, and purging old trash.
+// Package mediadir is the one owner of the media directory: where every
+// file of a media file lives under the data directory (Layout, for the
+// pipeline and ffmpeg, which work on local paths), the file operations the
+// review side makes (drawings and subtitles, through Files, which a later
+// object store can implement), the public URLs the same files are served
+// at (URLs), and trashing or rejecting media. Nothing else builds a path
+// or URL below videos/.
 //
-// Layout under <data-dir>:
+// The layout under <data-dir> is Clapshot's, unchanged:
 //
 //	incoming/                       drop folder; the file's OS owner is the uploader
 //	upload/<uuid>/<name>            an upload (HTTP or incoming) waiting to be ingested
@@ -17,18 +20,43 @@
 //	videos/<id>/thumbs/thumb.webp   160×90 poster, letterboxed
 //	videos/<id>/thumbs/sheet-10x10.webp          sprite sheet of 100 frames (video only)
 //	videos/<id>/thumbs/stdout.txt, stderr.txt   the thumbnailer's output
-//	videos/<id>/subs/..., drawings/...          written by the review side
+//	videos/<id>/subs/orig/<name>    an uploaded subtitle file, as uploaded
+//	videos/<id>/subs/<name>.vtt     its WebVTT conversion (none when it was WebVTT)
+//	videos/<id>/drawings/<hash>.webp            comment drawings, named by content
 //	videos/trash/<id>_<YYYYmmdd-HHMMSS UTC>/    deleted media, with db_backup.json
-package mediastore
+package mediadir
 
 import (
 	"fmt"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
 )
 
-// Layout names the places in a data directory.
+// The names inside videos/<id>/. Layout (file system paths), the keys of
+// Files and URLs are all built from these, so the three cannot disagree.
+const (
+	videosDir   = "videos"
+	origDir     = "orig"
+	thumbsDir   = "thumbs"
+	posterName  = "thumb.webp"
+	videoLink   = "video.mp4"
+	subsDir     = "subs"
+	drawingsDir = "drawings"
+)
+
+func sheetName(cols, rows int64) string {
+	return "sheet-" + strconv.FormatInt(cols, 10) + "x" + strconv.FormatInt(rows, 10) + ".webp"
+}
+
+// key is the slash-separated name of a file of a media file, relative to
+// the data directory: what Files stores it under.
+func key(mediaID string, parts ...string) string {
+	return path.Join(append([]string{videosDir, mediaID}, parts...)...)
+}
+
+// Layout names the places in a data directory on the local file system.
 type Layout struct {
 	DataDir string
 }
@@ -38,7 +66,7 @@ func (l Layout) join(parts ...string) string {
 }
 
 // Videos is <data-dir>/videos, served at /videos/.
-func (l Layout) Videos() string { return l.join("videos") }
+func (l Layout) Videos() string { return l.join(videosDir) }
 
 // Incoming is the drop folder.
 func (l Layout) Incoming() string { return l.join("incoming") }
@@ -53,37 +81,40 @@ func (l Layout) Tus() string { return l.join("upload", "tus") }
 func (l Layout) Rejected() string { return l.join("rejected") }
 
 // Trash holds deleted media.
-func (l Layout) Trash() string { return l.join("videos", "trash") }
+func (l Layout) Trash() string { return l.join(videosDir, "trash") }
 
 // MediaDir is videos/<id>.
-func (l Layout) MediaDir(id string) string { return l.join("videos", id) }
+func (l Layout) MediaDir(id string) string { return l.join(videosDir, id) }
 
 // OrigDir is videos/<id>/orig.
-func (l Layout) OrigDir(id string) string { return l.join("videos", id, "orig") }
+func (l Layout) OrigDir(id string) string { return l.join(videosDir, id, origDir) }
 
 // ThumbsDir is videos/<id>/thumbs.
-func (l Layout) ThumbsDir(id string) string { return l.join("videos", id, "thumbs") }
+func (l Layout) ThumbsDir(id string) string { return l.join(videosDir, id, thumbsDir) }
 
 // Poster is the 160×90 thumbnail.
-func (l Layout) Poster(id string) string { return l.join("videos", id, "thumbs", "thumb.webp") }
+func (l Layout) Poster(id string) string { return l.join(videosDir, id, thumbsDir, posterName) }
 
 // Sheet is the sprite sheet of cols×rows frames.
 func (l Layout) Sheet(id string, cols, rows int) string {
-	return l.join("videos", id, "thumbs", "sheet-"+strconv.Itoa(cols)+"x"+strconv.Itoa(rows)+".webp")
+	return l.join(videosDir, id, thumbsDir, sheetName(int64(cols), int64(rows)))
 }
 
 // VideoLink is the video.mp4 symlink to the playable file.
-func (l Layout) VideoLink(id string) string { return l.join("videos", id, "video.mp4") }
+func (l Layout) VideoLink(id string) string { return l.join(videosDir, id, videoLink) }
 
 // Transcoded names a transcode output (a new name per attempt).
 func (l Layout) Transcoded(id string, bitrate int64, uuid string) string {
-	return l.join("videos", id, fmt.Sprintf("transcoded_br%d_%s.mp4", bitrate, uuid))
+	return l.join(videosDir, id, fmt.Sprintf("transcoded_br%d_%s.mp4", bitrate, uuid))
 }
 
 // Remuxed names a remux output.
 func (l Layout) Remuxed(id, uuid string) string {
-	return l.join("videos", id, "remuxed_"+uuid+".mp4")
+	return l.join(videosDir, id, "remuxed_"+uuid+".mp4")
 }
+
+// Path is where the file stored under key (see Files) is on disk.
+func (l Layout) Path(key string) string { return l.join(filepath.FromSlash(key)) }
 
 var idRE = regexp.MustCompile(`^[0-9a-f]{8}$`)
 
