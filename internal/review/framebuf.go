@@ -19,9 +19,10 @@ import (
 // allocation afterwards the next garbage collection can be minutes away,
 // and the runtime gives freed memory back to the system only gradually
 // after it. So after large messages the hub asks the runtime to collect and
-// return it (debug.FreeOSMemory), once the burst is over and at most every
-// releaseGap, so that a client sending big messages all the time cannot
-// make the server do little else.
+// return it (debug.FreeOSMemory): releaseDelay after a large message, and
+// while they keep coming at most every releaseGap (so memory is back at
+// most releaseGap+releaseDelay after the last one), so that a client
+// sending big messages all the time cannot make the server do little else.
 const (
 	// maxPooledFrameBuf is the largest read buffer kept for reuse.
 	maxPooledFrameBuf = 64 << 10
