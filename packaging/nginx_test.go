@@ -177,6 +177,9 @@ func TestNginxBasicAuthExample(t *testing.T) {
 		if resp.StatusCode != 200 || string(body) != "I'm alive!" {
 			t.Errorf("GET /api/health: %d %q", resp.StatusCode, body)
 		}
+		if resp, body := p.get(t, "/api/ready", ""); resp.StatusCode != 200 || string(body) != "Ready" {
+			t.Errorf("GET /api/ready: %d %q", resp.StatusCode, body)
+		}
 	})
 
 	t.Run("metrics not public", func(t *testing.T) {

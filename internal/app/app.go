@@ -127,8 +127,20 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	a.Events = events.NewBus(db, log)
 	a.HTTP = httpapi.New(log)
 	a.HTTP.Status = a.status
+	// Ready once Start returns: the database is open and migrated; then as
+	// long as it answers.
+	a.HTTP.Ready = func(ctx context.Context) error {
+		if err := db.SQL().PingContext(ctx); err != nil {
+			return fmt.Errorf("the database does not answer: %w", err)
+		}
+		return nil
+	}
 	a.HTTP.Handle("GET /api/metrics", mtr.Handler(log))
 	a.HTTP.Origins = httpapi.NewOriginPolicy(cfg.CORSOrigins, cfg.URLBase, a.Identity.Trusted)
+	a.HTTP.Hosts = httpapi.NewHostPolicy(cfg.AllowedHosts, log)
+	if a.HTTP.Hosts.AllowsAny() {
+		log.Warn("--allowed-hosts '*' lets pages on any host name reach this server through DNS rebinding; list the host names instead")
+	}
 	if a.HTTP.Origins.AllowsAny() {
 		log.Warn("--cors '*' lets any web site use this server in its users' name; list the allowed origins instead")
 	}

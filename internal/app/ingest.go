@@ -43,6 +43,6 @@ func (a *App) newPipeline() error {
 		return err
 	}
 	a.HTTP.Handle(ingest.TusPath, tus)
-	a.HTTP.Handle("GET /videos/", httpapi.MediaFiles(layout.Videos(), cfg.DataDir, a.Log))
+	a.HTTP.Handle("GET /videos/", httpapi.MediaFiles(layout.Videos(), cfg.DBPath(), a.Log))
 	return nil
 }

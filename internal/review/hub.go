@@ -93,6 +93,8 @@ type Hub struct {
 	org          atomic.Pointer[orgBox]
 	nextSID      atomic.Uint64
 	ctx          context.Context // ends all sessions; set by Run
+	frames       frameBufs       // read buffers, shared by the sessions
+	memRelease   *memReleaser    // gives memory back after large messages
 
 	// handlers counts ServeHTTP calls in progress, from before the
 	// upgrade to the end of the session: a hijacked connection is not
@@ -152,6 +154,7 @@ func NewHub(opt Options) *Hub {
 		pages:        newUserPages(128 << 20),
 		commentLists: newRenderCache(128 << 20),
 		ctx:          context.Background(),
+		memRelease:   newMemReleaser(),
 		sessions:     map[string]*session{},
 		byUser:       map[string]map[*session]struct{}{},
 		watchers:     map[string]map[*session]struct{}{},
@@ -179,6 +182,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	h.ctx = ctx
 	h.mu.Unlock()
 	<-ctx.Done()
+	h.memRelease.stop()
 	h.mu.Lock()
 	h.closing = true
 	h.mu.Unlock()

@@ -336,8 +336,6 @@ func (s *session) write(b []byte) bool {
 // readLoop reads and handles client messages, one at a time, until the
 // connection ends; the result is why.
 func (s *session) readLoop() error {
-	limit := s.hub.opt.MaxMessageBytes
-	buf := new(bytes.Buffer)
 	for {
 		typ, r, err := s.conn.Reader(context.Background())
 		if err != nil {
@@ -346,31 +344,44 @@ func (s *session) readLoop() error {
 			}
 			return err
 		}
-		buf.Reset()
-		n, err := io.Copy(buf, io.LimitReader(r, limit+1))
-		if err == nil && n > limit {
-			// Reading (and skipping) the rest could take long, and the
-			// client is misbehaving or misconfigured: say why, then close.
-			s.sendError(fmt.Sprintf("Message too large: the limit is %d MiB (--ws-max-message-mb). Closing the connection.", limit>>20))
-			return errTooBig
+		// A buffer per message, from the hub's pool: see framebuf.go.
+		buf := s.hub.frames.get()
+		end := s.readMessage(typ, r, buf)
+		if buf.Len() >= largeMessage {
+			s.hub.memRelease.large()
 		}
-		if err != nil {
-			if c := context.Cause(s.ctx); c != nil {
-				return c
-			}
-			return err
-		}
-		if !s.allow() {
-			continue
-		}
-		if typ != websocket.MessageText {
-			s.sendError("Binary messages are not supported: send each command as a JSON text message.")
-			continue
-		}
-		if end := s.handleText(buf.Bytes()); end != nil {
+		s.hub.frames.put(buf)
+		if end != nil {
 			return end
 		}
 	}
+}
+
+// readMessage reads one message into buf and handles it; a non-nil
+// result ends the session.
+func (s *session) readMessage(typ websocket.MessageType, r io.Reader, buf *bytes.Buffer) error {
+	limit := s.hub.opt.MaxMessageBytes
+	n, err := io.Copy(buf, io.LimitReader(r, limit+1))
+	if err == nil && n > limit {
+		// Reading (and skipping) the rest could take long, and the
+		// client is misbehaving or misconfigured: say why, then close.
+		s.sendError(fmt.Sprintf("Message too large: the limit is %d MiB (--ws-max-message-mb). Closing the connection.", limit>>20))
+		return errTooBig
+	}
+	if err != nil {
+		if c := context.Cause(s.ctx); c != nil {
+			return c
+		}
+		return err
+	}
+	if !s.allow() {
+		return nil
+	}
+	if typ != websocket.MessageText {
+		s.sendError("Binary messages are not supported: send each command as a JSON text message.")
+		return nil
+	}
+	return s.handleText(buf.Bytes())
 }
 
 // allow applies the rate limit. Excess messages are dropped, with at most

@@ -108,18 +108,7 @@ func startTimed(args func(port int) []string) (time.Duration, time.Duration, int
 	return took, ready, rss, err
 }
 
-func rssKB(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
-			return strconv.ParseInt(strings.Fields(l)[1], 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS for %d", pid)
-}
+func rssKB(pid int) (int64, error) { return statusKB(pid, "VmRSS") }
 
 func benchStartup(ctx context.Context, env *Env, rep *Report) error {
 	refDir := filepath.Join(env.Work, "minimal")

@@ -42,12 +42,6 @@ func runRealtime(ctx context.Context, env *Env) (*Report, error) {
 	if env.Quick {
 		sz = rtSizes{participants: 50, fanout: 5 * time.Second, watchers: 100, broadcasts: 10, comments: 1000, media: 1000, idle: 100}
 	}
-	refBin := filepath.Join(env.Work, "wsref")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", refBin, "./tools/bench/wsref")
-	build.Dir = env.Root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build tools/bench/wsref: %v\n%s", err, out)
-	}
 	dir := filepath.Join(env.Work, "data")
 	env.Logf("   seeding %d media files and %d comments (a third with drawings)", sz.media, sz.comments)
 	if err := seedMedia(ctx, dir, sz.media); err != nil {
@@ -57,16 +51,11 @@ func runRealtime(ctx context.Context, env *Env) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	ours, ourPID, stopOurs, err := startServerProc(ctx, env, dir)
+	ours, ourPID, ref, refPID, stop, err := startWithRef(ctx, env, dir)
 	if err != nil {
 		return nil, err
 	}
-	defer stopOurs()
-	ref, refPID, stopRef, err := startRef(ctx, refBin)
-	if err != nil {
-		return nil, err
-	}
-	defer stopRef()
+	defer stop()
 
 	rep := &Report{}
 	loadBefore := loadAverage()
@@ -99,6 +88,27 @@ func loadAverage() string {
 		return "?"
 	}
 	return strings.Fields(string(b))[0]
+}
+
+// startWithRef starts our server on dir and the reference websocket
+// server (tools/bench/wsref, built first); stop stops both.
+func startWithRef(ctx context.Context, env *Env, dir string) (ours string, ourPID int, ref string, refPID int, stop func(), err error) {
+	bin := filepath.Join(env.Work, "wsref")
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./tools/bench/wsref")
+	build.Dir = env.Root
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", 0, "", 0, nil, fmt.Errorf("build tools/bench/wsref: %v\n%s", err, out)
+	}
+	ours, ourPID, stopOurs, err := startServerProc(ctx, env, dir)
+	if err != nil {
+		return "", 0, "", 0, nil, err
+	}
+	ref, refPID, stopRef, err := startRef(ctx, bin)
+	if err != nil {
+		stopOurs()
+		return "", 0, "", 0, nil, err
+	}
+	return ours, ourPID, ref, refPID, func() { stopRef(); stopOurs() }, nil
 }
 
 func startRef(ctx context.Context, bin string) (string, int, func(), error) {
