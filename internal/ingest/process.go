@@ -349,7 +349,7 @@ func failureReason(err error, tail string) string {
 		msg = fmt.Sprintf("%s failed (%s)", ee.Cmd, ee.Status)
 	}
 	if last := (&media.Tail{Max: len(tail) + 1}); tail != "" {
-		last.Write([]byte(tail))
+		_, _ = last.Write([]byte(tail)) // a Tail is memory: it cannot fail
 		lines := last.LastLines(3)
 		if cause := systemErrorLine(tail); cause != "" && !strings.Contains(lines, cause) {
 			lines = cause + "; " + last.LastLines(2)

@@ -109,7 +109,7 @@ func Restore(dbPath, backupPath string) error {
 	}()
 	for {
 		hdr, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
