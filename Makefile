@@ -94,10 +94,17 @@ test-web: build organizer ## Web UI: type check, unit tests (vitest), end-to-end
 	cd web && npm run proto:check && npm run check && npm test
 	cd web && CLAPSHOT_SERVER=$(CURDIR)/$(BIN)/clapshot-server CLAPSHOT_ORGANIZER=$(CURDIR)/$(BIN)/clapshot-organizer-folders npm run e2e
 
-lint: ## go vet and a gofmt check
-	$(GO) vet ./...
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go') | grep -v '\.pb\.go$$' || true); \
-	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
+# golangci-lint, pinned like the other tools: go vet's checks, errcheck,
+# staticcheck, ineffassign, unused, errorlint and gofmt (.golangci.yml says
+# why each one).
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT         := $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
+
+lint: $(GOLANGCI_LINT) ## golangci-lint: vet, errcheck, staticcheck, ... and gofmt (see .golangci.yml)
+	$(GOLANGCI_LINT) run ./...
+
+$(GOLANGCI_LINT):
+	GOBIN=$(dir $(GOLANGCI_LINT)) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 bench: deps-bench build ## Run the benchmarks and write docs/BENCHMARKS.md
 	$(GO) run ./tools/bench -server $(BIN)/clapshot-server -out docs/BENCHMARKS.md $(BENCH_FLAGS)

@@ -324,7 +324,7 @@ func TestDebInstallRunRemove(t *testing.T) {
 
 	// Without media: install and purge leave nothing behind.
 	os.RemoveAll(dataDir)
-	in = dpkgInstall(t, d.server, d.organizer)
+	dpkgInstall(t, d.server, d.organizer)
 	if !exists(dataDir) {
 		t.Fatalf("reinstall did not create %s", dataDir)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -305,7 +306,8 @@ func TestConfigFileAndEnvironment(t *testing.T) {
 	os.WriteFile(bad, []byte("[general]\ndata-dir = "+dir+"\nfrobnicate = yes\n"), 0o644)
 	cmd := exec.Command(serverBin, "--config", bad)
 	out, err := cmd.CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "line 3") {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "line 3") {
 		t.Errorf("bad config: %v\n%s", err, out)
 	}
 

@@ -235,7 +235,7 @@ func TestFoldersThroughTheWebsocket(t *testing.T) {
 
 	// Create folders.
 	send(t, c, wsclient.OrganizerCmd("new_folder", map[string]string{"name": "Project"}))
-	l = listing(nextPage(t, c))
+	_ = listing(nextPage(t, c))
 	send(t, c, wsclient.OrganizerCmd("new_folder", map[string]string{"name": "Archive"}))
 	l = listing(nextPage(t, c))
 	projectID, archiveID := folderID(t, l, "Project"), folderID(t, l, "Archive")

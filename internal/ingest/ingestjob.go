@@ -187,7 +187,7 @@ func (p *Pipeline) record(ctx context.Context, job store.Job, spec ingestSpec, i
 	}
 	mediaID := id
 	jobs := p.processingJobs(orig, name, info, plan)
-	return p.db.InTx(ctx, func(q *store.Queries) error {
+	return p.db.InTx(ctx, func(q Queries) error {
 		if err := q.EnsureUser(ctx, spec.UserID, spec.UserName); err != nil {
 			return err
 		}

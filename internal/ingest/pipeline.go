@@ -35,7 +35,7 @@ const (
 
 // Options configure a Pipeline.
 type Options struct {
-	DB     *store.DB
+	DB     Store
 	Events events.Publisher
 	Log    *slog.Logger
 	Layout mediadir.Layout
@@ -75,7 +75,7 @@ func (noMetrics) TranscodeFinished(string, time.Duration, error) {}
 // Pipeline is the running media pipeline.
 type Pipeline struct {
 	o   Options
-	db  *store.DB
+	db  Store
 	log *slog.Logger
 	l   mediadir.Layout
 

@@ -111,7 +111,7 @@ func (p *Pipeline) NewUploadDir() (dir string, done func(), err error) {
 
 // Submit queues files for ingestion, all or none (one transaction).
 func (p *Pipeline) Submit(ctx context.Context, uploads ...Upload) error {
-	err := p.db.InTx(ctx, func(q *store.Queries) error {
+	err := p.db.InTx(ctx, func(q Queries) error {
 		for _, u := range uploads {
 			if u.Cookies == nil {
 				u.Cookies = map[string]string{}

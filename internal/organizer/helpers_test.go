@@ -2,7 +2,6 @@ package organizer_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -140,5 +139,3 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
-func statusOf(s *server) string { return fmt.Sprint(s.app.Organizer.Status()) }

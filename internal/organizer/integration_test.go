@@ -103,7 +103,7 @@ func TestTestOrganizerEndToEnd(t *testing.T) {
 	wait(t, c, "the organizer's error", wsclient.Message("unknown command"))
 	send(t, c, wsclient.OrganizerCmd("abort", nil))
 	send(t, c, wsclient.OrganizerCmd("sessions", nil))
-	m, skipped = wait(t, c, "the next answer", wsclient.Message("sessions started here"))
+	_, skipped = wait(t, c, "the next answer", wsclient.Message("sessions started here"))
 	if slices.ContainsFunc(skipped, wsclient.Error) {
 		t.Errorf("ABORTED was reported to the user: %s", wsclient.Describe(skipped))
 	}

@@ -96,10 +96,11 @@ type Manager struct {
 	dbPath  string   // canonical path sent to the plugin
 	backend atomic.Pointer[Backend]
 
-	ctx    context.Context // ends when the manager closes
-	cancel context.CancelFunc
-	srv    *grpc.Server
-	srvErr chan error
+	ctx       context.Context // New's; ends when the manager closes
+	cancel    context.CancelFunc
+	stopClose func() bool // unregisters the Close at the end of ctx
+	srv       *grpc.Server
+	srvErr    chan error
 
 	mu        sync.Mutex
 	proc      *process
@@ -118,8 +119,11 @@ type Manager struct {
 	closeOnce sync.Once
 }
 
-// New checks the options and prepares a manager; nothing starts yet.
-func New(opt Options) (*Manager, error) {
+// New checks the options and prepares a manager; nothing starts yet. ctx
+// is the manager's lifetime: everything it starts (the plugin process,
+// connections, the OrganizerOutbound server and their goroutines) stops
+// when ctx ends, as with Close.
+func New(ctx context.Context, opt Options) (*Manager, error) {
 	if !opt.Configured() {
 		return nil, errors.New("no organizer configured (--org-cmd or --org-in-uri)")
 	}
@@ -140,7 +144,6 @@ func New(opt Options) (*Manager, error) {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
 	m := &Manager{opt: opt, log: opt.Log, state: StateStarting}
-	m.ctx, m.cancel = context.WithCancel(context.Background())
 	dataDir, err := filepath.EvalSymlinks(opt.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", opt.DataDir, err)
@@ -171,6 +174,8 @@ func New(opt Options) (*Manager, error) {
 			}
 		}
 	}
+	m.ctx, m.cancel = context.WithCancel(ctx)
+	m.stopClose = context.AfterFunc(m.ctx, m.Close)
 	return m, nil
 }
 
@@ -679,6 +684,7 @@ func userMessageCmd(msgs ...*pb.UserMessage) *pb.ServerToClientCmd {
 // Close stops serving, disconnects and stops the plugin process.
 func (m *Manager) Close() {
 	m.closeOnce.Do(func() {
+		m.stopClose() // called directly: no second Close when ctx ends
 		m.cancel()
 		m.mu.Lock()
 		conn, p := m.conn, m.proc

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/clapshot-go/clapshot/internal/pbconv"
+	"github.com/clapshot-go/clapshot/internal/rowid"
 	"github.com/clapshot-go/clapshot/internal/store"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
@@ -43,7 +44,7 @@ func (s *session) mediaOp(desc string, op pb.AuthzUserActionRequest_MediaFileOp_
 }
 
 func (s *session) commentOp(desc string, op pb.AuthzUserActionRequest_CommentOp_Op, c store.Comment, dflt bool) action {
-	return action{desc: desc, dflt: dflt, refs: &pb.UserMessage_Refs{CommentId: new(pbconv.ID(c.ID))},
+	return action{desc: desc, dflt: dflt, refs: &pb.UserMessage_Refs{CommentId: new(rowid.Format(c.ID))},
 		detail: fmt.Sprintf("%s on comment %d by %q; you are %q", op, c.ID, deref(c.UserID), s.user.UserID),
 		req: &pb.AuthzUserActionRequest{Op: &pb.AuthzUserActionRequest_CommentOp_{CommentOp: &pb.AuthzUserActionRequest_CommentOp{
 			Op: op, Comment: pbconv.Comment(c)}}}}

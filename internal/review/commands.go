@@ -15,6 +15,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/pbconv"
+	"github.com/clapshot-go/clapshot/internal/rowid"
 	"github.com/clapshot-go/clapshot/internal/store"
 	"github.com/clapshot-go/clapshot/internal/subtitles"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
@@ -182,7 +183,7 @@ func addComments(cs ...*pb.Comment) *pb.ServerToClientCmd {
 }
 
 func delCommentCmd(id int64) *pb.ServerToClientCmd {
-	return &pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_DelComment_{DelComment: &pb.ServerToClientCmd_DelComment{CommentId: pbconv.ID(id)}}}
+	return &pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_DelComment_{DelComment: &pb.ServerToClientCmd_DelComment{CommentId: rowid.Format(id)}}}
 }
 
 func collabEventCmd(ev *pb.ServerToClientCmd_CollabEvent) *pb.ServerToClientCmd {
@@ -231,6 +232,9 @@ func (s *session) delMediaFile(c *pb.ClientToServerCmd_DelMediaFile) error {
 	}
 	if err := s.authorize(s.mediaOp("delete media file", pb.AuthzUserActionRequest_MediaFileOp_DELETE, m, s.owns(m))); err != nil {
 		return err
+	}
+	if s.hub.opt.Trash == nil {
+		return errors.New("deleting media files is not available in this server")
 	}
 	s.hub.log.Info("Trashing media file", "media_file", m.ID, "user", s.user.UserID)
 	warnings, err := s.hub.opt.Trash.TrashMediaFile(s.ctx, m.ID)
@@ -296,7 +300,7 @@ func (s *session) addComment(c *pb.ClientToServerCmd_AddComment) error {
 	if c.TimecodeEnd != nil && deref(c.Timecode) == "" {
 		return errors.New("a range comment (timecodeEnd) needs a start timecode")
 	}
-	if row.ParentID, err = pbconv.ParseIDPtr("parent id", c.ParentId); err != nil {
+	if row.ParentID, err = rowid.ParsePtr("parent id", c.ParentId); err != nil {
 		return err
 	}
 	if row.ParentID != nil {
@@ -310,7 +314,7 @@ func (s *session) addComment(c *pb.ClientToServerCmd_AddComment) error {
 			return fmt.Errorf("cannot reply: comment %d is on another media file", *row.ParentID)
 		}
 	}
-	if row.SubtitleID, err = pbconv.ParseIDPtr("subtitle id", c.SubtitleId); err != nil {
+	if row.SubtitleID, err = rowid.ParsePtr("subtitle id", c.SubtitleId); err != nil {
 		return err
 	}
 	if row.SubtitleID != nil {
@@ -351,7 +355,7 @@ func (s *session) addComment(c *pb.ClientToServerCmd_AddComment) error {
 // is reported as Clapshot does ("Failed to <verb> comment." / "No such
 // comment. Cannot <verb>.", stored) and gives ok false.
 func (s *session) loadComment(idStr, verb string) (c store.Comment, ok bool, err error) {
-	id, err := pbconv.ParseID("comment id", idStr)
+	id, err := rowid.Parse("comment id", idStr)
 	if err != nil {
 		return c, false, err
 	}
@@ -400,7 +404,7 @@ func (s *session) delComment(c *pb.ClientToServerCmd_DelComment) error {
 		return nil
 	}
 	hasReplies := false
-	err = h.opt.DB.InTx(s.ctx, func(q *store.Queries) error {
+	err = h.opt.DB.InTx(s.ctx, func(q Queries) error {
 		n, err := q.CountReplies(s.ctx, id)
 		if err != nil || n > 0 {
 			hasReplies = n > 0
@@ -471,7 +475,7 @@ func (s *session) addSubtitle(c *pb.ClientToServerCmd_AddSubtitle) error {
 	}
 	playback, err := h.media.SaveSubtitle(s.ctx, m.ID, name, data, vtt)
 	if err == nil {
-		err = h.opt.DB.InTx(s.ctx, func(q *store.Queries) error {
+		err = h.opt.DB.InTx(s.ctx, func(q Queries) error {
 			sub, err := q.InsertSubtitle(s.ctx, store.Subtitle{MediaFileID: m.ID, Title: name, OrigFilename: name,
 				LanguageCode: subtitles.Language(name), Filename: playback})
 			if err != nil {
@@ -506,7 +510,7 @@ func (s *session) reopen(mediaFileID string) error {
 // subtitleAndMedia loads a subtitle and its media file and checks the
 // EDIT permission on it.
 func (s *session) subtitleAndMedia(idStr, desc string) (store.Subtitle, store.MediaFile, error) {
-	id, err := pbconv.ParseID("subtitle id", idStr)
+	id, err := rowid.Parse("subtitle id", idStr)
 	if err != nil {
 		return store.Subtitle{}, store.MediaFile{}, err
 	}
@@ -545,7 +549,7 @@ func (s *session) editSubtitleInfo(c *pb.ClientToServerCmd_EditSubtitleInfo) err
 		}
 		sub.TimeOffset = off
 	}
-	err = s.hub.opt.DB.InTx(s.ctx, func(q *store.Queries) error {
+	err = s.hub.opt.DB.InTx(s.ctx, func(q Queries) error {
 		if err := q.UpdateSubtitle(s.ctx, sub); err != nil {
 			return err
 		}
@@ -595,7 +599,7 @@ func (s *session) listMyMessages() error {
 	}
 	s.send(encode(messagesCmd(out...)))
 	// Mark exactly what was listed: a message arriving meanwhile stays new.
-	return db.InTx(s.ctx, func(q *store.Queries) error {
+	return db.InTx(s.ctx, func(q Queries) error {
 		for _, m := range msgs {
 			if !m.Seen {
 				if err := q.SetMessageSeen(s.ctx, m.ID, true); err != nil && !errors.Is(err, store.ErrNotFound) {

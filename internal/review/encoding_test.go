@@ -17,7 +17,7 @@ import (
 
 // The assembled encodings say exactly what protojson says.
 func TestFastEncodingsMatchProtojson(t *testing.T) {
-	h := NewHub(Options{})
+	h := NewHub(t.Context(), Options{})
 	now := time.Date(2024, 5, 2, 19, 40, 46, 123000000, time.UTC)
 	var files []*pb.MediaFile
 	for i, thumb := range []bool{true, false} {

@@ -140,11 +140,6 @@ type client struct {
 	timeout time.Duration
 }
 
-type dialOpt struct {
-	header http.Header
-	noAuth bool
-}
-
 // dial connects as user (the proxy headers a trusted proxy would set) and
 // consumes the welcome and defineActions messages.
 func (s *testServer) dial(user string, extra ...string) *client {

@@ -44,6 +44,11 @@ type session struct {
 	out    sendQueue
 	drain  chan struct{} // closed to flush the queue and stop writing
 	wrote  chan struct{} // closed when the writer has stopped
+	// pings are the pong waiters; linked ends when the connection has
+	// been closed (after ctx), and them with it.
+	pings    sync.WaitGroup
+	linked   context.Context
+	unlinked context.CancelFunc
 
 	mu      sync.Mutex
 	cookies map[string]string
@@ -85,21 +90,27 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// first; the library's own limit (which closes without one) is above.
 	conn.SetReadLimit(h.opt.MaxMessageBytes + 2)
 
+	// Not derived from the hub's context, whose end would be the cause:
+	// the client is told why.
 	ctx, cancel := context.WithCancelCause(context.Background())
-	defer context.AfterFunc(h.baseContext(), func() { cancel(errServerShutdown) })()
+	linked, unlinked := context.WithCancel(context.Background())
+	defer unlinked()
+	defer context.AfterFunc(h.ctx, func() { cancel(errServerShutdown) })()
 	defer context.AfterFunc(r.Context(), func() { cancel(errServerShutdown) })()
 	s := &session{
-		hub:     h,
-		sid:     strconv.FormatUint(h.nextSID.Add(1), 10),
-		user:    ident,
-		conn:    conn,
-		ctx:     ctx,
-		cancel:  cancel,
-		out:     sendQueue{notify: make(chan struct{}, 1)},
-		drain:   make(chan struct{}),
-		wrote:   make(chan struct{}),
-		cookies: auth.Cookies(r.Header),
-		limiter: newTokenBucket(h.opt.RateLimit, h.opt.RateBurst),
+		hub:      h,
+		sid:      strconv.FormatUint(h.nextSID.Add(1), 10),
+		user:     ident,
+		conn:     conn,
+		ctx:      ctx,
+		cancel:   cancel,
+		linked:   linked,
+		unlinked: unlinked,
+		out:      sendQueue{notify: make(chan struct{}, 1)},
+		drain:    make(chan struct{}),
+		wrote:    make(chan struct{}),
+		cookies:  auth.Cookies(r.Header),
+		limiter:  newTokenBucket(h.opt.RateLimit, h.opt.RateBurst),
 	}
 	defer h.opt.Metrics.SessionOpened()()
 	s.run()
@@ -126,6 +137,7 @@ func (s *session) run() {
 	closed := make(chan struct{})
 	context.AfterFunc(s.ctx, func() {
 		defer close(closed)
+		defer s.unlinked()
 		s.closeConn(context.Cause(s.ctx))
 	})
 
@@ -148,6 +160,7 @@ func (s *session) run() {
 	s.cancel(cause)
 	<-s.wrote
 	<-closed
+	s.pings.Wait()
 	log.Info("Websocket session ended", "reason", context.Cause(s.ctx))
 }
 
@@ -305,9 +318,14 @@ func (s *session) writeLoop() {
 			}
 		case <-ping.C:
 			// The pong arrives through the read loop; wait for it aside,
-			// so writes go on meanwhile.
+			// so writes go on meanwhile, until the session ends. (Not on
+			// ctx itself: its end would make the library drop a
+			// connection whose ping is being written, close frame and
+			// all; the session's connection ends just after it.)
+			s.pings.Add(1)
 			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), s.hub.opt.PongTimeout)
+				defer s.pings.Done()
+				ctx, cancel := context.WithTimeout(s.linked, s.hub.opt.PongTimeout)
 				defer cancel()
 				if err := s.conn.Ping(ctx); err != nil && s.ctx.Err() == nil {
 					s.stop(errNoPong)

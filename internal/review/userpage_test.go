@@ -41,7 +41,7 @@ func TestUserPageFollowsEveryWrite(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		add(i, []string{"alice", "bob"}[i%2])
 	}
-	h := NewHub(Options{DB: db, DataDir: t.TempDir()})
+	h := NewHub(ctx, Options{DB: store.Bind[Queries](db), DataDir: t.TempDir()})
 	check := func(step string) {
 		t.Helper()
 		got, err := h.defaultPageJSON(ctx, "alice", nil)

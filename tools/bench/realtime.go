@@ -121,7 +121,7 @@ func startRef(ctx context.Context, bin string) (string, int, func(), error) {
 	if err := cmd.Start(); err != nil {
 		return "", 0, nil, err
 	}
-	stop := func() { cmd.Process.Kill(); cmd.Wait() }
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	if err := waitOK(ctx, base+"/api/health"); err != nil {
 		stop()
@@ -217,7 +217,7 @@ func (w *wsConn) send(ctx context.Context, msg string) error {
 
 func closeAll(conns []*wsConn) {
 	for _, w := range conns {
-		w.c.CloseNow()
+		_ = w.c.CloseNow()
 		<-w.done
 	}
 }

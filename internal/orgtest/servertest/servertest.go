@@ -71,7 +71,10 @@ func StartServer(t testing.TB, dir string, args []string, opts ...app.Option) (*
 		once.Do(func() {
 			cancel()
 			select {
-			case <-done:
+			case err := <-done:
+				if err != nil {
+					t.Errorf("server stopped with an error: %v", err)
+				}
 			case <-time.After(30 * time.Second):
 				t.Errorf("server did not stop in time")
 			}
