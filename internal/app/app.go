@@ -19,6 +19,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/httpapi"
 	"github.com/clapshot-go/clapshot/internal/ingest"
+	"github.com/clapshot-go/clapshot/internal/live"
 	"github.com/clapshot-go/clapshot/internal/mediastore"
 	"github.com/clapshot-go/clapshot/internal/metrics"
 	"github.com/clapshot-go/clapshot/internal/organizer"
@@ -54,6 +55,8 @@ type App struct {
 	Organizer *organizer.Manager
 	// Metrics are served at /api/metrics.
 	Metrics *metrics.Metrics
+	// Live is the live-camera engine (--live-config), nil without one.
+	Live *live.Engine
 }
 
 // Start prepares the data directory, binds the listener, opens (and if
@@ -153,6 +156,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	if err := a.registerWebUI(); err != nil {
 		return fail(err)
 	}
+	if err := a.newLive(); err != nil {
+		return fail(err)
+	}
 	if err := a.newPipeline(); err != nil {
 		return fail(err)
 	}
@@ -199,6 +205,9 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return a.Pipeline.Run(gctx) })
 	if a.Organizer != nil {
 		g.Go(func() error { return a.Organizer.Run(gctx) })
+	}
+	if a.Live != nil {
+		g.Go(func() error { return a.Live.Run(gctx) })
 	}
 
 	a.Log.Info("Clapshot server started", "version", version.Version, "listen", a.Listener.Addr().String(),
@@ -272,6 +281,9 @@ func (a *App) status(ctx context.Context) map[string]any {
 	}
 	if a.Organizer != nil {
 		st["organizer"] = a.Organizer.Status()
+	}
+	if a.Live != nil {
+		st["live"] = a.liveStatus()
 	}
 	return st
 }
