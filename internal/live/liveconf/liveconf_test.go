@@ -145,3 +145,15 @@ func TestJSONAndDefaults(t *testing.T) {
 		t.Errorf("warnings %v", w)
 	}
 }
+
+// The example shipped in docs/examples loads without errors or warnings.
+func TestShippedExample(t *testing.T) {
+	f, err := Load("../../../docs/examples/live.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, errs := f.StreamConfigs()
+	if len(errs) != 0 || len(s) != 1 || !s[0].MSE || !s[0].LLHLS || !s[0].HLS || len(f.Warnings()) != 0 {
+		t.Fatalf("%+v %v %v", s, errs, f.Warnings())
+	}
+}
