@@ -19,8 +19,8 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/clapshot-go/clapshot/internal/live"
-	"github.com/clapshot-go/clapshot/internal/live/livetest"
 	"github.com/clapshot-go/clapshot/internal/live/liveconf"
+	"github.com/clapshot-go/clapshot/internal/live/livetest"
 	"github.com/clapshot-go/clapshot/internal/live/vsapi"
 )
 
