@@ -1,11 +1,15 @@
 package main
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestMain lets the tests run this binary's main as a child process.
@@ -46,4 +50,64 @@ func TestBadConfigExits(t *testing.T) {
 			t.Errorf("%s: exit %d, output %s; want exit 2 mentioning %q", tc.args, code, out, tc.want)
 		}
 	}
+}
+
+// -cpuprofile covers the run, -memprofile is written at SIGTERM.
+func TestProfilesAndSignal(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "conf.json")
+	_ = os.WriteFile(conf, []byte(`{"video": {"host": "127.0.0.1", "port": `+freePort(t)+`}}`), 0o644)
+	cpu, mem := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "mem.prof")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "VIDEO_SERVER_MAIN=1", "VIDEO_SERVER_ARGS=-conf "+conf+" -cpuprofile "+cpu+" -memprofile "+mem)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), `"Listening"`) {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("not listening: %s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, out.String())
+	}
+	for _, p := range []string{cpu, mem} {
+		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, p, _ := net.SplitHostPort(ln.Addr().String())
+	return p
+}
+
+// lockedBuffer is written by exec's copying goroutines while the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -285,3 +285,20 @@ url = %q
 		t.Errorf("pprof on the API port without being asked for: %d", code)
 	}
 }
+
+// pprof answers only when the file asks for it, on its own listener.
+func TestPprofOnlyWhenAsked(t *testing.T) {
+	pp := port(t)
+	api, video, _ := startVS(t, fmt.Sprintf("[api]\nenabled = true\nhost = \"127.0.0.1\"\nport = %d\n[video]\nhost = \"127.0.0.1\"\nport = %d\n[pprof]\nenabled = true\nport = %d\n", port(t), port(t), pp))
+	if code, body := fetch(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/", pp), ""); code != 200 || !strings.Contains(body, "goroutine") {
+		t.Errorf("pprof: %d", code)
+	}
+	for _, u := range []string{api, video} {
+		if code, _ := fetch(t, "GET", u+"/debug/pprof/", ""); code != 404 {
+			t.Errorf("%s/debug/pprof/: %d, want 404", u, code)
+		}
+	}
+	if code, body := fetch(t, "GET", api+"/list", ""); code != 200 || body != `{"data":[]}`+"\n" {
+		t.Errorf("/list without streams: %d %s", code, body)
+	}
+}
