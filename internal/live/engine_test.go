@@ -21,6 +21,18 @@ import (
 
 const streamID = "0742091c-19cd-4658-9b4f-5320da160f45"
 
+// newStream makes an engine (logging to the test) with one stream.
+func newStream(t *testing.T, opt live.Options, cfg live.StreamConfig) (*live.Engine, *live.Stream) {
+	t.Helper()
+	opt.Log = livetest.Logger(t)
+	e := live.New(opt)
+	s, err := e.Add(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, s
+}
+
 // runEngine runs e until the test ends.
 func runEngine(t *testing.T, e *live.Engine) {
 	t.Helper()
@@ -64,7 +76,7 @@ func collectMSE(t *testing.T, v *mse.Viewer, n int, within time.Duration) [][]by
 		if err != nil {
 			t.Fatalf("after %d messages: %v", len(out), err)
 		}
-		out = append(out, m.Data)
+		out = append(out, bytes.Clone(m.Data)) // Data is reused by the next call
 	}
 	return out
 }
@@ -79,11 +91,7 @@ func TestCameraToMSEAndLLHLS(t *testing.T) {
 			cam := livetest.StartCamera(t, srv.URL("cam"), livetest.CameraOptions{Codec: tc.codec, Audio: tc.codec == "h264"})
 			livetest.WaitPublishing(t, srv, "cam", cam)
 
-			e := live.New(live.Options{Log: livetest.Logger(t)})
-			s, err := e.Add(live.StreamConfig{ID: streamID, URL: srv.URL("cam"), Transport: "tcp", MSE: true, LLHLS: true})
-			if err != nil {
-				t.Fatal(err)
-			}
+			e, s := newStream(t, live.Options{}, live.StreamConfig{ID: streamID, URL: srv.URL("cam"), Transport: "tcp", MSE: true, LLHLS: true})
 			v := s.MSE().Subscribe()
 			defer v.Close()
 			runEngine(t, e)

@@ -13,7 +13,6 @@ import (
 	"github.com/clapshot-go/clapshot/internal/live/hlsout"
 	"github.com/clapshot-go/clapshot/internal/live/media"
 	"github.com/clapshot-go/clapshot/internal/live/mse"
-	"github.com/clapshot-go/clapshot/internal/live/queue"
 	"github.com/clapshot-go/clapshot/internal/live/source"
 )
 
@@ -42,6 +41,12 @@ type Stream struct {
 
 	stats source.Stats
 
+	// taps are the subscribers (outputs, recorders), copied on change so
+	// that the reader goes through them without a lock.
+	taps    atomic.Pointer[[]*Tap]
+	tapMu   sync.Mutex // serialises changes to taps and Tracks events
+	stopped bool       // under tapMu: no new taps
+
 	cancel context.CancelFunc
 	done   chan struct{}
 	wake   chan struct{}
@@ -60,11 +65,11 @@ type Stream struct {
 	started      bool
 }
 
-// output is one consumer of the stream's units with its own queue.
+// output is one of the stream's own consumers, fed by its tap.
 type output struct {
 	name   string
 	target target
-	q      *queue.Queue[event]
+	tap    *Tap
 }
 
 // target is what an output does with events (mse.Muxer, hlsout.Output).
@@ -74,18 +79,13 @@ type target interface {
 	Restart()
 }
 
-type event struct {
-	tracks  *media.Tracks
-	unit    *media.Unit
-	restart bool
-}
-
 func newStream(e *Engine, cfg StreamConfig) *Stream {
 	s := &Stream{
 		e: e, cfg: cfg, done: make(chan struct{}), wake: make(chan struct{}, 1),
 		log:   e.opt.Log.With("stream", cfg.ID, "url", source.RedactURL(cfg.URL)),
 		state: StateIdle, since: time.Now(), hlsClients: map[string]time.Time{},
 	}
+	s.taps.Store(&[]*Tap{})
 	if !cfg.OnDemand {
 		s.state = StateConnecting
 	}
@@ -115,7 +115,7 @@ func newStream(e *Engine, cfg StreamConfig) *Stream {
 }
 
 func (s *Stream) addOutput(name string, t target) {
-	s.outs = append(s.outs, &output{name: name, target: t, q: queue.New[event](s.e.opt.QueueUnits, true)})
+	s.outs = append(s.outs, &output{name: name, target: t, tap: s.Subscribe(0)})
 }
 
 // Config returns the stream's configuration.
@@ -227,28 +227,6 @@ func (s *Stream) setState(st State, errMsg string) {
 	}
 }
 
-// SetTracks implements source.Sink.
-func (s *Stream) SetTracks(t *media.Tracks) {
-	s.mu.Lock()
-	prev := s.tracks
-	s.tracks = t
-	s.mu.Unlock()
-	if prev != nil && prev.Version > 0 && !prev.Video.SameParams(t.Video) {
-		s.log.Info("Live stream: codec parameters changed; viewers get a new init segment", "tracks", t.Describe())
-	}
-	for _, o := range s.outs {
-		o.q.Push(event{tracks: t}, false, true)
-	}
-}
-
-// WriteUnit implements source.Sink. It never blocks.
-func (s *Stream) WriteUnit(u *media.Unit) {
-	key := u.Key || !u.Video && u.Tracks.Video == nil
-	for _, o := range s.outs {
-		o.q.Push(event{unit: u}, key, false)
-	}
-}
-
 // run is the stream's goroutine tree.
 func (s *Stream) run(ctx context.Context) {
 	defer close(s.done)
@@ -260,9 +238,7 @@ func (s *Stream) run(ctx context.Context) {
 	wg.Go(func() { s.meter(ctx) })
 	defer func() {
 		// Outputs first finish what is queued, then close.
-		for _, o := range s.outs {
-			o.q.Close()
-		}
+		s.closeTaps()
 		wg.Wait()
 		stopOuts()
 		if s.mse != nil {
@@ -290,10 +266,7 @@ func (s *Stream) run(ctx context.Context) {
 			}
 		}
 		if !first {
-			for _, o := range s.outs {
-				o.q.Resync()
-				o.q.Push(event{restart: true}, false, true)
-			}
+			s.restartTaps()
 		}
 		first = false
 		s.setState(StateConnecting, "")
@@ -368,17 +341,17 @@ func (s *Stream) idleWatch(ctx context.Context, cancel context.CancelFunc, idled
 func (s *Stream) drain(ctx context.Context, o *output) {
 	var lastErr time.Time
 	for {
-		ev, err := o.q.Pop(ctx)
+		ev, err := o.tap.Next(ctx)
 		if err != nil {
 			return
 		}
 		switch {
-		case ev.restart:
+		case ev.Restart:
 			o.target.Restart()
-		case ev.tracks != nil:
-			err = o.target.SetTracks(ev.tracks)
-		case ev.unit != nil:
-			err = o.target.WriteUnit(ev.unit)
+		case ev.Tracks != nil:
+			err = o.target.SetTracks(ev.Tracks)
+		case ev.Unit != nil:
+			err = o.target.WriteUnit(ev.Unit)
 		}
 		if err != nil && time.Since(lastErr) > 10*time.Second {
 			lastErr = time.Now()

@@ -40,6 +40,12 @@ const ClockFilter = "drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSa
 // CameraArgs is the ffmpeg command line publishing the test picture to
 // url (shared with the demo, so both run the same camera).
 func CameraArgs(url string, o CameraOptions) []string {
+	args := append([]string{"-hide_banner", "-loglevel", "error", "-nostdin", "-re"}, encoderArgs(o)...)
+	return append(args, "-f", "rtsp", "-rtsp_transport", "tcp", url)
+}
+
+// encoderArgs are the input and encoder options of the test picture.
+func encoderArgs(o CameraOptions) []string {
 	if o.Size == "" {
 		o.Size = "320x240"
 	}
@@ -49,8 +55,7 @@ func CameraArgs(url string, o CameraOptions) []string {
 	if o.GOP == 0 {
 		o.GOP = o.FPS
 	}
-	args := []string{"-hide_banner", "-loglevel", "error", "-nostdin", "-re",
-		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%s:rate=%d", o.Size, o.FPS)}
+	args := []string{"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%s:rate=%d", o.Size, o.FPS)}
 	if o.Audio {
 		args = append(args, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000")
 	}
@@ -70,7 +75,7 @@ func CameraArgs(url string, o CameraOptions) []string {
 	if o.Audio {
 		args = append(args, "-c:a", "aac", "-b:a", "64k")
 	}
-	return append(args, "-f", "rtsp", "-rtsp_transport", "tcp", url)
+	return args
 }
 
 // StartCamera publishes the test picture to url until Stop or the end of

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/bluenviron/gortsplib/v5"
+	"github.com/bluenviron/gortsplib/v5/pkg/auth"
 	"github.com/bluenviron/gortsplib/v5/pkg/base"
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
@@ -77,6 +78,13 @@ func NewServer(addr, user, pass string) (*Server, error) {
 	return s, nil
 }
 
+// BasicAuthOnly makes the server ask readers for Basic credentials only
+// (by default it offers Basic and Digest, and clients pick Digest). Call
+// it before any reader connects.
+func (s *Server) BasicAuthOnly() {
+	s.srv.AuthMethods = []auth.VerifyMethod{auth.VerifyMethodBasic}
+}
+
 // Addr is host:port.
 func (s *Server) Addr() string { return s.addr }
 
@@ -93,7 +101,7 @@ func (s *Server) Publishing(path string) bool {
 	return s.streams[path] != nil
 }
 
-// Readers is the number of reading sessions on the server.
+// Stream is the path's stream, nil while nobody publishes it.
 func (s *Server) Stream(path string) *gortsplib.ServerStream {
 	s.mu.Lock()
 	defer s.mu.Unlock()

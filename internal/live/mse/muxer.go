@@ -9,7 +9,10 @@
 package mse
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -29,6 +32,15 @@ const CodecMessageType = 0x09
 type Message struct {
 	Text bool
 	Data []byte
+
+	// Set on fragments: the muxer's sequence number, and the video
+	// sample's decode time and duration (90 kHz) on the stream's timeline.
+	seq      uint32
+	dts      int64
+	dur      int64
+	tfdt     [2]int // offsets of the tracks' baseMediaDecodeTime (0: none)
+	audioHz  int64
+	fragment bool
 }
 
 // DefaultQueue is how many fragments a viewer may fall behind (about 8 s
@@ -69,9 +81,23 @@ func NewMuxer(maxQueue int) *Muxer {
 }
 
 // Viewer is one subscriber.
+//
+// Every viewer gets the same fragments, but on its own timeline: its first
+// fragment starts at time 0 (video-server's clients append to a
+// MediaSource and never seek, so a stream time of hours would leave them
+// waiting), and after it skipped fragments to catch up, the next one
+// follows on from the last it got, so that the player's buffer has no gap
+// to stall on.
 type Viewer struct {
 	q *queue.Queue[Message]
 	m *Muxer
+
+	// Owned by the goroutine calling Next.
+	started bool
+	lastSeq uint32
+	base    int64 // subtracted from the stream's timeline
+	end     int64 // end of the last fragment on the viewer's timeline
+	buf     []byte
 }
 
 // Subscribe adds a viewer. Its first messages are the codec and init
@@ -143,7 +169,8 @@ func (m *Muxer) each(f func(*Viewer)) {
 }
 
 // SetTracks starts a new init segment: every viewer gets the codec message
-// and the init segment before the next fragment.
+// and the init segment before the next fragment. Parameters that did not
+// change (a camera that reconnected) send nothing.
 func (m *Muxer) SetTracks(t *media.Tracks) error {
 	init := fmp4.Init{Tracks: []*fmp4.InitTrack{{ID: 1, TimeScale: 90000, Codec: t.Video.MP4Codec()}}}
 	if t.Audio != nil {
@@ -156,7 +183,12 @@ func (m *Muxer) SetTracks(t *media.Tracks) error {
 	codecMsg := append([]byte{CodecMessageType}, t.CodecString()...)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.tracks, m.codecMsg, m.init = t, codecMsg, buf.Bytes()
+	same := bytes.Equal(buf.Bytes(), m.init)
+	m.tracks = t
+	if same {
+		return nil
+	}
+	m.codecMsg, m.init = codecMsg, buf.Bytes()
 	for v := range m.viewers {
 		v.q.Push(Message{Data: codecMsg}, false, true)
 		v.q.Push(Message{Data: m.init}, false, true)
@@ -170,7 +202,7 @@ func (m *Muxer) WriteUnit(u *media.Unit) error {
 	m.mu.Lock()
 	tracks := m.tracks
 	m.mu.Unlock()
-	if tracks == nil || u.Tracks.Version != tracks.Version {
+	if tracks == nil || u.Tracks != tracks {
 		return nil // tracks changed, SetTracks is on its way
 	}
 	if m.needAlign || !m.haveLast {
@@ -211,7 +243,13 @@ func (m *Muxer) WriteUnit(u *media.Unit) error {
 	if err := part.Marshal(&buf); err != nil {
 		return fmt.Errorf("fragment: %w", err)
 	}
-	msg := Message{Data: buf.Bytes()}
+	msg := Message{Data: buf.Bytes(), fragment: true, seq: part.SequenceNumber, dts: dts, dur: int64(dur)}
+	if tracks.Audio != nil {
+		msg.audioHz = int64(tracks.Audio.ClockRate)
+	}
+	if err := findTFDT(msg.Data, &msg.tfdt); err != nil {
+		return fmt.Errorf("fragment: %w", err)
+	}
 	m.each(func(v *Viewer) { v.q.Push(msg, u.Key, false) })
 	return nil
 }
@@ -251,5 +289,81 @@ func (m *Muxer) addAudio(u *media.Unit, t *media.Track) error {
 	return nil
 }
 
-// Next waits for the viewer's next message.
-func (v *Viewer) Next(ctx context.Context) (Message, error) { return v.q.Pop(ctx) }
+// Next waits for the viewer's next message. A fragment's Data is only
+// valid until the next call (it is rewritten for the viewer's timeline in
+// a buffer the viewer reuses).
+func (v *Viewer) Next(ctx context.Context) (Message, error) {
+	msg, err := v.q.Pop(ctx)
+	if err != nil || !msg.fragment {
+		return msg, err
+	}
+	if !v.started || msg.seq != v.lastSeq+1 {
+		// First fragment, or fragments were skipped: continue from the
+		// end of what the viewer has.
+		v.base = msg.dts - v.end
+		v.started = true
+	}
+	v.lastSeq = msg.seq
+	v.end = msg.dts - v.base + msg.dur
+	v.buf = append(v.buf[:0], msg.Data...)
+	rebase(v.buf, msg.tfdt[0], v.base)
+	if msg.tfdt[1] != 0 {
+		rebase(v.buf, msg.tfdt[1], v.base*msg.audioHz/90000)
+	}
+	msg.Data = v.buf
+	return msg, nil
+}
+
+// rebase moves the 64-bit decode time at off back by d (not below 0: audio
+// that starts a few milliseconds before the first picture starts with it).
+func rebase(b []byte, off int, d int64) {
+	t := int64(binary.BigEndian.Uint64(b[off:]))
+	binary.BigEndian.PutUint64(b[off:], uint64(max(t-d, 0)))
+}
+
+// findTFDT finds the baseMediaDecodeTime of the first two track fragments
+// of a moof (mediacommon writes tfdt version 1, 64 bits).
+func findTFDT(b []byte, out *[2]int) error {
+	moof, ok := boxAt(b, 0, "moof")
+	if !ok {
+		return errors.New("no moof box")
+	}
+	n := 0
+	for off := 8; off+8 <= moof && n < 2; {
+		size := int(binary.BigEndian.Uint32(b[off:]))
+		if size < 8 || off+size > moof {
+			return errors.New("malformed moof")
+		}
+		if string(b[off+4:off+8]) == "traf" {
+			for c := off + 8; c+8 <= off+size; {
+				csize := int(binary.BigEndian.Uint32(b[c:]))
+				if csize < 8 {
+					return errors.New("malformed traf")
+				}
+				if string(b[c+4:c+8]) == "tfdt" {
+					if b[c+8] != 1 || csize < 20 {
+						return errors.New("tfdt is not version 1")
+					}
+					out[n] = c + 12
+					n++
+					break
+				}
+				c += csize
+			}
+		}
+		off += size
+	}
+	if n == 0 {
+		return errors.New("no tfdt box")
+	}
+	return nil
+}
+
+// boxAt checks that the box at off has the type and returns its end.
+func boxAt(b []byte, off int, typ string) (int, bool) {
+	if len(b) < off+8 || string(b[off+4:off+8]) != typ {
+		return 0, false
+	}
+	end := off + int(binary.BigEndian.Uint32(b[off:]))
+	return end, end <= len(b) && end >= off+8
+}

@@ -24,8 +24,9 @@ type Queue[T any] struct {
 
 	mu       sync.Mutex
 	items    []entry[T]
-	ordinary int // items that are not sticky
-	dropping bool
+	ordinary int  // items that are not sticky
+	dropping bool // skipping to the next key item
+	overflow bool // ... because the consumer fell behind (counted in dropped)
 	dropped  uint64
 	closed   bool
 	notify   chan struct{}
@@ -58,19 +59,22 @@ func (q *Queue[T]) Push(v T, key, sticky bool) bool {
 	switch {
 	case sticky:
 	case q.dropping && !key:
-		q.dropped++
+		if q.overflow {
+			q.dropped++
+		}
 		return false
 	case q.ordinary >= q.max:
 		// Too far behind: drop the backlog and skip to the next key item.
+		q.dropped += uint64(q.ordinary)
 		q.dropBacklog()
 		if !key {
-			q.dropping = true
+			q.dropping, q.overflow = true, true
 			q.dropped++
 			return false
 		}
 	}
 	if !sticky {
-		q.dropping = false
+		q.dropping, q.overflow = false, false
 		q.ordinary++
 	}
 	q.items = append(q.items, entry[T]{v: v, sticky: sticky})
@@ -82,13 +86,14 @@ func (q *Queue[T]) Push(v T, key, sticky bool) bool {
 }
 
 // Resync makes the consumer skip to the next key item, dropping what is
-// queued (sticky items stay). Producers call it when the stream breaks
-// (the camera reconnects), so nothing stale is decoded across the gap.
+// queued (sticky items stay; none of it counts as dropped). Producers call
+// it when the stream breaks (the camera reconnects), so nothing stale is
+// decoded across the gap.
 func (q *Queue[T]) Resync() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.dropBacklog()
-	q.dropping = true
+	q.dropping, q.overflow = true, false
 }
 
 // dropBacklog throws away the queued ordinary items, keeping sticky ones.
@@ -100,7 +105,6 @@ func (q *Queue[T]) dropBacklog() {
 		}
 	}
 	clear(q.items[len(kept):])
-	q.dropped += uint64(q.ordinary)
 	q.items, q.ordinary = kept, 0
 }
 
@@ -144,7 +148,9 @@ func (q *Queue[T]) Close() {
 	}
 }
 
-// Dropped is how many items were thrown away so far.
+// Dropped is how many items were thrown away so far because the consumer
+// fell behind (not those skipped while waiting for the first key item or
+// after a Resync).
 func (q *Queue[T]) Dropped() uint64 {
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -37,7 +37,7 @@ func TestQueue(t *testing.T) {
 	}{
 		{"fits", 4, false, []item{{1, true, false}, {2, false, false}, {3, false, false}}, []int{1, 2, 3}, 0},
 		{"new viewer waits for a keyframe", 4, true,
-			[]item{{1, false, false}, {2, false, false}, {3, true, false}, {4, false, false}}, []int{3, 4}, 2},
+			[]item{{1, false, false}, {2, false, false}, {3, true, false}, {4, false, false}}, []int{3, 4}, 0},
 		{"overflow skips to the next keyframe, never mid-GOP", 3, false,
 			[]item{{1, true, false}, {2, false, false}, {3, false, false}, {4, false, false}, {5, false, false}, {6, true, false}, {7, false, false}},
 			[]int{6, 7}, 5},
@@ -47,7 +47,7 @@ func TestQueue(t *testing.T) {
 			[]item{{100, false, true}, {1, true, false}, {2, false, false}, {3, false, false}, {4, true, false}},
 			[]int{100, 4}, 3},
 		{"sticky items pass while waiting for a keyframe", 2, true,
-			[]item{{1, false, false}, {100, false, true}, {2, true, false}}, []int{100, 2}, 1},
+			[]item{{1, false, false}, {100, false, true}, {2, true, false}}, []int{100, 2}, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -33,6 +33,7 @@ type videoPath struct {
 	codec media.Codec
 	dec   auDecoder
 	dts   dtsExtractor
+	pps   ppsSet // H.264 picture parameter set ids seen
 	// Rate-limits decode-error logs.
 	lastErrLog time.Time
 }
@@ -44,6 +45,9 @@ func newVideoPath(s *session, medi *description.Media, f format.Format) (*videoP
 	case *format.H264:
 		p.codec = media.H264
 		p.dec, err = f.CreateDecoder()
+		if _, pps := f.SafeParams(); pps != nil {
+			p.pps.add(ppsID(pps))
+		}
 	case *format.H265:
 		p.codec = media.H265
 		p.dec, err = f.CreateDecoder()
@@ -75,6 +79,10 @@ func (p *videoPath) onPacket(pkt *rtp.Packet) {
 			!errors.Is(err, rtph264.ErrNonStartingPacketAndNoPrevious) && !errors.Is(err, rtph265.ErrNonStartingPacketAndNoPrevious) {
 			p.decodeError(err)
 		}
+		return
+	}
+	if err := plausible(p.codec, au, &p.pps); err != nil {
+		p.decodeError(err)
 		return
 	}
 	tracks, changed := p.updateParams(au)

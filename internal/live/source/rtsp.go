@@ -59,6 +59,7 @@ var (
 	ErrNotFound    = errors.New("no such stream on the camera")
 	ErrNoVideo     = errors.New("no H.264 or H.265 video")
 	ErrNoKeyframe  = errors.New("no keyframe")
+	ErrUndecodable = errors.New("undecodable video")
 	ErrLost        = errors.New("connection lost")
 )
 
@@ -148,6 +149,11 @@ func Run(ctx context.Context, cfg Config, sink Sink, stats *Stats, log *slog.Log
 	go func() { waitErr <- c.Wait() }()
 	tick := time.NewTicker(cfg.KeyframeTimeout / 10)
 	defer tick.Stop()
+	// The stats may count earlier sessions too.
+	packets0, errs0 := stats.Packets.Load(), stats.DecodeErrors.Load()
+	// Counters of the last KeyframeTimeout, one sample a tick.
+	var hist [11]struct{ errs, units uint64 }
+	ticks := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -160,20 +166,38 @@ func Run(ctx context.Context, cfg Config, sink Sink, stats *Stats, log *slog.Log
 			}
 			return fmt.Errorf("%w: %v", ErrLost, err)
 		case <-tick.C:
+			// The garbage watchdog: more undecodable video than video.
+			cur := &hist[ticks%len(hist)]
+			cur.errs, cur.units = stats.DecodeErrors.Load(), stats.Units.Load()
+			ticks++
+			if ticks >= len(hist) {
+				old := hist[ticks%len(hist)]
+				errs, units := cur.errs-old.errs, cur.units-old.units
+				if errs >= 10 && errs > units {
+					c.Close()
+					<-waitErr
+					return fmt.Errorf("%w: %d undecodable video packets and %d frames in %s (garbage RTP, or not the codec the SDP announces)",
+						ErrUndecodable, errs, units, cfg.KeyframeTimeout)
+				}
+			}
 			since := time.Since(time.Unix(0, s.lastKey.Load()))
 			if since < cfg.KeyframeTimeout {
 				continue
 			}
 			c.Close()
 			<-waitErr
+			packets, errs := stats.Packets.Load()-packets0, stats.DecodeErrors.Load()-errs0
 			switch {
-			case stats.Packets.Load() == 0:
+			case packets == 0:
 				return fmt.Errorf("%w for %s: the camera sends no video packets", ErrNoKeyframe, cfg.KeyframeTimeout)
 			case s.everKey.Load():
 				return fmt.Errorf("%w for %s: video stopped or became undecodable", ErrNoKeyframe, cfg.KeyframeTimeout)
+			case 2*errs >= packets:
+				return fmt.Errorf("%w and no keyframe in %s: %d video packets, %d undecodable (garbage RTP, or not the codec the SDP announces)",
+					ErrUndecodable, cfg.KeyframeTimeout, packets, errs)
 			default:
-				return fmt.Errorf("%w in %s: %d video packets, %d undecodable (garbage RTP or a codec parameter set missing)",
-					ErrNoKeyframe, cfg.KeyframeTimeout, stats.Packets.Load(), stats.DecodeErrors.Load())
+				return fmt.Errorf("%w in %s: %d video packets, %d undecodable (a codec parameter set missing?)",
+					ErrNoKeyframe, cfg.KeyframeTimeout, packets, errs)
 			}
 		}
 	}

@@ -93,7 +93,7 @@ func TestBadCameras(t *testing.T) {
 		{"unknown path", "rtsp://" + creds + srv.Addr() + "/nope", source.ErrNotFound, "404"},
 		{"audio only", "rtsp://" + creds + srv.Addr() + "/audio-only", source.ErrNoVideo, "MPEG-4 Audio"},
 		{"sends no video", "rtsp://" + creds + srv.Addr() + "/silent", source.ErrNoKeyframe, "no video packets"},
-		{"garbage RTP", "rtsp://" + creds + srv.Addr() + "/garbage", source.ErrNoKeyframe, "undecodable"},
+		{"garbage RTP", "rtsp://" + creds + srv.Addr() + "/garbage", source.ErrUndecodable, "garbage RTP"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
@@ -118,26 +118,34 @@ func TestBadCameras(t *testing.T) {
 	}
 }
 
-// Right credentials (Digest, as gortsplib's server asks) and a real
-// camera: units flow, starting at a keyframe; cancelling ends Run cleanly.
+// Right credentials (Digest, as gortsplib's server prefers, or Basic when
+// that is all the camera asks for), over TCP and UDP, and a real camera:
+// units flow, starting at a keyframe; cancelling ends Run cleanly.
 func TestGoodCameraWithCredentials(t *testing.T) {
-	srv := livetest.StartServer(t, "127.0.0.1:0")
-	srv.User, srv.Pass = "cam", "secret"
-	cam := livetest.StartCamera(t, srv.URL("cam"), livetest.CameraOptions{})
-	livetest.WaitPublishing(t, srv, "cam", cam)
-	for _, transport := range []string{"tcp", "udp"} {
-		t.Run(transport, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			defer cancel()
-			sink := &lockedSink{}
-			err := source.Run(ctx, source.Config{URL: "rtsp://cam:secret@" + srv.Addr() + "/cam", Transport: transport},
-				sink, nil, livetest.Logger(t), nil)
-			if err != nil {
-				t.Fatal(err)
+	for _, method := range []string{"digest", "basic"} {
+		t.Run(method, func(t *testing.T) {
+			srv := livetest.StartServer(t, "127.0.0.1:0")
+			srv.User, srv.Pass = "cam", "secret"
+			if method == "basic" {
+				srv.BasicAuthOnly()
 			}
-			units, first := sink.get()
-			if units < 30 || !first {
-				t.Fatalf("%d units, first a keyframe: %v", units, first)
+			cam := livetest.StartCamera(t, srv.URL("cam"), livetest.CameraOptions{})
+			livetest.WaitPublishing(t, srv, "cam", cam)
+			for _, transport := range []string{"tcp", "udp"} {
+				t.Run(transport, func(t *testing.T) {
+					ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+					defer cancel()
+					sink := &lockedSink{}
+					err := source.Run(ctx, source.Config{URL: "rtsp://cam:secret@" + srv.Addr() + "/cam", Transport: transport},
+						sink, nil, livetest.Logger(t), nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					units, first := sink.get()
+					if units < 30 || !first {
+						t.Fatalf("%d units, first a keyframe: %v", units, first)
+					}
+				})
 			}
 		})
 	}
