@@ -19,6 +19,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/httpapi"
 	"github.com/clapshot-go/clapshot/internal/ingest"
+	"github.com/clapshot-go/clapshot/internal/live"
 	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/metrics"
 	"github.com/clapshot-go/clapshot/internal/organizer"
@@ -58,6 +59,8 @@ type App struct {
 	// with Run's, or when a component of Run fails.
 	life context.Context
 	end  context.CancelFunc
+	// Live is the live-camera engine (--live-config), nil without one.
+	Live *live.Engine
 }
 
 // Start prepares the data directory, binds the listener, opens (and if
@@ -175,6 +178,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	if err := a.registerWebUI(); err != nil {
 		return fail(err)
 	}
+	if err := a.newLive(); err != nil {
+		return fail(err)
+	}
 	if err := a.newPipeline(); err != nil {
 		return fail(err)
 	}
@@ -225,6 +231,9 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return a.Pipeline.Run(life) })
 	if a.Organizer != nil {
 		g.Go(func() error { return a.Organizer.Run(life) })
+	}
+	if a.Live != nil {
+		g.Go(func() error { return a.Live.Run(life) })
 	}
 
 	a.Log.Info("Clapshot server started", "version", version.Version, "listen", a.Listener.Addr().String(),
@@ -298,6 +307,9 @@ func (a *App) status(ctx context.Context) map[string]any {
 	}
 	if a.Organizer != nil {
 		st["organizer"] = a.Organizer.Status()
+	}
+	if a.Live != nil {
+		st["live"] = a.liveStatus()
 	}
 	return st
 }

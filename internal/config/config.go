@@ -84,6 +84,10 @@ type Config struct {
 	TrashRetention time.Duration
 	// TranscodeScript runs instead of ffmpeg for transcodes ("": ffmpeg).
 	TranscodeScript string
+
+	// LiveConfig is a live-camera configuration file in LdDl/video-server's
+	// format (TOML or JSON; "" = no live cameras). See docs/live.md.
+	LiveConfig string
 }
 
 // Action says what the caller should do after parsing.
@@ -113,6 +117,8 @@ type raw struct {
 	migrate, json, help, version, orgTest              bool
 
 	uploadMaxSize, uploadExpiry, trashRetention, transcodeScript string
+
+	liveConfig string
 }
 
 func newFlagSet(r *raw) *pflag.FlagSet {
@@ -145,6 +151,7 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 	fs.StringVar(&r.uploadExpiry, "upload-expiry", "24h", "Remove unfinished resumable uploads after this long, e.g. 24h or 7d")
 	fs.StringVar(&r.trashRetention, "trash-retention", "0", "Purge deleted media from videos/trash after this long, e.g. 30d (0 = keep forever)")
 	fs.StringVar(&r.transcodeScript, "transcode-script", "", "Executable to run instead of ffmpeg for transcodes (see docs/transcoding.md)")
+	fs.StringVar(&r.liveConfig, "live-config", "", "Live cameras: a video-server style TOML or JSON file (see docs/live.md); [live] config = FILE in the --config file")
 	fs.StringVar(&r.configFile, "config", "", "Read options from this INI file ([general] section, keys are long option names)")
 	fs.BoolVarP(&r.help, "help", "h", false, "Print help")
 	fs.BoolVarP(&r.version, "version", "V", false, "Print version")
@@ -293,6 +300,7 @@ func (r *raw) validate() (*Config, error) {
 		ConfigFile:  r.configFile,
 		ClientConf:  strings.TrimSpace(r.clientConf),
 		WebDir:      strings.TrimSpace(r.webDir),
+		LiveConfig:  strings.TrimSpace(r.liveConfig),
 	}
 	if strings.TrimSpace(r.dataDir) == "" && r.orgTest {
 		// The organizer tests make their own data directories.

@@ -313,3 +313,19 @@ func TestAllowedHosts(t *testing.T) {
 		}
 	}
 }
+
+func TestLiveConfig(t *testing.T) {
+	p := writeFile(t, "[general]\ndata-dir = /d\n[live]\nconfig = /etc/clapshot/live.toml\n")
+	c, _, err := Parse([]string{"--config", p}, envMap(nil))
+	if err != nil || c.LiveConfig != "/etc/clapshot/live.toml" {
+		t.Fatalf("[live] config: %v %+v", err, c)
+	}
+	c, _, err = Parse([]string{"--config", p, "--live-config", "cams.json"}, envMap(nil))
+	if err != nil || c.LiveConfig != "cams.json" {
+		t.Fatalf("--live-config over the file: %v %+v", err, c)
+	}
+	p = writeFile(t, "[general]\ndata-dir = /d\n[live]\nconfg = x\n")
+	if _, _, err := Parse([]string{"--config", p}, envMap(nil)); err == nil || !strings.Contains(err.Error(), "line 4") {
+		t.Fatalf("typo in [live]: %v", err)
+	}
+}
