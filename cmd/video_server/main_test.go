@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -27,7 +28,7 @@ func runSelf(t *testing.T, args string) (int, string) {
 	cmd.Env = append(os.Environ(), "VIDEO_SERVER_MAIN=1", "VIDEO_SERVER_ARGS="+args)
 	out, err := cmd.CombinedOutput()
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package livetest
 
 import (
 	"encoding/json"
+	"errors"
 	"os/exec"
 	"strconv"
 	"testing"
@@ -21,7 +22,7 @@ func FFprobe(t testing.TB, path string) Probe {
 	t.Helper()
 	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-show_streams", "-of", "json", path).Output()
 	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 			t.Fatalf("ffprobe %s: %v: %s", path, err, ee.Stderr)
 		}
 		t.Fatalf("ffprobe %s: %v", path, err)

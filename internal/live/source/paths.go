@@ -45,8 +45,8 @@ func newVideoPath(s *session, medi *description.Media, f format.Format) (*videoP
 	case *format.H264:
 		p.codec = media.H264
 		p.dec, err = f.CreateDecoder()
-		if _, pps := f.SafeParams(); pps != nil {
-			p.pps.add(ppsID(pps))
+		if f.PPS != nil {
+			p.pps.add(ppsID(f.PPS))
 		}
 	case *format.H265:
 		p.codec = media.H265
@@ -60,9 +60,13 @@ func newVideoPath(s *session, medi *description.Media, f format.Format) (*videoP
 
 func (p *videoPath) newExtractor() dtsExtractor {
 	if p.codec == media.H264 {
-		return h264.NewDTSExtractor()
+		ex := &h264.DTSExtractor{}
+		ex.Initialize()
+		return ex
 	}
-	return h265.NewDTSExtractor()
+	ex := &h265.DTSExtractor{}
+	ex.Initialize()
+	return ex
 }
 
 func (p *videoPath) onPacket(pkt *rtp.Packet) {

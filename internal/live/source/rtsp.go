@@ -158,7 +158,7 @@ func Run(ctx context.Context, cfg Config, sink Sink, stats *Stats, log *slog.Log
 		select {
 		case <-ctx.Done():
 			c.Close()
-			<-waitErr
+			<-waitErr //nolint:errcheck // we closed it: its error says only that
 			return nil
 		case err := <-waitErr:
 			if ctx.Err() != nil {
@@ -175,7 +175,7 @@ func Run(ctx context.Context, cfg Config, sink Sink, stats *Stats, log *slog.Log
 				errs, units := cur.errs-old.errs, cur.units-old.units
 				if errs >= 10 && errs > units {
 					c.Close()
-					<-waitErr
+					<-waitErr //nolint:errcheck // we closed it: its error says only that
 					return fmt.Errorf("%w: %d undecodable video packets and %d frames in %s (garbage RTP, or not the codec the SDP announces)",
 						ErrUndecodable, errs, units, cfg.KeyframeTimeout)
 				}
@@ -185,7 +185,7 @@ func Run(ctx context.Context, cfg Config, sink Sink, stats *Stats, log *slog.Log
 				continue
 			}
 			c.Close()
-			<-waitErr
+			<-waitErr //nolint:errcheck // we closed it: its error says only that
 			packets, errs := stats.Packets.Load()-packets0, stats.DecodeErrors.Load()-errs0
 			switch {
 			case packets == 0:
@@ -257,7 +257,7 @@ func (s *session) setup(desc *description.Session) error {
 	var offers []string
 	for _, m := range desc.Medias {
 		for _, f := range m.Formats {
-			offers = append(offers, f.Codec())
+			offers = append(offers, codecName(f))
 		}
 	}
 	s.offer = strings.Join(offers, ", ")
@@ -273,11 +273,12 @@ func (s *session) setup(desc *description.Session) error {
 	var vf format.Format
 	if vm != nil {
 		video.Codec = media.H264
-		video.SPS, video.PPS = h264f.SafeParams()
+		// Read once, before any packet: no writer races with this reader.
+		video.SPS, video.PPS = h264f.SPS, h264f.PPS
 		vf = h264f
 	} else if vm = desc.FindFormat(&h265f); vm != nil {
 		video.Codec = media.H265
-		video.VPS, video.SPS, video.PPS = h265f.SafeParams()
+		video.VPS, video.SPS, video.PPS = h265f.VPS, h265f.SPS, h265f.PPS
 		vf = h265f
 	} else {
 		return fmt.Errorf("%w: the camera offers %s", ErrNoVideo, orNothing(s.offer))
@@ -332,4 +333,27 @@ func (s *session) wallClock(medi *description.Media, pkt *rtp.Packet, pts int64,
 		s.anchorSet, s.anchorTime, s.anchorPTS = true, time.Now(), pts*90000/int64(rate)
 	}
 	return s.anchorTime.Add(time.Duration((pts*90000/int64(rate) - s.anchorPTS) * int64(time.Second) / 90000))
+}
+
+// codecName names a format for people: the codecs cameras commonly offer
+// by name, others as their SDP rtpmap ("VP8/90000") or type.
+func codecName(f format.Format) string {
+	switch f.(type) {
+	case *format.H264:
+		return "H264"
+	case *format.H265:
+		return "H265"
+	case *format.MPEG4Audio:
+		return "MPEG-4 Audio"
+	case *format.Opus:
+		return "Opus"
+	case *format.G711:
+		return "G711"
+	case *format.MJPEG:
+		return "M-JPEG"
+	}
+	if m := f.RTPMap(); m != "" {
+		return m
+	}
+	return strings.TrimPrefix(fmt.Sprintf("%T", f), "*format.")
 }

@@ -36,7 +36,7 @@ var (
 	}}}
 	audioDesc = &description.Session{Medias: []*description.Media{{
 		Type: description.MediaTypeAudio, Formats: []format.Format{&format.MPEG4Audio{PayloadTyp: 97,
-			Config: &mpeg4audio.AudioSpecificConfig{Type: 2, SampleRate: 48000, ChannelCount: 1}, SizeLength: 13, IndexLength: 3, IndexDeltaLength: 3}},
+			Config: &mpeg4audio.AudioSpecificConfig{Type: 2, SampleRate: 48000, ChannelConfig: 1}, SizeLength: 13, IndexLength: 3, IndexDeltaLength: 3}},
 	}}}
 )
 
