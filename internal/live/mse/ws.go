@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -104,3 +105,25 @@ func (b bigWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (b bigWriter) Unwrap() http.ResponseWriter { return b.ResponseWriter }
+
+// Refuse answers a viewer that cannot be served (an invalid or unknown
+// stream, a stream without MSE). A browser's WebSocket sees nothing of an
+// HTTP error on the upgrade but code 1006, so a websocket request is
+// accepted and closed with 1008 and the reason (video-server too closes
+// with a reason); any other request gets the HTTP error from httpErr.
+// Origins must have been checked before: a refused origin gets no
+// websocket at all.
+func Refuse(w http.ResponseWriter, r *http.Request, reason string, httpErr func()) {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		httpErr()
+		return
+	}
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return
+	}
+	if len(reason) > 123 { // the most a close frame carries
+		reason = reason[:120] + "..."
+	}
+	_ = conn.Close(websocket.StatusPolicyViolation, reason)
+}
