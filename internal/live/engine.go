@@ -31,8 +31,9 @@ type Options struct {
 	// viewer (video-server's on_demand.idle_ms; default 30 s).
 	IdleTimeout time.Duration
 	// ReconnectMin and ReconnectMax bound the exponential backoff between
-	// attempts (defaults 250 ms and 2 s, so that a camera that comes back
-	// plays again within about 3 s).
+	// attempts (defaults 250 ms and 1.5 s: a camera that comes back plays
+	// again within the longest wait, a connect and one GOP, under 3 s at a
+	// 1 s GOP).
 	ReconnectMin, ReconnectMax time.Duration
 	// KeyframeTimeout is the no-keyframe watchdog (default 10 s).
 	KeyframeTimeout time.Duration
@@ -72,7 +73,7 @@ func (o *Options) defaults() {
 		o.ReconnectMin = 250 * time.Millisecond
 	}
 	if o.ReconnectMax <= 0 {
-		o.ReconnectMax = 2 * time.Second
+		o.ReconnectMax = 1500 * time.Millisecond
 	}
 	if o.ReconnectMax < o.ReconnectMin {
 		o.ReconnectMax = o.ReconnectMin

@@ -34,10 +34,11 @@ type Stream struct {
 	cfg StreamConfig
 	log *slog.Logger
 
-	mse   *mse.Muxer
-	hls   *hlsout.Output
-	llhls *hlsout.Output
-	outs  []*output
+	mse    *mse.Muxer
+	hls    *hlsout.Output
+	llhls  *hlsout.Output
+	outs   []*output // outputs behind their own tap and goroutine
+	inline *output   // the output the reader feeds directly (MSE)
 
 	stats source.Stats
 
@@ -65,11 +66,41 @@ type Stream struct {
 	started      bool
 }
 
-// output is one of the stream's own consumers, fed by its tap.
+// output is one of the stream's own consumers, fed by its tap (nil for
+// the inline output).
 type output struct {
 	name   string
 	target target
 	tap    *Tap
+
+	mu      sync.Mutex // inline: audio and video may come from two goroutines (UDP)
+	lastErr time.Time  // rate-limits error logs
+}
+
+// handle gives one event to the output.
+func (s *Stream) handle(o *output, ev Event) {
+	var err error
+	switch {
+	case ev.Restart:
+		o.target.Restart()
+	case ev.Tracks != nil:
+		err = o.target.SetTracks(ev.Tracks)
+	case ev.Unit != nil:
+		err = o.target.WriteUnit(ev.Unit)
+	}
+	if err != nil && time.Since(o.lastErr) > 10*time.Second {
+		o.lastErr = time.Now()
+		s.log.Warn("Live stream: output error (repeats are not logged for 10 s)", "output", o.name, "error", err)
+	}
+}
+
+// handleInline gives an event to the inline output, if any.
+func (s *Stream) handleInline(ev Event) {
+	if o := s.inline; o != nil {
+		o.mu.Lock()
+		s.handle(o, ev)
+		o.mu.Unlock()
+	}
 }
 
 // target is what an output does with events (mse.Muxer, hlsout.Output).
@@ -92,7 +123,10 @@ func newStream(e *Engine, cfg StreamConfig) *Stream {
 	o := e.opt
 	if cfg.MSE {
 		s.mse = mse.NewMuxer(o.ViewerQueue)
-		s.addOutput("mse", s.mse)
+		// Inline: the muxer only formats bytes and pushes them to the
+		// viewers' bounded queues, so the reader runs it itself, which
+		// saves a goroutine hand-off per frame.
+		s.inline = &output{name: "mse", target: s.mse}
 	}
 	if cfg.LLHLS {
 		s.llhls = hlsout.New(hlsout.Options{
@@ -339,24 +373,12 @@ func (s *Stream) idleWatch(ctx context.Context, cancel context.CancelFunc, idled
 
 // drain feeds one output from its queue until the queue is closed.
 func (s *Stream) drain(ctx context.Context, o *output) {
-	var lastErr time.Time
 	for {
 		ev, err := o.tap.Next(ctx)
 		if err != nil {
 			return
 		}
-		switch {
-		case ev.Restart:
-			o.target.Restart()
-		case ev.Tracks != nil:
-			err = o.target.SetTracks(ev.Tracks)
-		case ev.Unit != nil:
-			err = o.target.WriteUnit(ev.Unit)
-		}
-		if err != nil && time.Since(lastErr) > 10*time.Second {
-			lastErr = time.Now()
-			s.log.Warn("Live stream: output error (repeats are not logged for 10 s)", "output", o.name, "error", err)
-		}
+		s.handle(o, ev)
 	}
 }
 

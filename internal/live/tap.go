@@ -89,6 +89,7 @@ func (s *Stream) SetTracks(t *media.Tracks) {
 	for _, tap := range *s.taps.Load() {
 		tap.q.Push(Event{Tracks: t}, false, true)
 	}
+	s.handleInline(Event{Tracks: t})
 }
 
 // WriteUnit implements source.Sink. It never blocks.
@@ -99,6 +100,7 @@ func (s *Stream) WriteUnit(u *media.Unit) {
 	for _, tap := range *s.taps.Load() {
 		tap.q.Push(Event{Unit: u}, key, false)
 	}
+	s.handleInline(Event{Unit: u})
 }
 
 // restartTaps tells every tap that the camera reconnected.
@@ -107,6 +109,7 @@ func (s *Stream) restartTaps() {
 		tap.q.Resync()
 		tap.q.Push(Event{Restart: true}, false, true)
 	}
+	s.handleInline(Event{Restart: true})
 }
 
 // closeTaps ends every tap: the stream stopped.

@@ -12,11 +12,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"sync"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/opus"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
@@ -68,7 +66,7 @@ type Muxer struct {
 	haveLast  bool
 	offset    int64 // added to the source's DTS to keep the timeline going across reconnects
 	needAlign bool
-	audio     []*fmp4.Sample
+	audio     []fragSample // audio since the last video frame
 	audioBase int64
 }
 
@@ -227,28 +225,18 @@ func (m *Muxer) WriteUnit(u *media.Unit) error {
 		dur = uint32(dts - m.lastDTS)
 	}
 	m.lastDTS, m.lastDur, m.haveLast = dts, dur, true
-	payload, err := h264.AVCC(u.Data).Marshal()
-	if err != nil {
-		return fmt.Errorf("video frame: %w", err)
-	}
-	part := fmp4.Part{SequenceNumber: m.nextSeq(), Tracks: []*fmp4.PartTrack{{
-		ID: 1, BaseTime: uint64(dts),
-		Samples: []*fmp4.Sample{{Duration: dur, PTSOffset: int32(u.PTS - u.DTS), IsNonSyncSample: !u.Key, Payload: payload}},
-	}}}
+	frag := []fragTrack{{id: 1, base: uint64(dts), samples: []fragSample{{
+		dur: dur, cto: int32(u.PTS - u.DTS), nonSync: !u.Key, nalus: u.Data,
+	}}}}
 	if len(m.audio) > 0 {
-		part.Tracks = append(part.Tracks, &fmp4.PartTrack{ID: 2, BaseTime: uint64(m.audioBase), Samples: m.audio})
-		m.audio = nil
+		frag = append(frag, fragTrack{id: 2, base: uint64(m.audioBase), samples: m.audio})
 	}
-	var buf seekablebuffer.Buffer
-	if err := part.Marshal(&buf); err != nil {
-		return fmt.Errorf("fragment: %w", err)
-	}
-	msg := Message{Data: buf.Bytes(), fragment: true, seq: part.SequenceNumber, dts: dts, dur: int64(dur)}
+	seq := m.nextSeq()
+	data, tfdt := marshalFragment(seq, frag)
+	m.audio = m.audio[:0]
+	msg := Message{Data: data, fragment: true, seq: seq, dts: dts, dur: int64(dur), tfdt: tfdt}
 	if tracks.Audio != nil {
 		msg.audioHz = int64(tracks.Audio.ClockRate)
-	}
-	if err := findTFDT(msg.Data, &msg.tfdt); err != nil {
-		return fmt.Errorf("fragment: %w", err)
 	}
 	m.each(func(v *Viewer) { v.q.Push(msg, u.Key, false) })
 	return nil
@@ -280,11 +268,11 @@ func (m *Muxer) addAudio(u *media.Unit, t *media.Track) error {
 				dur = 960
 			}
 		}
-		m.audio = append(m.audio, &fmp4.Sample{Duration: dur, Payload: frame})
+		m.audio = append(m.audio, fragSample{dur: dur, payload: frame})
 	}
 	// Bound audio waiting for a video frame (a frozen video track).
 	if len(m.audio) > 256 {
-		m.audio = nil
+		m.audio = m.audio[:0]
 	}
 	return nil
 }
@@ -319,51 +307,4 @@ func (v *Viewer) Next(ctx context.Context) (Message, error) {
 func rebase(b []byte, off int, d int64) {
 	t := int64(binary.BigEndian.Uint64(b[off:]))
 	binary.BigEndian.PutUint64(b[off:], uint64(max(t-d, 0)))
-}
-
-// findTFDT finds the baseMediaDecodeTime of the first two track fragments
-// of a moof (mediacommon writes tfdt version 1, 64 bits).
-func findTFDT(b []byte, out *[2]int) error {
-	moof, ok := boxAt(b, 0, "moof")
-	if !ok {
-		return errors.New("no moof box")
-	}
-	n := 0
-	for off := 8; off+8 <= moof && n < 2; {
-		size := int(binary.BigEndian.Uint32(b[off:]))
-		if size < 8 || off+size > moof {
-			return errors.New("malformed moof")
-		}
-		if string(b[off+4:off+8]) == "traf" {
-			for c := off + 8; c+8 <= off+size; {
-				csize := int(binary.BigEndian.Uint32(b[c:]))
-				if csize < 8 {
-					return errors.New("malformed traf")
-				}
-				if string(b[c+4:c+8]) == "tfdt" {
-					if b[c+8] != 1 || csize < 20 {
-						return errors.New("tfdt is not version 1")
-					}
-					out[n] = c + 12
-					n++
-					break
-				}
-				c += csize
-			}
-		}
-		off += size
-	}
-	if n == 0 {
-		return errors.New("no tfdt box")
-	}
-	return nil
-}
-
-// boxAt checks that the box at off has the type and returns its end.
-func boxAt(b []byte, off int, typ string) (int, bool) {
-	if len(b) < off+8 || string(b[off+4:off+8]) != typ {
-		return 0, false
-	}
-	end := off + int(binary.BigEndian.Uint32(b[off:]))
-	return end, end <= len(b) && end >= off+8
 }

@@ -247,17 +247,19 @@ func (s *Server) disable(w http.ResponseWriter, r *http.Request) {
 // ws is video-server's MSE websocket: the stream comes from the query
 // (the path segment is ignored, as there).
 func (s *Server) ws(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.stream(w, r.FormValue("stream_id"))
-	if !ok {
-		return
-	}
-	if st.MSE() == nil {
-		errorJSON(w, http.StatusNotFound, fmt.Sprintf("stream %s has no mse output", st.ID()))
-		return
-	}
+	id := r.FormValue("stream_id")
 	if !s.originAllowed(r) {
-		s.Log.Warn("Refusing an MSE websocket from a foreign origin (see cors.allow_origins)", "origin", r.Header.Get("Origin"), "stream", st.ID())
+		s.Log.Warn("Refusing an MSE websocket from a foreign origin (see cors.allow_origins)", "origin", r.Header.Get("Origin"), "stream", id)
 		errorJSON(w, http.StatusForbidden, "origin "+r.Header.Get("Origin")+" is not in cors.allow_origins")
+		return
+	}
+	st, code, err := s.find(id)
+	if err == nil && st.MSE() == nil {
+		code, err = http.StatusNotFound, fmt.Errorf("stream %s has no mse output", st.ID())
+	}
+	if err != nil {
+		s.Log.Info("MSE viewer refused", "stream", id, "remote", r.RemoteAddr, "error", err)
+		mse.Refuse(w, r, err.Error(), func() { errorJSON(w, code, err.Error()) })
 		return
 	}
 	release := st.Acquire()
@@ -266,16 +268,24 @@ func (s *Server) ws(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) stream(w http.ResponseWriter, id string) (*live.Stream, bool) {
-	st, err := s.Engine.Get(id)
-	switch {
-	case errors.Is(err, live.ErrInvalidID):
-		errorJSON(w, http.StatusBadRequest, err.Error())
-		return nil, false
-	case err != nil:
-		errorJSON(w, http.StatusNotFound, err.Error())
+	st, code, err := s.find(id)
+	if err != nil {
+		errorJSON(w, code, err.Error())
 		return nil, false
 	}
 	return st, true
+}
+
+// find looks a stream up, with the HTTP status of a failure.
+func (s *Server) find(id string) (*live.Stream, int, error) {
+	st, err := s.Engine.Get(id)
+	switch {
+	case errors.Is(err, live.ErrInvalidID):
+		return nil, http.StatusBadRequest, err
+	case err != nil:
+		return nil, http.StatusNotFound, err
+	}
+	return st, http.StatusOK, nil
 }
 
 var uuidRE = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"go.uber.org/goleak"
 
 	"github.com/clapshot-go/clapshot/internal/live"
 	"github.com/clapshot-go/clapshot/internal/live/liveconf"
@@ -240,6 +241,21 @@ url = %q
 			t.Errorf("%s %s %s: %d %s, want %d mentioning %q", tc.method, tc.url, tc.body, code, body, tc.code, tc.want)
 		}
 	}
+	// The same refusals reach a browser's WebSocket as close reasons.
+	wsBase := strings.Replace(video, "http", "ws", 1)
+	livetest.WSRefused(t, wsBase+"/ws/live?stream_id=zzz", nil, "invalid stream id")
+	livetest.WSRefused(t, wsBase+"/ws/live?stream_id="+otherID, nil, "no such stream")
+	if _, resp, err := websocket.Dial(ctx, wsBase+"/ws/live?stream_id="+camID,
+		&websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"http://evil.example"}}}); err == nil || resp == nil || resp.StatusCode != 403 {
+		t.Errorf("a websocket from a foreign origin: %v %v, want no upgrade (403)", err, resp)
+	}
+	// Every goroutine the next stream starts must be gone after
+	// disable_camera (HTTP connections kept alive are not the stream's).
+	leakOpts := []goleak.Option{goleak.IgnoreCurrent(),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreAnyFunction("net/http.(*conn).serve")}
+
 	code, body = fetch(t, "OPTIONS", api+"/status", "", "Origin", "http://app.example", "Access-Control-Request-Method", "GET")
 	if code != 204 {
 		t.Errorf("CORS preflight: %d %s", code, body)
@@ -273,6 +289,10 @@ url = %q
 			}
 			break
 		}
+	}
+	ws2.CloseNow()
+	if err := goleak.Find(leakOpts...); err != nil {
+		t.Errorf("after disable_camera: %v", err)
 	}
 
 	_, metrics := fetch(t, "GET", api+"/metrics", "")

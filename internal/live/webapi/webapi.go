@@ -76,8 +76,14 @@ type Stream struct {
 	MSE   string `json:"mse_url"`
 }
 
-func describe(st *live.Stream) Stream {
+// describe is the stream as ident may see it: the camera's URL (its host,
+// path and user name, the password already removed) only for
+// administrators.
+func describe(st *live.Stream, ident auth.Identity) Stream {
 	s := Stream{Status: st.Status()}
+	if !ident.IsAdmin {
+		s.URL = ""
+	}
 	base := "streams/" + st.ID()
 	if st.LLHLS() != nil {
 		s.LLHLS = base + "/llhls/index.m3u8"
@@ -119,7 +125,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	out := []Stream{}
 	for _, st := range h.Engine.Streams() {
 		if Allowed(ident, st.Config()) {
-			out = append(out, describe(st))
+			out = append(out, describe(st, ident))
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"streams": out, "time": time.Now().UTC()})
@@ -131,25 +137,41 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) (*live.Stream, 
 	if !ok {
 		return nil, false
 	}
-	st, err := h.Engine.Get(r.PathValue("id"))
-	switch {
-	case errors.Is(err, live.ErrInvalidID):
-		writeError(w, http.StatusBadRequest, err.Error())
-		return nil, false
-	case err != nil || !Allowed(ident, st.Config()):
-		if err == nil {
-			h.Log.Info("Live stream refused: not in its users list", "stream", st.ID(), "user", ident.UserID)
-		}
-		writeError(w, http.StatusNotFound, "stream "+r.PathValue("id")+": no such stream")
+	st, code, err := h.find(r, ident)
+	if err != nil {
+		writeError(w, code, err.Error())
 		return nil, false
 	}
 	return st, true
 }
 
-func (h *Handler) one(w http.ResponseWriter, r *http.Request) {
-	if st, ok := h.stream(w, r); ok {
-		writeJSON(w, http.StatusOK, describe(st))
+// find looks up the request's stream for ident, with the HTTP status of a
+// failure. A stream the caller may not watch is "no such stream".
+func (h *Handler) find(r *http.Request, ident auth.Identity) (*live.Stream, int, error) {
+	st, err := h.Engine.Get(r.PathValue("id"))
+	switch {
+	case errors.Is(err, live.ErrInvalidID):
+		return nil, http.StatusBadRequest, err
+	case err != nil || !Allowed(ident, st.Config()):
+		if err == nil {
+			h.Log.Info("Live stream refused: not in its users list", "stream", st.ID(), "user", ident.UserID)
+		}
+		return nil, http.StatusNotFound, errors.New("stream " + r.PathValue("id") + ": no such stream")
 	}
+	return st, http.StatusOK, nil
+}
+
+func (h *Handler) one(w http.ResponseWriter, r *http.Request) {
+	ident, ok := h.identify(w, r)
+	if !ok {
+		return
+	}
+	st, code, err := h.find(r, ident)
+	if err != nil {
+		writeError(w, code, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, describe(st, ident))
 }
 
 func (h *Handler) llhls(w http.ResponseWriter, r *http.Request) {
@@ -180,18 +202,23 @@ func (h *Handler) hls(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) mse(w http.ResponseWriter, r *http.Request) {
-	st, ok := h.stream(w, r)
+	ident, ok := h.identify(w, r)
 	if !ok {
 		return
 	}
-	if st.MSE() == nil {
-		writeError(w, http.StatusNotFound, "stream "+st.ID()+" has no mse output")
-		return
-	}
+	// The origin first: a foreign page gets no websocket at all.
 	if h.OriginAllowed != nil && !h.OriginAllowed(r) {
 		h.Log.Warn("Refusing a live websocket from a foreign origin (see --cors and --url-base)",
-			"origin", r.Header.Get("Origin"), "stream", st.ID(), "remote", r.RemoteAddr)
+			"origin", r.Header.Get("Origin"), "stream", r.PathValue("id"), "remote", r.RemoteAddr)
 		writeError(w, http.StatusForbidden, "origin "+r.Header.Get("Origin")+" is not allowed (see --cors and --url-base)")
+		return
+	}
+	st, code, err := h.find(r, ident)
+	if err == nil && st.MSE() == nil {
+		code, err = http.StatusNotFound, errors.New("stream "+st.ID()+" has no mse output")
+	}
+	if err != nil {
+		mse.Refuse(w, r, err.Error(), func() { writeError(w, code, err.Error()) })
 		return
 	}
 	release := st.Acquire()

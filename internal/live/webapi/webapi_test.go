@@ -108,6 +108,14 @@ func TestLiveAPI(t *testing.T) {
 	code, body := get("bob", "/api/live/streams/"+public)
 	var one webapi.Stream
 	_ = json.Unmarshal([]byte(body), &one)
+	if one.URL != "" {
+		t.Errorf("a user sees the camera's URL %q (administrators only)", one.URL)
+	}
+	var asAdmin webapi.Stream
+	_, adminBody := get("admin", "/api/live/streams/"+public)
+	if _ = json.Unmarshal([]byte(adminBody), &asAdmin); !strings.HasPrefix(asAdmin.URL, "rtsp://127.0.0.1:") {
+		t.Errorf("an administrator sees the camera's URL %q", asAdmin.URL)
+	}
 	if code != 200 || !one.Online || one.LLHLS != "streams/"+public+"/llhls/index.m3u8" || one.MSE != "streams/"+public+"/mse" || one.HLS != "" ||
 		!strings.HasPrefix(one.Codecs, "avc1.") || one.Width != 320 {
 		t.Fatalf("stream: %d %s", code, body)
@@ -137,6 +145,12 @@ func TestLiveAPI(t *testing.T) {
 			t.Errorf("%s %s: %d %s, want %d mentioning %q", tc.user, tc.path, code, body, tc.code, tc.want)
 		}
 	}
+
+	// Refusals reach the page's WebSocket as close reasons (same origin).
+	wsBase := strings.Replace(hs.URL, "http", "ws", 1) + "/api/live/streams/"
+	asBob := http.Header{"Origin": {hs.URL}, "X-Remote-User-Id": {"bob"}}
+	livetest.WSRefused(t, wsBase+private+"/mse", asBob, "no such stream")
+	livetest.WSRefused(t, wsBase+"not-a-uuid/mse", asBob, "invalid stream id")
 
 	// The MSE websocket, same-origin, as the page opens it.
 	wctx, wcancel := context.WithTimeout(context.Background(), 15*time.Second)
