@@ -135,11 +135,12 @@ func run(ctx context.Context, o options, say func(string)) error {
 	select {
 	case <-ctx.Done():
 		_ = vs.Process.Signal(syscall.SIGTERM)
+		// The demo is ending either way: how video_server exits is not news.
 		select {
-		case <-vsDone:
+		case <-vsDone: //nolint:errcheck
 		case <-time.After(15 * time.Second):
 			_ = vs.Process.Kill()
-			<-vsDone
+			<-vsDone //nolint:errcheck
 		}
 		return nil
 	case err := <-vsDone:
