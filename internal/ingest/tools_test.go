@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/media"
-	"github.com/clapshot-go/clapshot/internal/media/mediatest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
 )
 
 // observedTools are the real media tools behind a layer that records
