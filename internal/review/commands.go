@@ -97,10 +97,6 @@ func (s *session) getMedia(id string) (m store.MediaFile, ok bool, err error) {
 	return m, err == nil, err
 }
 
-func addComments(cs ...*pb.Comment) *pb.ServerToClientCmd {
-	return &pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_AddComments_{AddComments: &pb.ServerToClientCmd_AddComments{Comments: cs}}}
-}
-
 func delCommentCmd(id int64) *pb.ServerToClientCmd {
 	return &pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_DelComment_{DelComment: &pb.ServerToClientCmd_DelComment{CommentId: rowid.Format(id)}}}
 }
