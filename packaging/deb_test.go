@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/store"
-	"github.com/clapshot-go/clapshot/internal/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 )
 
 // realInstall says whether the tests may install the package into this

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/clapshot-go/clapshot/internal/testkit"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 )
 
 // Tests in this package build the real .deb files with `make deb` and use

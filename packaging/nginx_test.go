@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clapshot-go/clapshot/internal/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 	"github.com/clapshot-go/clapshot/packaging"
 )
 

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/clapshot-go/clapshot/internal/media/mediatest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
 )
 
 // A symlink under videos/ to the database (or its -wal/-shm) must not be

@@ -23,7 +23,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/clapshot-go/clapshot/internal/store"
-	"github.com/clapshot-go/clapshot/internal/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 )
 
 // These tests run the real binary, as an operator or systemd would.

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clapshot-go/clapshot/internal/media/mediatest"
-	"github.com/clapshot-go/clapshot/internal/wsclient"
+	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/wsclient"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/media"
-	"github.com/clapshot-go/clapshot/internal/media/mediatest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
 )
 
 // Files that cannot be media are rejected with a message that names the

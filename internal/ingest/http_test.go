@@ -22,8 +22,8 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/auth"
 	"github.com/clapshot-go/clapshot/internal/httpapi"
-	"github.com/clapshot-go/clapshot/internal/media/mediatest"
 	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
 )
 
 // serve mounts the pipeline's endpoints as the app does and returns the

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/events"
-	"github.com/clapshot-go/clapshot/internal/media/mediatest"
 	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
 )
 
 // waitFor polls cond until it holds or the timeout passes.

@@ -39,7 +39,7 @@ type Options struct {
 	Events events.Publisher
 	Log    *slog.Logger
 	Layout mediadir.Layout
-	Tools  *media.Tools
+	Tools  Tools // nil: media.Tools from PATH
 	// Workers is the number of concurrent ffmpeg jobs.
 	Workers int
 	// TargetBitrate is --bitrate in bit/s.

@@ -276,7 +276,7 @@ func (p *Pipeline) execute(ctx context.Context, job store.Job, argv, env []strin
 		}
 	}()
 	log.Debug("Running", "cmd", media.ShellQuote(argv))
-	err = media.Run(runCtx, argv, media.RunOptions{
+	err = p.o.Tools.Run(runCtx, argv, media.RunOptions{
 		Env:      env,
 		Stdout:   stdout,
 		Stderr:   io.MultiWriter(stderr, tail),

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clapshot-go/clapshot/internal/media/mediatest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
 )
 
 func TestDecide(t *testing.T) {

@@ -10,9 +10,9 @@ import (
 	"github.com/clapshot-go/clapshot/internal/config"
 	"github.com/clapshot-go/clapshot/internal/organizer"
 	"github.com/clapshot-go/clapshot/internal/orgtest"
-	"github.com/clapshot-go/clapshot/internal/orgtest/servertest"
-	"github.com/clapshot-go/clapshot/internal/testkit"
-	"github.com/clapshot-go/clapshot/internal/wsclient"
+	"github.com/clapshot-go/clapshot/internal/testsupport/servertest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/wsclient"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 

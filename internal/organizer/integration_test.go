@@ -20,7 +20,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/organizer"
 	"github.com/clapshot-go/clapshot/internal/orgtest"
-	"github.com/clapshot-go/clapshot/internal/wsclient"
+	"github.com/clapshot-go/clapshot/internal/testsupport/wsclient"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 

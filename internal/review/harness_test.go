@@ -24,7 +24,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/app"
 	"github.com/clapshot-go/clapshot/internal/config"
 	"github.com/clapshot-go/clapshot/internal/store"
-	"github.com/clapshot-go/clapshot/internal/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 

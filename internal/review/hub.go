@@ -1,7 +1,13 @@
 // Package review is Clapshot's realtime review API: the /api/ws websocket
 // that the web client speaks (protobuf JSON of clapshot.client), its
-// sessions, commands and permissions, comments and drawings, subtitles,
-// user messages and collaborative viewing rooms.
+// sessions, commands, user messages and collaborative viewing rooms.
+//
+// Transport is hub.go (the registry and fan-out), session.go (one
+// connection: queue, keepalive, read loop), wire.go (decoding commands)
+// and collab.go (rooms). The commands are commands.go (dispatch) and
+// cmd_*.go by subject. They ask permission of internal/access, store
+// through Store, keep files through mediadir, and have their two large
+// messages built and cached by render.
 //
 // The Hub owns every live session. It indexes them by session id, by user
 // and by the media file they watch, and owns the collab rooms. Messages to a
@@ -22,11 +28,13 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/clapshot-go/clapshot/internal/access"
 	"github.com/clapshot-go/clapshot/internal/auth"
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/metrics"
 	"github.com/clapshot-go/clapshot/internal/pbconv"
+	"github.com/clapshot-go/clapshot/internal/review/render"
 	"github.com/clapshot-go/clapshot/internal/rowid"
 	"github.com/clapshot-go/clapshot/internal/store"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
@@ -84,18 +92,16 @@ var ErrNoSession = errors.New("no such session")
 
 // Hub owns the live sessions and collab rooms.
 type Hub struct {
-	opt          Options
-	media        *mediadir.Dir
-	log          *slog.Logger
-	json         *jsonCache
-	drawings     *drawingCache
-	pages        *userPages   // each user's built-in page
-	commentLists *renderCache // media file id -> rendered addComments
-	org          atomic.Pointer[orgBox]
-	nextSID      atomic.Uint64
-	ctx          context.Context // ends all sessions (NewHub's)
-	frames       frameBufs       // read buffers, shared by the sessions
-	memRelease   *memReleaser    // gives memory back after large messages
+	opt        Options
+	media      *mediadir.Dir
+	log        *slog.Logger
+	render     *render.Renderer // home pages and comment lists, cached
+	org        atomic.Pointer[orgBox]
+	access     *access.Checker
+	nextSID    atomic.Uint64
+	ctx        context.Context // ends all sessions (NewHub's)
+	frames     frameBufs       // read buffers, shared by the sessions
+	memRelease *memReleaser    // gives memory back after large messages
 
 	// handlers counts ServeHTTP calls in progress, from before the
 	// upgrade to the end of the session: a hijacked connection is not
@@ -147,23 +153,29 @@ func NewHub(ctx context.Context, opt Options) *Hub {
 		opt.Media = mediadir.New(opt.DataDir)
 	}
 	h := &Hub{
-		opt:          opt,
-		media:        opt.Media,
-		log:          opt.Log,
-		json:         newJSONCache(64 << 20),
-		drawings:     &drawingCache{m: map[string]string{}, max: 128 << 20},
-		pages:        newUserPages(128 << 20),
-		commentLists: newRenderCache(128 << 20),
-		ctx:          ctx,
-		memRelease:   newMemReleaser(),
-		sessions:     map[string]*session{},
-		byUser:       map[string]map[*session]struct{}{},
-		watchers:     map[string]map[*session]struct{}{},
-		rooms:        map[string]*room{},
+		opt:        opt,
+		media:      opt.Media,
+		log:        opt.Log,
+		render:     render.New(opt.DB, opt.Media, opt.URLs, opt.Log),
+		ctx:        ctx,
+		memRelease: newMemReleaser(),
+		sessions:   map[string]*session{},
+		byUser:     map[string]map[*session]struct{}{},
+		watchers:   map[string]map[*session]struct{}{},
+		rooms:      map[string]*room{},
 	}
+	h.access = access.NewChecker(access.AuthorizerFunc(func(ctx context.Context, req *pb.AuthzUserActionRequest) (*pb.AuthzResponse, error) {
+		return h.organizer().AuthzUserAction(ctx, req)
+	}), opt.Log)
 	h.SetOrganizer(nil)
 	return h
 }
+
+// Access answers permission questions as the sessions' commands do (the
+// server's default rules and the current organizer's verdicts), for
+// callers outside a websocket session: an HTTP handler asks it about the
+// identity of its request.
+func (h *Hub) Access() *access.Checker { return h.access }
 
 // SetOrganizer plugs in an organizer; nil restores NoOrganizer. Sessions
 // use the new one from their next call on.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"strconv"
 	"sync"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/auth"
 	"github.com/clapshot-go/clapshot/internal/metrics"
+	"github.com/clapshot-go/clapshot/internal/review/render"
 	"github.com/clapshot-go/clapshot/internal/version"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
@@ -203,7 +203,7 @@ func (s *session) start() error {
 		ServerVersion: version.ClapshotCompat,
 	}}}))
 	s.send(encode(&pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_DefineActions_{DefineActions: &pb.ServerToClientCmd_DefineActions{
-		Actions: builtinActions(),
+		Actions: render.BuiltinActions(),
 	}}}))
 
 	org := h.organizer()
@@ -220,16 +220,7 @@ func (s *session) start() error {
 }
 
 // data is the session as the organizer API describes it.
-func (s *session) data() *pb.UserSessionData {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return &pb.UserSessionData{
-		Sid:     s.sid,
-		User:    &pb.UserInfo{Id: s.user.UserID, Name: s.user.UserName},
-		IsAdmin: s.user.IsAdmin,
-		Cookies: maps.Clone(s.cookies),
-	}
-}
+func (s *session) data() *pb.UserSessionData { return s.identity().Session() }
 
 // sendQueue is a session's outgoing messages. It holds no memory while
 // empty (an idle session costs little) and is bounded in messages and

@@ -3,6 +3,7 @@ package review
 import (
 	"context"
 
+	"github.com/clapshot-go/clapshot/internal/review/render"
 	"github.com/clapshot-go/clapshot/internal/store"
 )
 
@@ -68,14 +69,5 @@ type Users interface {
 }
 
 // Listings are what the cached home pages and comment lists are built
-// from, with the change counters that tell when to build them again.
-type Listings interface {
-	ReadChangeCounters(ctx context.Context) (store.ChangeCounters, error)
-	// MediaChangedSince lists the media files written since change n.
-	MediaChangedSince(ctx context.Context, n int64) ([]string, error)
-	ListMediaFilesByUserBrief(ctx context.Context, userID string, p store.Page) ([]store.MediaFile, error)
-	GetMediaFilesBrief(ctx context.Context, ids []string) ([]store.MediaFile, error)
-	ListSubtitlesOfUsersMedia(ctx context.Context, userID string) (map[string][]store.Subtitle, error)
-	ListSubtitlesOfMedia(ctx context.Context, ids []string) (map[string][]store.Subtitle, error)
-	ListCommentsByMediaFile(ctx context.Context, mediaFileID string, p store.Page) ([]store.Comment, error)
-}
+// from (render.Source).
+type Listings = render.Source

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/store"
-	"github.com/clapshot-go/clapshot/internal/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 )
 
 func init() {

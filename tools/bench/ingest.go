@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/media"
-	"github.com/clapshot-go/clapshot/internal/media/mediatest"
-	"github.com/clapshot-go/clapshot/internal/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 )
 
 func init() {

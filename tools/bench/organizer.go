@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/store"
-	"github.com/clapshot-go/clapshot/internal/testkit"
-	"github.com/clapshot-go/clapshot/internal/wsclient"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/wsclient"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 

@@ -23,7 +23,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/clapshot-go/clapshot/internal/store"
-	"github.com/clapshot-go/clapshot/internal/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 )
 
 func init() {

@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/clapshot-go/clapshot/internal/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 	"github.com/clapshot-go/clapshot/packaging"
 )
 

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/live/livetest"
-	"github.com/clapshot-go/clapshot/internal/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 )
 
 // The demo's camera and video_server, on free ports: the camera publishes,

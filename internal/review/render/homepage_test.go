@@ -1,4 +1,4 @@
-package review
+package render
 
 import (
 	"context"
@@ -41,10 +41,10 @@ func TestUserPageFollowsEveryWrite(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		add(i, []string{"alice", "bob"}[i%2])
 	}
-	h := NewHub(ctx, Options{DB: store.Bind[Queries](db), DataDir: t.TempDir()})
+	r := New(db, mediadir.New(t.TempDir()), mediadir.URLs{}, nil)
 	check := func(step string) {
 		t.Helper()
-		got, err := h.defaultPageJSON(ctx, "alice", nil)
+		got, err := r.HomePage(ctx, "alice", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package review
+package render
 
 import (
 	"encoding/json"
@@ -17,7 +17,7 @@ import (
 
 // The assembled encodings say exactly what protojson says.
 func TestFastEncodingsMatchProtojson(t *testing.T) {
-	h := NewHub(t.Context(), Options{})
+	r := New(nil, nil, mediadir.URLs{}, nil)
 	now := time.Date(2024, 5, 2, 19, 40, 46, 123000000, time.UTC)
 	var files []*pb.MediaFile
 	for i, thumb := range []bool{true, false} {
@@ -37,8 +37,8 @@ func TestFastEncodingsMatchProtojson(t *testing.T) {
 	for _, items := range pages {
 		for _, title := range []*string{nil, new("Your Media")} {
 			want := showPage(items, new("p"), title)
-			checkSame(t, h.encodeShowPage(items, new("p"), title), want)
-			checkSame(t, h.encodeShowPage(items, new("p"), title), want) // from the cache
+			checkSame(t, r.ShowPage(items, new("p"), title), want)
+			checkSame(t, r.ShowPage(items, new("p"), title), want) // from the cache
 		}
 	}
 	img := "data:image/webp;base64,UklGRkwAAABXRUJQVlA4IEAAAAA"
@@ -48,8 +48,8 @@ func TestFastEncodingsMatchProtojson(t *testing.T) {
 		{Id: "3", MediaFileId: "m", Comment: "no drawing \u00e9 \"q\""},
 		{Id: "4", MediaFileId: "m", Comment: "odd drawing", Drawing: new("data:text/plain,\"<x>\"")},
 	}
-	checkSame(t, h.encodeAddComments(cs), addComments(cs...))
-	checkSame(t, h.encodeAddComments(nil), addComments())
+	checkSame(t, r.encodeAddComments(cs), addComments(cs...))
+	checkSame(t, r.encodeAddComments(nil), addComments())
 }
 
 func checkSame(t *testing.T, got []byte, want *pb.ServerToClientCmd) {
@@ -67,4 +67,19 @@ func checkSame(t *testing.T, got []byte, want *pb.ServerToClientCmd) {
 	if !reflect.DeepEqual(a, b) {
 		t.Errorf("JSON differs\n got %s\nwant %s", got, encode(want))
 	}
+}
+
+// The protocol's messages as the review API builds them, to compare with.
+func showPage(items []*pb.PageItem, pageID, title *string) *pb.ServerToClientCmd {
+	return &pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_ShowPage_{ShowPage: &pb.ServerToClientCmd_ShowPage{
+		PageItems: items, PageId: pageID, PageTitle: title}}}
+}
+
+func addComments(cs ...*pb.Comment) *pb.ServerToClientCmd {
+	return &pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_AddComments_{AddComments: &pb.ServerToClientCmd_AddComments{Comments: cs}}}
+}
+
+func encode(cmd *pb.ServerToClientCmd) []byte {
+	b, _ := jsonOut.Marshal(cmd)
+	return b
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/app"
 	"github.com/clapshot-go/clapshot/internal/config"
-	"github.com/clapshot-go/clapshot/internal/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 )
 
 // ShortDir is a temporary data directory with a short path: Unix socket

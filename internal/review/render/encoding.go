@@ -1,4 +1,4 @@
-package review
+package render
 
 import (
 	"bytes"
@@ -111,36 +111,36 @@ func without[M proto.Message](m M, field protoreflect.Name) M {
 
 // encodePageItems encodes page items as a JSON array; folder listings are
 // built item by item through the cache.
-func (h *Hub) encodePageItems(items []*pb.PageItem) []byte {
+func (r *Renderer) encodePageItems(items []*pb.PageItem) []byte {
 	encoded := make([][]byte, len(items))
 	for i, it := range items {
 		fl := it.GetFolderListing()
 		if fl == nil || len(fl.Items) == 0 {
-			encoded[i] = h.json.marshal(it)
+			encoded[i] = r.json.marshal(it)
 			continue
 		}
 		elems := make([][]byte, len(fl.Items))
 		for j, e := range fl.Items {
-			elems[j] = h.json.marshal(e)
+			elems[j] = r.json.marshal(e)
 		}
-		listing := withField(h.json.marshal(without(fl, "items")), "items", appendList(nil, elems))
+		listing := withField(r.json.marshal(without(fl, "items")), "items", appendList(nil, elems))
 		encoded[i] = wrap("folderListing", listing)
 	}
 	return appendList(nil, encoded)
 }
 
 // showPageJSON assembles a showPage from encoded page items.
-func (h *Hub) showPageJSON(itemsJSON []byte, empty bool, pageID, title *string) []byte {
-	obj := h.json.marshal(&pb.ServerToClientCmd_ShowPage{PageId: pageID, PageTitle: title})
+func (r *Renderer) showPageJSON(itemsJSON []byte, empty bool, pageID, title *string) []byte {
+	obj := r.json.marshal(&pb.ServerToClientCmd_ShowPage{PageId: pageID, PageTitle: title})
 	if !empty {
 		obj = withField(obj, "pageItems", itemsJSON)
 	}
 	return wrap("showPage", obj)
 }
 
-// encodeShowPage encodes a showPage.
-func (h *Hub) encodeShowPage(items []*pb.PageItem, pageID, title *string) []byte {
-	return h.showPageJSON(h.encodePageItems(items), len(items) == 0, pageID, title)
+// ShowPage encodes a showPage (an organizer's page).
+func (r *Renderer) ShowPage(items []*pb.PageItem, pageID, title *string) []byte {
+	return r.showPageJSON(r.encodePageItems(items), len(items) == 0, pageID, title)
 }
 
 // safeDataURL reports whether s can be copied into JSON as it is: a
@@ -159,17 +159,17 @@ func safeDataURL(s string) bool {
 }
 
 // encodeAddComments encodes an addComments, with drawings copied in.
-func (h *Hub) encodeAddComments(cs []*pb.Comment) []byte {
+func (r *Renderer) encodeAddComments(cs []*pb.Comment) []byte {
 	if len(cs) == 0 {
-		return encode(addComments())
+		return emptyAddComments
 	}
 	elems := make([][]byte, len(cs))
 	for i, c := range cs {
 		if d := c.GetDrawing(); safeDataURL(d) {
-			elems[i] = withField(h.json.marshal(without(c, "drawing")), "drawing", []byte(`"`+d+`"`))
+			elems[i] = withField(r.json.marshal(without(c, "drawing")), "drawing", []byte(`"`+d+`"`))
 			continue
 		}
-		elems[i] = h.json.marshal(c)
+		elems[i] = r.json.marshal(c)
 	}
 	return wrap("addComments", withField([]byte("{}"), "comments", appendList(nil, elems)))
 }

@@ -1,4 +1,4 @@
-package review
+package render
 
 import (
 	"context"
@@ -75,13 +75,13 @@ func (u *userPages) account(userID string, p *userPage, size int) {
 }
 
 // render returns the page items of userID's built-in page.
-func (u *userPages) render(ctx context.Context, h *Hub, userID string) ([]byte, error) {
+func (u *userPages) render(ctx context.Context, r *Renderer, userID string) ([]byte, error) {
 	p := u.page(userID)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	// The counter is read before the rows: a write made meanwhile has a
 	// higher number and is read again next time.
-	cc, err := h.opt.DB.ReadChangeCounters(ctx)
+	cc, err := r.db.ReadChangeCounters(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -90,21 +90,21 @@ func (u *userPages) render(ctx context.Context, h *Hub, userID string) ([]byte, 
 	}
 	var changed []string
 	if p.version >= 0 {
-		if changed, err = h.opt.DB.MediaChangedSince(ctx, p.version); err != nil {
+		if changed, err = r.db.MediaChangedSince(ctx, p.version); err != nil {
 			return nil, err
 		}
 	}
 	if p.version < 0 || len(changed) > fullReload {
-		err = p.reload(ctx, h, userID)
+		err = p.reload(ctx, r, userID)
 	} else {
-		err = p.update(ctx, h, userID, changed)
+		err = p.update(ctx, r, userID, changed)
 	}
 	if err != nil {
 		p.version, p.rows, p.json = -1, nil, nil
 		return nil, err
 	}
 	p.version = cc.Media
-	p.json = p.encode(h)
+	p.json = p.encode(r)
 	size := len(p.json)
 	for _, r := range p.rows {
 		size += len(r.item)
@@ -114,34 +114,34 @@ func (u *userPages) render(ctx context.Context, h *Hub, userID string) ([]byte, 
 }
 
 // reload reads all of the user's media files.
-func (p *userPage) reload(ctx context.Context, h *Hub, userID string) error {
+func (p *userPage) reload(ctx context.Context, r *Renderer, userID string) error {
 	// The raw metadata can be kilobytes per file and no page shows it.
-	files, err := h.opt.DB.ListMediaFilesByUserBrief(ctx, userID, store.All)
+	files, err := r.db.ListMediaFilesByUserBrief(ctx, userID, store.All)
 	if err != nil {
 		return err
 	}
-	subs, err := h.opt.DB.ListSubtitlesOfUsersMedia(ctx, userID)
+	subs, err := r.db.ListSubtitlesOfUsersMedia(ctx, userID)
 	if err != nil {
 		return err
 	}
 	p.rows = make(map[string]*pageRow, len(files))
 	for _, f := range files {
-		p.rows[f.ID] = h.pageRow(f, subs[f.ID])
+		p.rows[f.ID] = r.pageRow(f, subs[f.ID])
 	}
 	return nil
 }
 
 // update re-reads the changed media files: gone, or no longer the user's,
 // they leave the page; new or rewritten, they are encoded again.
-func (p *userPage) update(ctx context.Context, h *Hub, userID string, changed []string) error {
+func (p *userPage) update(ctx context.Context, r *Renderer, userID string, changed []string) error {
 	if len(changed) == 0 {
 		return nil
 	}
-	files, err := h.opt.DB.GetMediaFilesBrief(ctx, changed)
+	files, err := r.db.GetMediaFilesBrief(ctx, changed)
 	if err != nil {
 		return err
 	}
-	subs, err := h.opt.DB.ListSubtitlesOfMedia(ctx, changed)
+	subs, err := r.db.ListSubtitlesOfMedia(ctx, changed)
 	if err != nil {
 		return err
 	}
@@ -150,20 +150,20 @@ func (p *userPage) update(ctx context.Context, h *Hub, userID string, changed []
 	}
 	for _, f := range files {
 		if f.UserID == userID {
-			p.rows[f.ID] = h.pageRow(f, subs[f.ID])
+			p.rows[f.ID] = r.pageRow(f, subs[f.ID])
 		}
 	}
 	return nil
 }
 
-func (h *Hub) pageRow(f store.MediaFile, subs []store.Subtitle) *pageRow {
-	m := pbconv.MediaFile(f, subs, h.opt.URLs, pbconv.MediaFileOptions{NoRawMetadata: true})
-	return &pageRow{added: f.AddedTime, id: f.ID, item: h.json.marshal(folderItem(m))}
+func (r *Renderer) pageRow(f store.MediaFile, subs []store.Subtitle) *pageRow {
+	m := pbconv.MediaFile(f, subs, r.urls, pbconv.MediaFileOptions{NoRawMetadata: true})
+	return &pageRow{added: f.AddedTime, id: f.ID, item: r.json.marshal(folderItem(m))}
 }
 
 // encode assembles the page: a heading and the listing in Clapshot's
 // order (newest first, then by id).
-func (p *userPage) encode(h *Hub) []byte {
+func (p *userPage) encode(r *Renderer) []byte {
 	rows := make([]*pageRow, 0, len(p.rows))
 	for _, r := range p.rows {
 		rows = append(rows, r)
@@ -183,9 +183,9 @@ func (p *userPage) encode(h *Hub) []byte {
 		heading = "<h2>You have no media yet.</h2>"
 	}
 	listing := FolderListing(nil)
-	encodedListing := h.json.marshal(listing) // as protojson: no "items" when empty
+	encodedListing := r.json.marshal(listing) // as protojson: no "items" when empty
 	if len(items) > 0 {
-		encodedListing = wrap("folderListing", withField(h.json.marshal(listing.GetFolderListing()), "items", appendList(nil, items)))
+		encodedListing = wrap("folderListing", withField(r.json.marshal(listing.GetFolderListing()), "items", appendList(nil, items)))
 	}
-	return appendList(nil, [][]byte{h.json.marshal(&pb.PageItem{Item: &pb.PageItem_Html{Html: heading}}), encodedListing})
+	return appendList(nil, [][]byte{r.json.marshal(&pb.PageItem{Item: &pb.PageItem_Html{Html: heading}}), encodedListing})
 }

@@ -1,4 +1,4 @@
-package review
+package render
 
 import (
 	"context"
@@ -47,9 +47,9 @@ func script(code string) *pb.ScriptCall {
 	return &pb.ScriptCall{Lang: pb.ScriptCall_JAVASCRIPT, Code: code}
 }
 
-// builtinActions are sent to every session at connect; organizers may add
+// BuiltinActions are sent to every session at connect; organizers may add
 // or replace actions later.
-func builtinActions() map[string]*pb.ActionDef {
+func BuiltinActions() map[string]*pb.ActionDef {
 	return map[string]*pb.ActionDef{
 		ActionRename: {
 			UiProps: &pb.ActionUIProps{Label: new("Rename"), Icon: faIcon("fa fa-edit"), KeyShortcut: new("F2"),
@@ -99,32 +99,32 @@ func folderItem(f *pb.MediaFile) *pb.PageItem_FolderListing_Item {
 	return it
 }
 
-// defaultPageJSON is Clapshot's page without an organizer, as sent: a
-// heading and the user's own media, newest first (see userPages).
-func (h *Hub) defaultPageJSON(ctx context.Context, userID string, pageID *string) ([]byte, error) {
-	items, err := h.pages.render(ctx, h, userID)
+// HomePage is Clapshot's page without an organizer, as sent (showPage):
+// a heading and the user's own media, newest first (see userPages).
+func (r *Renderer) HomePage(ctx context.Context, userID string, pageID *string) ([]byte, error) {
+	items, err := r.pages.render(ctx, r, userID)
 	if err != nil {
 		return nil, err
 	}
-	return h.showPageJSON(items, false, pageID, new("Your Media")), nil
+	return r.showPageJSON(items, false, pageID, new("Your Media")), nil
 }
 
-// commentsJSON is the addComments message with all of a media file's
-// comments, reused while no comment has changed (drawing files never
+// MediaComments is the addComments message with all of a media file's
+// comments, drawings inlined, reused while no comment has changed (drawing files never
 // change: they are named by their content).
-func (h *Hub) commentsJSON(ctx context.Context, mediaFileID string) ([]byte, error) {
-	cc, err := h.opt.DB.ReadChangeCounters(ctx)
+func (r *Renderer) MediaComments(ctx context.Context, mediaFileID string) ([]byte, error) {
+	cc, err := r.db.ReadChangeCounters(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if b, ok := h.commentLists.get(mediaFileID, cc.Comments); ok {
+	if b, ok := r.commentLists.get(mediaFileID, cc.Comments); ok {
 		return b, nil
 	}
-	comments, err := h.commentsWithDrawings(ctx, mediaFileID)
+	comments, err := r.commentsWithDrawings(ctx, mediaFileID)
 	if err != nil {
 		return nil, err
 	}
-	b := h.encodeAddComments(comments)
-	h.commentLists.put(mediaFileID, cc.Comments, b)
+	b := r.encodeAddComments(comments)
+	r.commentLists.put(mediaFileID, cc.Comments, b)
 	return b, nil
 }
