@@ -109,10 +109,12 @@ allow_origins = ["http://app.example"]
 guid = %q
 type = "rtsp"
 url = %q
+transport = "tcp"
 output_types = ["mse", "hls"]
 [[rtsp_streams]]
 guid = "typo-not-a-uuid"
 url = %q
+transport = "tcp"
 `, port(t), port(t), hlsDir, camID, srv.URL("cam"), srv.URL("cam")))
 
 	st, _ := eng.Get(camID)
