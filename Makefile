@@ -9,7 +9,7 @@ RUN_FLAGS   ?=
 # Pinned tools (code generators, nfpm) are installed here, whatever BIN is.
 TOOLS       ?= $(CURDIR)/bin/tools
 
-.PHONY: help run build server organizer ui test test-web lint bench proto deb deb-package demo deps-run deps-demo deps-test deps-bench clean
+.PHONY: help run build server organizer video-server ui test test-web lint bench proto deb deb-package demo demo-live deps-run deps-demo deps-test deps-bench clean
 
 # The web UI (web/) is built with npm into web/dist, which the server embeds.
 # It is rebuilt only when its sources change.
@@ -38,6 +38,9 @@ web/dist/index.html: $(WEB_DEPS) $(WEB_SRC)
 
 server: ## Build the server binary
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/clapshot-server ./cmd/clapshot-server
+
+video-server: ## Build video_server, the LdDl/video-server drop-in (docs/live.md)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/video_server ./cmd/video_server
 
 organizer: ## Build the folders organizer (once cmd/clapshot-organizer-folders exists)
 ifneq ($(wildcard cmd/clapshot-organizer-folders),)
@@ -86,6 +89,17 @@ demo: deps-demo build organizer ## nginx with basic auth + server (+ organizer) 
 	$(GO) build -o $(BIN)/demo ./tools/demo
 	$(BIN)/demo -server $(BIN)/clapshot-server -organizer $(BIN)/clapshot-organizer-folders -dir "$(DEMO_DIR)" -port $(DEMO_PORT)
 
+# A test camera (ffmpeg's testsrc2 with a burnt-in clock, published to an
+# RTSP server on 127.0.0.1:8554) and video_server with the example config.
+# `make run RUN_FLAGS="--live-config docs/examples/live.toml"` in another
+# terminal shows the same camera in the review app.
+DEMO_LIVE_CONF ?= docs/examples/live.toml
+DEMO_LIVE_FLAGS ?=
+
+demo-live: deps-run video-server ## A test camera on rtsp://127.0.0.1:8554/cam + video_server with docs/examples/live.toml; Ctrl-C stops all
+	$(GO) build -o $(BIN)/demo-live ./tools/demo-live
+	$(BIN)/demo-live -video-server $(BIN)/video_server -conf $(DEMO_LIVE_CONF) -dir "$(DEMO_DIR)/live" $(DEMO_LIVE_FLAGS)
+
 test: deps-test lint ui ## The whole test suite (installs what it needs when run as root)
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) test-web
@@ -94,13 +108,22 @@ test-web: build organizer ## Web UI: type check, unit tests (vitest), end-to-end
 	cd web && npm run proto:check && npm run check && npm test
 	cd web && CLAPSHOT_SERVER=$(CURDIR)/$(BIN)/clapshot-server CLAPSHOT_ORGANIZER=$(CURDIR)/$(BIN)/clapshot-organizer-folders npm run e2e
 
-lint: ## go vet and a gofmt check
-	$(GO) vet ./...
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go') | grep -v '\.pb\.go$$' || true); \
-	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
+# golangci-lint, pinned like the other tools: go vet's checks, errcheck,
+# staticcheck, ineffassign, unused, errorlint and gofmt (.golangci.yml says
+# why each one).
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT         := $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
-bench: deps-bench build ## Run the benchmarks and write docs/BENCHMARKS.md
-	$(GO) run ./tools/bench -server $(BIN)/clapshot-server -out docs/BENCHMARKS.md $(BENCH_FLAGS)
+lint: $(GOLANGCI_LINT) ## golangci-lint: vet, errcheck, staticcheck, ... and gofmt (see .golangci.yml)
+	$(GOLANGCI_LINT) run ./...
+
+$(GOLANGCI_LINT):
+	GOBIN=$(dir $(GOLANGCI_LINT)) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+# The live suite compares with mediamtx, built by hand (see docs/BENCHMARKS.md);
+# give its path with BENCH_FLAGS="-mediamtx PATH" if it is not the default.
+bench: deps-bench build video-server ## Run the benchmarks and write docs/BENCHMARKS.md
+	$(GO) run ./tools/bench -server $(BIN)/clapshot-server -video-server $(BIN)/video_server -out docs/BENCHMARKS.md $(BENCH_FLAGS)
 
 # Code generators, pinned; installed into bin/tools so they never depend on
 # what happens to be on PATH.

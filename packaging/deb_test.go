@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/store"
-	"github.com/clapshot-go/clapshot/internal/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 )
 
 // realInstall says whether the tests may install the package into this
@@ -324,7 +324,7 @@ func TestDebInstallRunRemove(t *testing.T) {
 
 	// Without media: install and purge leave nothing behind.
 	os.RemoveAll(dataDir)
-	in = dpkgInstall(t, d.server, d.organizer)
+	dpkgInstall(t, d.server, d.organizer)
 	if !exists(dataDir) {
 		t.Fatalf("reinstall did not create %s", dataDir)
 	}

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clapshot-go/clapshot/internal/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 	"github.com/clapshot-go/clapshot/packaging"
 )
 
@@ -176,6 +176,9 @@ func TestNginxBasicAuthExample(t *testing.T) {
 		resp, body := p.get(t, "/api/health", "")
 		if resp.StatusCode != 200 || string(body) != "I'm alive!" {
 			t.Errorf("GET /api/health: %d %q", resp.StatusCode, body)
+		}
+		if resp, body := p.get(t, "/api/ready", ""); resp.StatusCode != 200 || string(body) != "Ready" {
+			t.Errorf("GET /api/ready: %d %q", resp.StatusCode, body)
 		}
 	})
 

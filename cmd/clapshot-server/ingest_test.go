@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clapshot-go/clapshot/internal/media/mediatest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
 )
 
 // kill -9 in the middle of a transcode: the ffmpeg it started dies with it,

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -22,7 +23,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/clapshot-go/clapshot/internal/store"
-	"github.com/clapshot-go/clapshot/internal/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 )
 
 // These tests run the real binary, as an operator or systemd would.
@@ -195,10 +196,23 @@ func TestDiskFullDuringMigrationRestoresBackup(t *testing.T) {
 	if _, err := exec.LookPath("prlimit"); err != nil {
 		t.Skip("prlimit (util-linux) not installed")
 	}
+	sqlite3, err := exec.LookPath("sqlite3")
+	if err != nil {
+		t.Skip("sqlite3 not installed")
+	}
 	dir := t.TempDir()
 	db := oldDatabase(t, dir, 3000)
 	st, _ := os.Stat(db)
-	before := hashFile(t, db)
+	// The backup is a consistent copy made by SQLite (VACUUM INTO), so the
+	// restored file holds the same schema and rows, not the same bytes.
+	dump := func() string {
+		out, err := exec.Command(sqlite3, db, ".dump").Output()
+		if err != nil {
+			t.Fatalf("sqlite3 .dump: %v", err)
+		}
+		return string(out)
+	}
+	before := dump()
 
 	limit := fmt.Sprintf("--fsize=%d", st.Size()+8192)
 	p := start(t, []string{"prlimit", limit, "--"}, "-D", dir, "--migrate")
@@ -209,13 +223,13 @@ func TestDiskFullDuringMigrationRestoresBackup(t *testing.T) {
 	if !strings.Contains(out, "restored") || !strings.Contains(out, "writing to the disk failed") || !strings.Contains(out, "MiB free") {
 		t.Errorf("want an error saying the write failed and the backup was restored:\n%s", out)
 	}
-	if hashFile(t, db) != before {
-		t.Error("database not restored to its original bytes")
-	}
 	for _, suffix := range []string{"-wal", "-shm"} {
 		if _, err := os.Stat(db + suffix); err == nil {
 			t.Errorf("%s left behind", suffix)
 		}
+	}
+	if dump() != before {
+		t.Error("database not restored to its original content")
 	}
 	// Without the limit the same database migrates fine.
 	p = start(t, nil, "-D", dir, "--migrate")
@@ -292,7 +306,8 @@ func TestConfigFileAndEnvironment(t *testing.T) {
 	os.WriteFile(bad, []byte("[general]\ndata-dir = "+dir+"\nfrobnicate = yes\n"), 0o644)
 	cmd := exec.Command(serverBin, "--config", bad)
 	out, err := cmd.CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "line 3") {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "line 3") {
 		t.Errorf("bad config: %v\n%s", err, out)
 	}
 
@@ -356,5 +371,53 @@ func TestHealthAnyMethodAndVersion(t *testing.T) {
 	out, err := exec.Command(serverBin, "--version").Output()
 	if err != nil || !strings.Contains(string(out), "0.8.2") {
 		t.Errorf("--version: %v %s", err, out)
+	}
+}
+
+// While the database is migrated, /api/health (liveness) answers 200 but
+// /api/ready is 503; once the server serves, /api/ready is 200 "Ready".
+// Nothing may be called ready while the server still says it is starting.
+func TestReadyAfterMigration(t *testing.T) {
+	dir := t.TempDir()
+	oldDatabase(t, dir, 20000)
+	p := start(t, nil, "-D", dir, "--migrate")
+	url := fmt.Sprintf("http://127.0.0.1:%d", p.port)
+	client := &http.Client{Timeout: 2 * time.Second}
+	fetch := func(path string) (int, string) {
+		resp, err := client.Get(url + path)
+		if err != nil {
+			return 0, ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	sawNotReady := false
+	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("never ready:\n%s", p.out)
+		}
+		_, details := fetch("/api/health?details=1")
+		code, body := fetch("/api/ready")
+		if code == http.StatusServiceUnavailable {
+			sawNotReady = true
+		}
+		if code == 200 {
+			if body != "Ready" {
+				t.Fatalf("/api/ready: 200 %q, want \"Ready\"", body)
+			}
+			// The details fetched just before may say "starting" (the
+			// switch happened in between); the ones after must say ok.
+			if _, after := fetch("/api/health?details=1"); !strings.Contains(after, `"status":"ok"`) {
+				t.Fatalf("ready while the server says %s (before: %s)", after, details)
+			}
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("saw 503 before ready: %v", sawNotReady)
+	if code, body := fetch("/api/health"); code != 200 || body != "I'm alive!" {
+		t.Errorf("/api/health: %d %q", code, body)
 	}
 }

@@ -19,8 +19,10 @@ import (
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/httpapi"
 	"github.com/clapshot-go/clapshot/internal/ingest"
+	"github.com/clapshot-go/clapshot/internal/live"
 	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/metrics"
+	"github.com/clapshot-go/clapshot/internal/notify"
 	"github.com/clapshot-go/clapshot/internal/organizer"
 	"github.com/clapshot-go/clapshot/internal/review"
 	"github.com/clapshot-go/clapshot/internal/store"
@@ -53,6 +55,18 @@ type App struct {
 	Organizer *organizer.Manager
 	// Metrics are served at /api/metrics.
 	Metrics *metrics.Metrics
+
+	// life bounds everything Start creates: it ends with Start's context,
+	// with Run's, or when a component of Run fails.
+	life context.Context
+	end  context.CancelFunc
+	// Live is the live-camera engine (--live-config), nil without one.
+	Live *live.Engine
+
+	// notifier hears of new comments; dispatcher sends the e-mails and
+	// webhook calls it queues.
+	notifier   *notify.Notifier
+	dispatcher *notify.Dispatcher
 }
 
 // Start prepares the data directory, binds the listener, opens (and if
@@ -60,6 +74,9 @@ type App struct {
 // it and connects to it. /api/health answers on the listener from the
 // beginning, other paths with 503 until Start returns. Nothing else runs
 // in the background until Run.
+//
+// ctx bounds the server's life: when it ends, everything Start created
+// stops (and Run returns), as when Run's own context ends.
 func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {
 	var o startOptions
 	for _, opt := range opts {
@@ -74,7 +91,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	}
 	starting := httpapi.ServeStarting(ln, "opening the database")
 	a := &App{Config: cfg, Log: log}
+	a.life, a.end = context.WithCancel(ctx)
 	fail := func(err error) (*App, error) {
+		a.end()
 		if a.Organizer != nil {
 			a.Organizer.Close()
 		}
@@ -95,7 +114,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		if o.organizer != nil {
 			o.organizer(&orgOpt)
 		}
-		if a.Organizer, err = organizer.New(orgOpt); err != nil {
+		if a.Organizer, err = organizer.New(a.life, orgOpt); err != nil {
 			return fail(err)
 		}
 		starting.SetPhase("starting the organizer")
@@ -124,18 +143,34 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		TrustedProxies: cfg.TrustedProxies,
 		Log:            log,
 	}
-	a.Events = events.NewBus(db, log)
+	a.Events = events.NewBus(store.Bind[events.Queries](db), log)
 	a.HTTP = httpapi.New(log)
 	a.HTTP.Status = a.status
+	// Ready once Start returns: the database is open and migrated; then as
+	// long as it answers.
+	a.HTTP.Ready = func(ctx context.Context) error {
+		if err := db.SQL().PingContext(ctx); err != nil {
+			return fmt.Errorf("the database does not answer: %w", err)
+		}
+		return nil
+	}
 	a.HTTP.Handle("GET /api/metrics", mtr.Handler(log))
 	a.HTTP.Origins = httpapi.NewOriginPolicy(cfg.CORSOrigins, cfg.URLBase, a.Identity.Trusted)
+	a.HTTP.Hosts = httpapi.NewHostPolicy(cfg.AllowedHosts, log)
+	if a.HTTP.Hosts.AllowsAny() {
+		log.Warn("--allowed-hosts '*' lets pages on any host name reach this server through DNS rebinding; list the host names instead")
+	}
 	if a.HTTP.Origins.AllowsAny() {
 		log.Warn("--cors '*' lets any web site use this server in its users' name; list the allowed origins instead")
 	}
+	if err := a.newNotifications(); err != nil {
+		return fail(err)
+	}
 	trash := &mediadir.Trasher{DB: db, Layout: mediadir.Layout{DataDir: cfg.DataDir}}
-	a.Review = review.NewHub(review.Options{
-		DB:              db,
+	a.Review = review.NewHub(a.life, review.Options{
+		DB:              store.Bind[review.Queries](db),
 		DataDir:         cfg.DataDir,
+		Media:           mediadir.New(cfg.DataDir),
 		URLs:            mediadir.URLs{Base: cfg.URLBase},
 		Identity:        a.Identity,
 		OriginAllowed:   a.HTTP.Origins.Allowed,
@@ -144,12 +179,17 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		RateLimit:       cfg.WSRateLimit,
 		Trash:           trash,
 		Metrics:         mtr,
+		CommentAdded:    a.commentAdded,
 	})
 	a.Events.SetDeliverer(a.Review)
+	a.registerNotificationsAndExport()
 	// Clapshot's routes match any path below them.
 	a.HTTP.Handle("/api/ws", a.Review)
 	a.HTTP.Handle("/api/ws/", a.Review)
 	if err := a.registerWebUI(); err != nil {
+		return fail(err)
+	}
+	if err := a.newLive(); err != nil {
 		return fail(err)
 	}
 	if err := a.newPipeline(); err != nil {
@@ -157,7 +197,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	}
 	if a.Organizer != nil {
 		a.Organizer.Attach(&organizer.Backend{
-			DB: db, Clients: a.Review, URLs: mediadir.URLs{Base: cfg.URLBase},
+			DB: store.Bind[organizer.Queries](db), Clients: a.Review, URLs: mediadir.URLs{Base: cfg.URLBase},
 			Trash: func(ctx context.Context, id string) error {
 				warnings, err := trash.TrashMediaFile(ctx, id)
 				for _, w := range warnings {
@@ -189,16 +229,24 @@ func WithOrganizerOptions(f func(*organizer.Options)) Option {
 	return func(o *startOptions) { o.organizer = f }
 }
 
-// Run serves until ctx ends, then stops everything and closes the database.
+// Run serves until ctx (or Start's) ends, then stops everything and
+// closes the database.
 func (a *App) Run(ctx context.Context) error {
 	defer a.DB.Close()
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return a.HTTP.Serve(gctx, a.Listener, ShutdownGrace) })
-	g.Go(func() error { return a.Review.Run(gctx) })
-	g.Go(func() error { return a.Pipeline.Run(gctx) })
+	// Run's end, or a component's failure, ends the server's life.
+	defer context.AfterFunc(gctx, a.end)()
+	life := a.life
+	g.Go(func() error { return a.HTTP.Serve(life, a.Listener, ShutdownGrace) })
+	g.Go(a.Review.Wait)
+	g.Go(func() error { return a.Pipeline.Run(life) })
 	if a.Organizer != nil {
-		g.Go(func() error { return a.Organizer.Run(gctx) })
+		g.Go(func() error { return a.Organizer.Run(life) })
 	}
+	if a.Live != nil {
+		g.Go(func() error { return a.Live.Run(life) })
+	}
+	g.Go(func() error { return a.dispatcher.Run(life) })
 
 	a.Log.Info("Clapshot server started", "version", version.Version, "listen", a.Listener.Addr().String(),
 		"data_dir", a.Config.DataDir, "workers", a.Config.Workers)
@@ -271,6 +319,9 @@ func (a *App) status(ctx context.Context) map[string]any {
 	}
 	if a.Organizer != nil {
 		st["organizer"] = a.Organizer.Status()
+	}
+	if a.Live != nil {
+		st["live"] = a.liveStatus()
 	}
 	return st
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/ingest"
 	"github.com/clapshot-go/clapshot/internal/media"
 	"github.com/clapshot-go/clapshot/internal/mediadir"
+	"github.com/clapshot-go/clapshot/internal/store"
 )
 
 // newPipeline creates the media pipeline (uploads, incoming folder,
@@ -17,7 +18,7 @@ func (a *App) newPipeline() error {
 	cfg := a.Config
 	layout := mediadir.Layout{DataDir: cfg.DataDir}
 	a.Pipeline = ingest.New(ingest.Options{
-		DB:              a.DB,
+		DB:              store.Bind[ingest.Queries](a.DB),
 		Events:          a.Events,
 		Log:             a.Log.With("component", "pipeline"),
 		Layout:          layout,
@@ -43,6 +44,6 @@ func (a *App) newPipeline() error {
 		return err
 	}
 	a.HTTP.Handle(ingest.TusPath, tus)
-	a.HTTP.Handle("GET /videos/", httpapi.MediaFiles(layout.Videos(), cfg.DataDir, a.Log))
+	a.HTTP.Handle("GET /videos/", httpapi.MediaFiles(layout.Videos(), cfg.DBPath(), a.Log))
 	return nil
 }

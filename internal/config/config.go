@@ -51,6 +51,11 @@ type Config struct {
 	// TrustedProxies lists the networks whose identity headers
 	// (X-Remote-User-*) are believed.
 	TrustedProxies []netip.Prefix
+	// AllowedHosts are the host names the server answers for (the Host
+	// header, without port), besides IP addresses and localhost, which are
+	// always allowed: lower case, "*.example.com" for subdomains, "*" for
+	// any. By default the host of URLBase.
+	AllowedHosts []string
 
 	// WSMaxMessageBytes is the largest websocket message accepted (a
 	// drawing or a subtitle file travels in one message).
@@ -89,6 +94,9 @@ type Config struct {
 	// WebhookAllowPrivate lets users' webhooks call loopback and private
 	// addresses (off: they could reach internal services).
 	WebhookAllowPrivate bool
+	// LiveConfig is a live-camera configuration file in LdDl/video-server's
+	// format (TOML or JSON; "" = no live cameras). See docs/live.md.
+	LiveConfig string
 }
 
 // Action says what the caller should do after parsing.
@@ -111,6 +119,7 @@ const defaultTrustedProxies = "127.0.0.0/8,::1/128"
 type raw struct {
 	dataDir, urlBase, host, cors, logFile, defaultUser string
 	orgCmd, orgInURI, orgOutTCP, trustedProxies        string
+	allowedHosts                                       string
 	configFile, clientConf, webDir                     string
 	port, workers, debug, wsMaxMessageMB               int
 	poll, bitrate, wsRateLimit                         float64
@@ -119,6 +128,8 @@ type raw struct {
 	uploadMaxSize, uploadExpiry, trashRetention, transcodeScript string
 	smtpURL, smtpFrom                                            string
 	webhookAllowPrivate                                          bool
+
+	liveConfig string
 }
 
 func newFlagSet(r *raw) *pflag.FlagSet {
@@ -142,6 +153,7 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 	fs.StringVar(&r.orgOutTCP, "org-out-tcp", "", "Listen on this TCP address (e.g. [::1]:50052) for organizer-to-server calls instead of a Unix socket")
 	fs.BoolVar(&r.orgTest, "org-test", false, "Run the --org-cmd organizer's own tests (list_tests/run_test), each against a fresh server and test database; print a table and exit")
 	fs.StringVar(&r.trustedProxies, "trusted-proxies", defaultTrustedProxies, "Comma-separated networks (CIDR or IP) whose identity headers are trusted")
+	fs.StringVar(&r.allowedHosts, "allowed-hosts", "", "Comma-separated host names the server answers for besides IP addresses and localhost; *.example.com for subdomains, * for any (default: the host of --url-base)")
 	fs.IntVar(&r.wsMaxMessageMB, "ws-max-message-mb", 16, "Largest websocket message accepted, in MiB (drawings and subtitle files travel in one message)")
 	fs.Float64Var(&r.wsRateLimit, "ws-rate-limit", 100, "Websocket messages per second one session may send on average (0 = no limit)")
 	fs.StringVar(&r.clientConf, "client-conf", "", "Web UI settings file in clapshot_client.conf.json format (title, logo, user menu)")
@@ -153,6 +165,7 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 	fs.StringVar(&r.smtpURL, "smtp-url", "", "Mail server for notification e-mails: smtp://[user:password@]host[:port][?tls=required] (STARTTLS when offered) or smtps://... (prefer the environment or config file for a password)")
 	fs.StringVar(&r.smtpFrom, "smtp-from", "", "Sender of notification e-mails, e.g. \"Clapshot <clapshot@example.com>\"")
 	fs.BoolVar(&r.webhookAllowPrivate, "webhook-allow-private", false, "Let users' notification webhooks call loopback and private addresses")
+	fs.StringVar(&r.liveConfig, "live-config", "", "Live cameras: a video-server style TOML or JSON file (see docs/live.md); [live] config = FILE in the --config file")
 	fs.StringVar(&r.configFile, "config", "", "Read options from this INI file ([general] section, keys are long option names)")
 	fs.BoolVarP(&r.help, "help", "h", false, "Print help")
 	fs.BoolVarP(&r.version, "version", "V", false, "Print version")
@@ -301,6 +314,11 @@ func (r *raw) validate() (*Config, error) {
 		ConfigFile:  r.configFile,
 		ClientConf:  strings.TrimSpace(r.clientConf),
 		WebDir:      strings.TrimSpace(r.webDir),
+		LiveConfig:  strings.TrimSpace(r.liveConfig),
+
+		SMTPURL:             strings.TrimSpace(r.smtpURL),
+		SMTPFrom:            strings.TrimSpace(r.smtpFrom),
+		WebhookAllowPrivate: r.webhookAllowPrivate,
 	}
 	if strings.TrimSpace(r.dataDir) == "" && r.orgTest {
 		// The organizer tests make their own data directories.
@@ -380,6 +398,13 @@ func (r *raw) validate() (*Config, error) {
 	}
 	if c.TrustedProxies, err = ParsePrefixes(r.trustedProxies); err != nil {
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if c.AllowedHosts, err = parseAllowedHosts(r.allowedHosts); err != nil {
+		return nil, fmt.Errorf("--allowed-hosts: %w", err)
+	}
+	if strings.TrimSpace(r.allowedHosts) == "" && c.URLBase != "" {
+		u, _ := url.Parse(c.URLBase) // checked above
+		c.AllowedHosts = []string{strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")}
 	}
 	if err := r.validateMedia(c); err != nil {
 		return nil, err
@@ -493,6 +518,41 @@ func ParsePrefixes(list string) ([]netip.Prefix, error) {
 			return nil, fmt.Errorf("%q is neither a CIDR network nor an IP address", s)
 		}
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// parseAllowedHosts reads --allowed-hosts: host names, "*.name" for
+// subdomains, or "*". URLs and ports are refused with a hint, since the
+// check compares host names only.
+func parseAllowedHosts(list string) ([]string, error) {
+	var out []string
+	for _, h := range strings.Split(list, ",") {
+		h = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
+		switch {
+		case h == "":
+			continue
+		case h == "*":
+		case strings.Contains(h, "://"):
+			u, _ := url.Parse(h)
+			return nil, fmt.Errorf("%q is a URL; give its host name only (%s)", h, u.Hostname())
+		case strings.Contains(h, ":"):
+			if _, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
+				continue // IP addresses are always allowed
+			}
+			return nil, fmt.Errorf("%q: give host names without a port (any port is allowed)", h)
+		default:
+			name := strings.TrimPrefix(h, "*.")
+			if _, err := netip.ParseAddr(name); err == nil {
+				continue
+			}
+			// Underscores are not in the host name syntax, but container
+			// and intranet names use them and browsers accept them.
+			if !validHostName(strings.ReplaceAll(name, "_", "x")) {
+				return nil, fmt.Errorf("%q is not a host name (e.g. clapshot.example.com or *.example.com)", h)
+			}
+		}
+		out = append(out, h)
 	}
 	return out, nil
 }

@@ -279,3 +279,53 @@ func TestMediaPipelineOptions(t *testing.T) {
 		}
 	}
 }
+
+// --allowed-hosts: the host of --url-base by default, an explicit list
+// (which replaces that default) normalised to lower-case names, and
+// entries that cannot be host names refused with what to write instead.
+func TestAllowedHosts(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string // joined with |, or the error's text
+	}{
+		{[]string{}, ""},
+		{[]string{"-U", "https://Clapshot.Example.com:8443/review"}, "clapshot.example.com"},
+		{[]string{"-U", "https://c.example.com", "--allowed-hosts", "Review.Example.org., *.intra.example, clapshot_app"},
+			"review.example.org|*.intra.example|clapshot_app"},
+		{[]string{"--allowed-hosts", "*"}, "*"},
+		{[]string{"--allowed-hosts", "10.0.0.5, [::1]"}, ""}, // IP addresses are always allowed
+		{[]string{"--allowed-hosts", "https://c.example.com/"}, `is a URL; give its host name only (c.example.com)`},
+		{[]string{"--allowed-hosts", "c.example.com:8443"}, "without a port"},
+		{[]string{"--allowed-hosts", "bad host"}, "is not a host name"},
+	}
+	for _, tc := range cases {
+		c, _, err := Parse(append([]string{"-D", "/tmp/x"}, tc.args...), envMap(nil))
+		got := ""
+		if err != nil {
+			got = err.Error()
+			if !strings.Contains(got, "--allowed-hosts") || !strings.Contains(got, tc.want) {
+				t.Errorf("%v: error %q, want one naming --allowed-hosts and %q", tc.args, got, tc.want)
+			}
+			continue
+		}
+		if got = strings.Join(c.AllowedHosts, "|"); got != tc.want {
+			t.Errorf("%v: AllowedHosts %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
+
+func TestLiveConfig(t *testing.T) {
+	p := writeFile(t, "[general]\ndata-dir = /d\n[live]\nconfig = /etc/clapshot/live.toml\n")
+	c, _, err := Parse([]string{"--config", p}, envMap(nil))
+	if err != nil || c.LiveConfig != "/etc/clapshot/live.toml" {
+		t.Fatalf("[live] config: %v %+v", err, c)
+	}
+	c, _, err = Parse([]string{"--config", p, "--live-config", "cams.json"}, envMap(nil))
+	if err != nil || c.LiveConfig != "cams.json" {
+		t.Fatalf("--live-config over the file: %v %+v", err, c)
+	}
+	p = writeFile(t, "[general]\ndata-dir = /d\n[live]\nconfg = x\n")
+	if _, _, err := Parse([]string{"--config", p}, envMap(nil)); err == nil || !strings.Contains(err.Error(), "line 4") {
+		t.Fatalf("typo in [live]: %v", err)
+	}
+}

@@ -12,7 +12,9 @@ type iniValue struct {
 	line       int
 }
 
-// readINIFile reads the [general] section of a Clapshot Debian config file.
+// readINIFile reads the [general] section of a Clapshot Debian config file,
+// and our [live] section, whose keys are the --live-* options without the
+// prefix ("config = /etc/clapshot/live.toml" is --live-config).
 //
 // Clapshot fed this file through Python's configparser and then "bash -c", so
 // the accepted syntax is: "key = value" or "key: value", comment lines
@@ -48,8 +50,8 @@ func readINIFile(path string) ([]iniValue, error) {
 				return nil, fmt.Errorf("%s line %d: malformed section header %q", path, lineNo, line)
 			}
 			section = strings.TrimSpace(line[1 : len(line)-1])
-			if section != "general" {
-				return nil, fmt.Errorf("%s line %d: unknown section [%s] (only [general] is read)", path, lineNo, section)
+			if section != "general" && section != "live" {
+				return nil, fmt.Errorf("%s line %d: unknown section [%s] (only [general] and [live] are read)", path, lineNo, section)
 			}
 			continue
 		}
@@ -61,6 +63,9 @@ func readINIFile(path string) ([]iniValue, error) {
 			return nil, fmt.Errorf("%s line %d: %q comes before the [general] section header", path, lineNo, line)
 		}
 		key := strings.ToLower(strings.TrimSpace(line[:sep]))
+		if section == "live" {
+			key = "live-" + key
+		}
 		value := stripInlineComment(strings.TrimSpace(line[sep+1:]))
 		value = unquote(value)
 		if prev, dup := seen[key]; dup {

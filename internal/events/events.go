@@ -94,9 +94,22 @@ type Deliverer interface {
 	Deliver(ctx context.Context, m Message) (userReached bool)
 }
 
+// Store is where the bus keeps messages; the SQLite store implements it
+// (store.Bind[Queries]).
+type Store interface {
+	InTx(ctx context.Context, fn func(q Queries) error) error
+}
+
+// Queries are the statements the bus runs in its transaction.
+type Queries interface {
+	// EnsureUser adds a users row unless there is one.
+	EnsureUser(ctx context.Context, id, name string) error
+	InsertMessage(ctx context.Context, m store.Message) (store.Message, error)
+}
+
 // Bus is the Publisher used in production.
 type Bus struct {
-	db  *store.DB
+	db  Store
 	log *slog.Logger
 
 	mu        sync.RWMutex
@@ -104,7 +117,7 @@ type Bus struct {
 }
 
 // NewBus creates a bus that persists into db.
-func NewBus(db *store.DB, log *slog.Logger) *Bus {
+func NewBus(db Store, log *slog.Logger) *Bus {
 	return &Bus{db: db, log: log}
 }
 
@@ -143,7 +156,7 @@ func (b *Bus) Publish(ctx context.Context, m Message) {
 		id := m.MediaFileID
 		row.MediaFileID = &id
 	}
-	err := b.db.InTx(ctx, func(q *store.Queries) error {
+	err := b.db.InTx(ctx, func(q Queries) error {
 		if err := q.EnsureUser(ctx, m.UserID, ""); err != nil {
 			return err
 		}

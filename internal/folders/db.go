@@ -5,37 +5,20 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	_ "modernc.org/sqlite" // the pure-Go "sqlite" driver
-
+	"github.com/clapshot-go/clapshot/internal/store"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 
 // openDB opens the server's SQLite file with the settings the server uses
-// (foreign keys, WAL, a long busy timeout: both processes write to it).
+// (both processes write to it).
 func openDB(path string, foreignKeys bool) (*sql.DB, error) {
-	fk := "foreign_keys(1)"
-	if !foreignKeys {
-		fk = "foreign_keys(0)"
-	}
-	q := []string{fk, "journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(15000)"}
-	var params []string
-	for _, p := range q {
-		params = append(params, "_pragma="+url.QueryEscape(p))
-	}
-	params = append(params, "_txlock=immediate")
-	u := url.URL{Scheme: "file", OmitHost: true, Path: path}
-	db, err := sql.Open("sqlite", u.String()+"?"+strings.Join(params, "&"))
-	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
-	}
-	return db, nil
+	return store.OpenShared(path, foreignKeys)
 }
 
 // querier is *sql.DB or *sql.Tx.

@@ -19,13 +19,13 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/app"
 	"github.com/clapshot-go/clapshot/internal/config"
-	"github.com/clapshot-go/clapshot/internal/media/mediatest"
 	"github.com/clapshot-go/clapshot/internal/organizer"
 	"github.com/clapshot-go/clapshot/internal/orgtest"
-	"github.com/clapshot-go/clapshot/internal/orgtest/servertest"
 	"github.com/clapshot-go/clapshot/internal/store"
-	"github.com/clapshot-go/clapshot/internal/testkit"
-	"github.com/clapshot-go/clapshot/internal/wsclient"
+	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/servertest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/wsclient"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 
@@ -59,6 +59,7 @@ type server struct {
 	app  *app.App
 	base string
 	log  *testkit.SyncBuffer
+	stop func()
 }
 
 func start(t *testing.T, dir string, args ...string) (*server, error) {
@@ -69,7 +70,7 @@ func start(t *testing.T, dir string, args ...string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &server{app: ts.App, base: ts.Base, log: ts.Log}, nil
+	return &server{app: ts.App, base: ts.Base, log: ts.Log, stop: ts.Stop}, nil
 }
 
 func (s *server) dial(t *testing.T, id, name string, admin bool) *wsclient.Client {
@@ -234,7 +235,7 @@ func TestFoldersThroughTheWebsocket(t *testing.T) {
 
 	// Create folders.
 	send(t, c, wsclient.OrganizerCmd("new_folder", map[string]string{"name": "Project"}))
-	l = listing(nextPage(t, c))
+	_ = listing(nextPage(t, c))
 	send(t, c, wsclient.OrganizerCmd("new_folder", map[string]string{"name": "Archive"}))
 	l = listing(nextPage(t, c))
 	projectID, archiveID := folderID(t, l, "Project"), folderID(t, l, "Archive")
@@ -393,34 +394,62 @@ func v061Database(t *testing.T, dir string) {
 	}
 }
 
-// A Clapshot 0.6.1 database with folders: without the organizer the
-// server's migrations alone leave bf_folder_items pointing at the renamed
-// table and are rolled back; with it, the two are solved jointly (the
-// organizer's rename runs right after media_files appears) and the user
-// keeps their folders.
+// A Clapshot 0.6.1 database with folders migrates with or without the
+// organizer, and the user keeps their folders either way. Without it, the
+// server's rename of videos to media_files carries bf_folder_items'
+// reference along (before, the foreign key check failed and the backup was
+// restored); with it, the two are solved jointly (the organizer's rename
+// runs right after media_files appears).
 func TestClapshot061DatabaseKeepsItsFolders(t *testing.T) {
-	dir := shortDir(t)
-	v061Database(t, dir)
-	_, err := start(t, dir)
-	if err == nil || !strings.Contains(err.Error(), "foreign key") || !strings.Contains(err.Error(), "restored") {
-		t.Fatalf("migrating without the organizer: %v", err)
-	}
-
-	s, err := start(t, dir, "--org-cmd", orgBin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"clapshot.server 20240522163000", "clapshot.organizer.basic_folders 0002_media_file_renamed", "clapshot.server 20240530202000"} {
-		if !strings.Contains(s.log.String(), want) {
-			t.Errorf("log lacks migration step %q", want)
+	t.Run("without the organizer, then with it", func(t *testing.T) {
+		dir := shortDir(t)
+		v061Database(t, dir)
+		s, err := start(t, dir)
+		if err != nil {
+			t.Fatalf("migrating without the organizer: %v", err)
 		}
-	}
-	i1 := strings.Index(s.log.String(), `step="clapshot.server 20240522163000`)
-	i2 := strings.Index(s.log.String(), `step="clapshot.organizer.basic_folders 0002_media_file_renamed`)
-	i3 := strings.Index(s.log.String(), `step="clapshot.server 20240530202000`)
-	if !(i1 < i2 && i2 < i3) {
-		t.Errorf("the organizer's migration did not run between the server's (%d %d %d)", i1, i2, i3)
-	}
+		var items int
+		if err := s.app.DB.SQL().QueryRow(`SELECT count(*) FROM bf_folder_items i LEFT JOIN media_files m ON m.id = i.video_id
+			WHERE i.video_id IS NULL OR m.id IS NOT NULL`).Scan(&items); err != nil || items != 4 {
+			t.Fatalf("folder items after migrating without the organizer: %d (%v), want 4", items, err)
+		}
+		s.stop()
+		// The organizer, configured later, finds its own migration pending
+		// and the folders as they were.
+		s, err = start(t, dir, "--org-cmd", orgBin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(s.log.String(), "clapshot.organizer.basic_folders 0002_media_file_renamed") {
+			t.Errorf("the organizer's migration did not run")
+		}
+		checkV061Folders(t, s)
+	})
+	t.Run("with the organizer", func(t *testing.T) {
+		dir := shortDir(t)
+		v061Database(t, dir)
+		s, err := start(t, dir, "--org-cmd", orgBin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"clapshot.server 20240522163000", "clapshot.organizer.basic_folders 0002_media_file_renamed", "clapshot.server 20240530202000"} {
+			if !strings.Contains(s.log.String(), want) {
+				t.Errorf("log lacks migration step %q", want)
+			}
+		}
+		i1 := strings.Index(s.log.String(), `step="clapshot.server 20240522163000`)
+		i2 := strings.Index(s.log.String(), `step="clapshot.organizer.basic_folders 0002_media_file_renamed`)
+		i3 := strings.Index(s.log.String(), `step="clapshot.server 20240530202000`)
+		if !(i1 < i2 && i2 < i3) {
+			t.Errorf("the organizer's migration did not run between the server's (%d %d %d)", i1, i2, i3)
+		}
+		checkV061Folders(t, s)
+	})
+}
+
+// checkV061Folders checks that v061Database's user sees their folders.
+func checkV061Folders(t *testing.T, s *server) {
+	t.Helper()
 	c := s.dial(t, "docker", "Docker User", false)
 	send(t, c, wsclient.OpenNavigationPage(""))
 	p := nextPage(t, c)

@@ -16,7 +16,6 @@ package folders
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -234,5 +233,3 @@ func (o *Organizer) showPage(ctx context.Context, ses *pb.UserSessionData, path 
 func (o *Organizer) currentPath(ctx context.Context, ses *pb.UserSessionData) ([]*folder, error) {
 	return o.folderPath(ctx, ses, nil, true)
 }
-
-var errStop = errors.New("stop")

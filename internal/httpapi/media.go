@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"os"
@@ -9,7 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
 )
 
 // mediaTypes are the content types of the files under videos/. Anything
@@ -28,12 +31,23 @@ var mediaTypes = map[string]string{
 // MediaFiles serves <data-dir>/videos at /videos/ as Clapshot did (nginx
 // usually does this in production): GET and HEAD with Range requests,
 // content types by extension, ETag and Last-Modified validators. It never
-// lists a directory, never serves the trash or hidden files, and follows a
-// symlink (video.mp4) only to a file inside dataDir.
-func MediaFiles(videosDir, dataDir string, log *slog.Logger) http.Handler {
-	roots := &mediaRoots{dirs: []string{dataDir, videosDir}}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, ok := openMedia(videosDir, roots, r.URL.Path, log)
+// lists a directory, never serves the trash or hidden files, resolves every
+// path beneath videos/ without following a link out of it, and never opens
+// the database at dbPath or its -wal/-shm/-journal files under any name:
+// opening and closing another descriptor of the database in this process
+// would drop SQLite's POSIX locks on it (see openMedia).
+func MediaFiles(videosDir, dbPath string, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &mediaHandler{opener: &mediaOpener{videos: videosDir, db: dbPath, log: log}}
+}
+
+type mediaHandler struct{ opener *mediaOpener }
+
+func (m *mediaHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	{
+		f, ok := m.opener.open(r.URL.Path)
 		if !ok {
 			http.NotFound(w, r)
 			return
@@ -56,16 +70,33 @@ func MediaFiles(videosDir, dataDir string, log *slog.Logger) http.Handler {
 		h.Set("Cache-Control", "no-cache")
 		defer cork(r.Context())()
 		http.ServeContent(w, r, "", st.ModTime(), f)
-	})
+	}
 }
 
-// openMedia opens the file a /videos/... URL path names, or says no. The
-// file, symlinks resolved, must be inside the data directory (or inside
-// videos/ when that is itself a link to another disk). The check is made
-// on the file that was opened (its /proc/self/fd link), so nothing can be
-// swapped in between, and it costs one readlink where resolving the path
-// first cost an lstat per component.
-func openMedia(videosDir string, roots *mediaRoots, urlPath string, log *slog.Logger) (*os.File, bool) {
+// mediaOpener opens the files /videos/ URLs name.
+//
+// Why so careful: SQLite keeps its locks as POSIX (fcntl) locks, which the
+// kernel drops as soon as the process closes any descriptor of the file,
+// not just SQLite's own. One GET of a link to clapshot.sqlite used to open
+// and close it, after which an admin's `sqlite3 clapshot.sqlite` believed it
+// was alone, checkpointed and deleted the live -wal/-shm, and writes the
+// server answered Ok for were lost at the next crash. So a file is first
+// looked up with O_PATH (a descriptor that neither reads the file nor,
+// when closed, touches its locks), resolved beneath videos/ only
+// (openat2 RESOLVE_BENEATH, or a check of where the descriptor really
+// is), checked to be a regular file that is none of the database's files,
+// and only then opened for reading, through that same descriptor, so that
+// nothing can be swapped in between.
+type mediaOpener struct {
+	videos, db string
+	log        *slog.Logger
+	// noOpenat2 is set once openat2 turned out to be missing (kernel before
+	// 5.6) or filtered out (seccomp); the /proc check is used instead.
+	noOpenat2 atomic.Bool
+	warned    sync.Map // refusals already logged, by reason
+}
+
+func (m *mediaOpener) open(urlPath string) (*os.File, bool) {
 	rel := strings.TrimPrefix(urlPath, "/videos")
 	if strings.ContainsRune(rel, 0) {
 		return nil, false
@@ -74,7 +105,8 @@ func openMedia(videosDir string, roots *mediaRoots, urlPath string, log *slog.Lo
 	if clean == "/" {
 		return nil, false
 	}
-	parts := strings.Split(strings.TrimPrefix(clean, "/"), "/")
+	rel = strings.TrimPrefix(clean, "/")
+	parts := strings.Split(rel, "/")
 	if parts[0] == "trash" {
 		return nil, false
 	}
@@ -83,63 +115,97 @@ func openMedia(videosDir string, roots *mediaRoots, urlPath string, log *slog.Lo
 			return nil, false
 		}
 	}
-	full := filepath.Join(videosDir, filepath.FromSlash(clean))
-	// A blocking descriptor, handed to os.NewFile: os.Open would also try
-	// (and fail) to register a regular file with the network poller.
-	fd, err := syscall.Open(full, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	// videos/ itself may be a link (to a bigger disk): the operator's
+	// choice, followed.
+	root, err := unix.Open(m.videos, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, false
 	}
-	f := os.NewFile(uintptr(fd), full)
-	resolved, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
-	if err != nil { // no /proc: resolve the path instead
-		resolved, err = filepath.EvalSymlinks(full)
+	defer unix.Close(root)
+	pfd, err := m.lookup(root, rel, urlPath)
+	if err != nil {
+		return nil, false
 	}
-	if err == nil && roots.contain(resolved) {
-		return f, true
+	defer unix.Close(pfd) // O_PATH: closing it leaves every lock alone
+	var st unix.Stat_t
+	if err := unix.Fstat(pfd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, false
 	}
-	f.Close()
-	if err == nil && log != nil {
-		log.Warn("Refused to serve a link that points outside the data directory", "path", urlPath, "target", resolved)
+	if m.isDatabase(&st) {
+		m.warn("Refused to serve the database through a media URL (a link or hard link under videos/)", urlPath)
+		return nil, false
 	}
-	return nil, false
+	// Reopen the very file the O_PATH descriptor holds. A blocking
+	// descriptor, handed to os.NewFile: os.Open would also try (and fail)
+	// to register a regular file with the network poller.
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(pfd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		// No /proc: reopening by name could race with a swap to the
+		// database, so nothing is served.
+		m.warn("Cannot serve media without /proc/self/fd", urlPath)
+		return nil, false
+	}
+	return os.NewFile(uintptr(fd), filepath.Join(m.videos, filepath.FromSlash(rel))), true
 }
 
-// mediaRoots are the directories media may resolve into, with their
-// symlinks resolved once rather than on every request (each resolution is
-// an lstat per path component). A path outside the remembered roots is
-// checked again against freshly resolved ones, in case a directory was
-// moved or relinked while the server ran.
-type mediaRoots struct {
-	dirs     []string
-	mu       sync.Mutex
-	resolved []string
-}
-
-func (m *mediaRoots) contain(p string) bool {
-	m.mu.Lock()
-	cached := m.resolved
-	m.mu.Unlock()
-	if cached != nil && within(p, cached) {
-		return true
-	}
-	var fresh []string
-	for _, d := range m.dirs {
-		if r, err := filepath.EvalSymlinks(d); err == nil {
-			fresh = append(fresh, r)
+// lookup resolves rel beneath root into an O_PATH descriptor, following
+// links only while they stay beneath root.
+func (m *mediaOpener) lookup(root int, rel, urlPath string) (int, error) {
+	if !m.noOpenat2.Load() {
+		fd, err := unix.Openat2(root, rel, &unix.OpenHow{
+			Flags:   unix.O_PATH | unix.O_CLOEXEC,
+			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
+		})
+		switch {
+		case err == nil:
+			return fd, nil
+		case errors.Is(err, unix.EXDEV):
+			m.warn("Refused to serve a link that points outside videos/", urlPath)
+			return -1, err
+		case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM):
+			m.noOpenat2.Store(true)
+		default:
+			return -1, err
 		}
 	}
-	m.mu.Lock()
-	m.resolved = fresh
-	m.mu.Unlock()
-	return within(p, fresh)
+	// Fallback: resolve freely, then check where the descriptor landed.
+	fd, err := unix.Openat(root, rel, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	rootPath, err1 := os.Readlink("/proc/self/fd/" + strconv.Itoa(root))
+	got, err2 := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+	if err1 != nil || err2 != nil || !strings.HasPrefix(got, strings.TrimSuffix(rootPath, "/")+"/") {
+		unix.Close(fd)
+		m.warn("Refused to serve a link that points outside videos/", urlPath)
+		return -1, unix.EXDEV
+	}
+	return fd, nil
 }
 
-func within(p string, roots []string) bool {
-	for _, r := range roots {
-		if strings.HasPrefix(p, r+string(filepath.Separator)) {
+// dbSuffixes name the files of a SQLite database besides the main one.
+var dbSuffixes = []string{"", "-wal", "-shm", "-journal"}
+
+// isDatabase reports whether st is one of the database's files. They are
+// looked up on every request: -wal and -shm are recreated now and then,
+// and a cached identity could miss the new ones.
+func (m *mediaOpener) isDatabase(st *unix.Stat_t) bool {
+	if m.db == "" {
+		return false
+	}
+	for _, suffix := range dbSuffixes {
+		var d unix.Stat_t
+		if unix.Stat(m.db+suffix, &d) == nil && d.Dev == st.Dev && d.Ino == st.Ino {
 			return true
 		}
 	}
 	return false
+}
+
+// warn logs a refusal once per reason: links are not going to change
+// between two requests of a player.
+func (m *mediaOpener) warn(msg, urlPath string) {
+	if _, seen := m.warned.LoadOrStore(msg+" "+urlPath, true); !seen {
+		m.log.Warn(msg, "path", urlPath)
+	}
 }

@@ -21,6 +21,14 @@ import (
 // HealthBody is what Clapshot's /api/health answers; clients check it.
 const HealthBody = "I'm alive!"
 
+// ReadyBody is what /api/ready answers once the server can serve.
+const ReadyBody = "Ready"
+
+// ReadyPath answers 200 only when the server can serve requests: the
+// database is open and migrated and answers. /api/health stays Clapshot's
+// liveness check, which answers from the first moment.
+const ReadyPath = "/api/ready"
+
 // Server owns the listener and the route table.
 type Server struct {
 	mux  *http.ServeMux
@@ -28,9 +36,15 @@ type Server struct {
 	http *http.Server
 	// Status, if set, adds details to /api/health?details=1.
 	Status func(ctx context.Context) map[string]any
+	// Ready, if set, is asked by /api/ready: an error makes it 503 with
+	// the error's text.
+	Ready func(ctx context.Context) error
 	// Origins, if set, adds CORS headers and refuses cross-site requests
 	// from origins it does not allow.
 	Origins *OriginPolicy
+	// Hosts, if set, refuses requests for host names the server is not
+	// known by (DNS rebinding), before anything else looks at them.
+	Hosts *HostPolicy
 }
 
 // New creates a server with /api/health registered.
@@ -39,6 +53,7 @@ func New(log *slog.Logger) *Server {
 	// Any method, and (as warp matched it) any path below it.
 	s.mux.HandleFunc("/api/health", s.health)
 	s.mux.HandleFunc("/api/health/", s.health)
+	s.mux.HandleFunc(ReadyPath, s.ready)
 	return s
 }
 
@@ -54,6 +69,9 @@ func (s *Server) Handler() http.Handler {
 	var h http.Handler = s.mux
 	if s.Origins != nil {
 		h = s.Origins.cors(h)
+	}
+	if s.Hosts != nil {
+		h = s.Hosts.guard(h)
 	}
 	return s.logRequests(h)
 }
@@ -79,6 +97,27 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte(HealthBody))
 }
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Clapshot-Server-Version", version.Version)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		if err := s.Ready(ctx); err != nil {
+			w.Header().Set("Retry-After", "2")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "Not ready: "+err.Error()+"\n")
+			return
+		}
+	}
+	_, _ = io.WriteString(w, ReadyBody)
+}
+
+// readyTimeout bounds the readiness check: a database that does not answer
+// within it is not ready (load balancers time out after a few seconds).
+const readyTimeout = 3 * time.Second
 
 // Serve serves on ln until ctx ends, then shuts down gracefully: the
 // listener closes at once, in-flight requests get up to grace to finish.

@@ -17,7 +17,7 @@ import (
 // (migrating the database, waiting for the organizer): /api/health as
 // usual, so monitors and Clapshot's client (which gives up for good on a
 // non-2xx health answer) see the server is there, and 503 with the reason
-// for every other path. Stop hands the listener back for Serve.
+// for every other path, /api/ready included. Stop hands the listener back for Serve.
 type Starting struct {
 	srv   *http.Server
 	ln    *pausable
@@ -65,6 +65,10 @@ func (s *Starting) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Retry-After", "2")
+	if r.URL.Path == ReadyPath {
+		http.Error(w, "Not ready: the server is starting ("+phase+").", http.StatusServiceUnavailable)
+		return
+	}
 	http.Error(w, "The server is starting ("+phase+"); try again in a moment.", http.StatusServiceUnavailable)
 }
 

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/media"
-	"github.com/clapshot-go/clapshot/internal/media/mediatest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
 )
 
 // Files that cannot be media are rejected with a message that names the
@@ -33,11 +33,18 @@ func TestBadInput(t *testing.T) {
 	}
 	slowMP4 := mediatest.Make(t, dir, mediatest.Families["h264_mp4_no_faststart"], mediatest.Options{Seconds: 2, Width: 160, Height: 120, FPS: 24})
 	whole, _ := os.ReadFile(slowMP4)
+	// An interrupted copy of a fast-start MP4: the index is whole and
+	// describes every frame, but most of the frames are not there.
+	fastMP4 := mediatest.Make(t, dir, mediatest.Families["h264_mp4"], mediatest.Options{Seconds: 4, Width: 160, Height: 120, FPS: 24})
+	fastWhole, _ := os.ReadFile(fastMP4)
 	rnd := make([]byte, 64<<10)
 	rand.New(rand.NewSource(1)).Read(rnd)
 	rejects := []reject{
 		{"zero.mp4", func() string { return mediatest.WriteFile(t, dir, "zero.mp4", nil) }, "empty (0 bytes)"},
 		{"truncated.mp4", func() string { return mediatest.WriteFile(t, dir, "truncated.mp4", whole[:len(whole)/2]) }, "moov atom not found"},
+		{"cut-fast-start.mp4", func() string {
+			return mediatest.WriteFile(t, dir, "cut-fast-start.mp4", fastWhole[:len(fastWhole)*3/10])
+		}, "truncated"},
 		{"notes.mp4", func() string {
 			return mediatest.WriteFile(t, dir, "notes.mp4", []byte(strings.Repeat("Meeting notes, not a video.\n", 50)))
 		}, "not a media file ffmpeg can read"},

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/media"
-	"github.com/clapshot-go/clapshot/internal/media/mediatest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
 )
 
 // A disk that fills up during a transcode: the user is told why, the

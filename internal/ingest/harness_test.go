@@ -78,10 +78,10 @@ func newHarnessIn(t *testing.T, dir string, tweak func(*Options)) *harness {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	bus := events.NewBus(db, log)
+	bus := events.NewBus(store.Bind[events.Queries](db), log)
 	rec := &recorder{}
 	bus.SetDeliverer(rec)
-	o := Options{DB: db, Events: bus, Log: log, Layout: mediadir.Layout{DataDir: dir}, Tools: &media.Tools{},
+	o := Options{DB: store.Bind[Queries](db), Events: bus, Log: log, Layout: mediadir.Layout{DataDir: dir}, Tools: &media.Tools{},
 		Workers: 2, TargetBitrate: testBitrate, Poll: 50 * time.Millisecond}
 	if tweak != nil {
 		tweak(&o)

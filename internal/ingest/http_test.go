@@ -22,8 +22,8 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/auth"
 	"github.com/clapshot-go/clapshot/internal/httpapi"
-	"github.com/clapshot-go/clapshot/internal/media/mediatest"
 	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
 )
 
 // serve mounts the pipeline's endpoints as the app does and returns the
@@ -39,7 +39,7 @@ func (h *harness) serve(maxSize int64) string {
 		h.t.Fatal(err)
 	}
 	srv.Handle(TusPath, tus)
-	srv.Handle("GET /videos/", httpapi.MediaFiles(h.l.Videos(), h.dir, h.p.log))
+	srv.Handle("GET /videos/", httpapi.MediaFiles(h.l.Videos(), filepath.Join(h.dir, "clapshot.sqlite"), h.p.log))
 	ts := httptest.NewServer(srv.Handler())
 	h.t.Cleanup(ts.Close)
 	return ts.URL
@@ -421,11 +421,10 @@ func TestStaticMedia(t *testing.T) {
 			t.Errorf("%s: %d %q", p, resp.StatusCode, body[:min(len(body), 40)])
 		}
 	}
-	// A link to a file elsewhere in the data directory is allowed (it is
-	// inside), so the database is served only if linked on purpose: check
-	// the rule is "inside the data dir", not "inside videos/".
-	if resp, _ := get(t, base+"/videos/"+id+"/db.mp4", nil); resp.StatusCode != 200 {
-		t.Errorf("in-data-dir link: %d", resp.StatusCode)
+	// A link out of videos/ is never followed, and the database is never
+	// served, even when linked on purpose (see internal/httpapi/media.go).
+	if resp, body := get(t, base+"/videos/"+id+"/db.mp4", nil); resp.StatusCode != 404 || bytes.Contains(body, []byte("SQLite")) {
+		t.Errorf("link to the database: %d", resp.StatusCode)
 	}
 	_ = store.All
 }

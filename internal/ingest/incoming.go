@@ -101,7 +101,8 @@ func (p *Pipeline) pickUp(ctx context.Context, path string, info os.FileInfo) {
 		return
 	}
 	defer done()
-	u := Upload{Path: filepath.Join(dir, filepath.Base(path)), From: path, UserID: owner, UserName: name, Source: "incoming"}
+	raw := filepath.Base(path)
+	u := Upload{Path: filepath.Join(dir, mediadir.StoredName(raw)), Title: mediadir.Title(raw), From: path, UserID: owner, UserName: name, Source: "incoming"}
 	if err := p.Submit(ctx, u); err != nil {
 		os.Remove(dir)
 		log.Error("Cannot queue an incoming file", "err", err)

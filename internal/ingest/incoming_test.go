@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/events"
-	"github.com/clapshot-go/clapshot/internal/media/mediatest"
 	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
 )
 
 // waitFor polls cond until it holds or the timeout passes.
@@ -350,5 +350,22 @@ func TestShutdownRequeuesRunningJob(t *testing.T) {
 	}
 	if _, found := h.errorFor("lee", "x.mkv"); found {
 		t.Error("an interrupted job is not an error")
+	}
+}
+
+// A job's spec keeps an incoming file's name exactly, UTF-8 or not: the
+// job moves the file from there after a restart.
+func TestSpecKeepsNonUTF8From(t *testing.T) {
+	in := ingestSpec{Path: "/d/upload/u/_.mp4", Title: "\ufffd.mp4", From: "/d/incoming/\xff\xfe.mp4", UserID: "alice"}
+	var out ingestSpec
+	if err := decodeSpec(store.Job{ID: 1, Spec: encodeSpec(in)}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.From != in.From || out.Path != in.Path || out.Title != in.Title || out.UserID != in.UserID {
+		t.Errorf("round trip: %+v, want %+v", out, in)
+	}
+	plain := ingestSpec{Path: "/d/upload/u/a.mp4", From: "/d/incoming/a.mp4"}
+	if s := encodeSpec(plain); strings.Contains(s, "from_bytes") || !strings.Contains(s, `"from":"/d/incoming/a.mp4"`) {
+		t.Errorf("a UTF-8 From is written as text: %s", s)
 	}
 }

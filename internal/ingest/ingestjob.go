@@ -169,7 +169,8 @@ func (p *Pipeline) record(ctx context.Context, job store.Job, spec ingestSpec, i
 	name := filepath.Base(orig)
 	mt := string(info.Type)
 	raw := string(probe.Raw)
-	m := store.MediaFile{ID: id, UserID: spec.UserID, MediaType: &mt, OrigFilename: &name, Title: &name,
+	title := spec.title()
+	m := store.MediaFile{ID: id, UserID: spec.UserID, MediaType: &mt, OrigFilename: &name, Title: &title,
 		TotalFrames: &info.TotalFrames, FPS: &info.FPS, RawMetadataAll: &raw}
 	if info.Type != media.Image {
 		d := info.Duration
@@ -186,7 +187,7 @@ func (p *Pipeline) record(ctx context.Context, job store.Job, spec ingestSpec, i
 	}
 	mediaID := id
 	jobs := p.processingJobs(orig, name, info, plan)
-	return p.db.InTx(ctx, func(q *store.Queries) error {
+	return p.db.InTx(ctx, func(q Queries) error {
 		if err := q.EnsureUser(ctx, spec.UserID, spec.UserName); err != nil {
 			return err
 		}
@@ -236,8 +237,7 @@ func (p *Pipeline) duplicate(ctx context.Context, job store.Job, spec ingestSpec
 // Clapshot's message for every ingestion failure.
 func (p *Pipeline) failIngest(ctx context.Context, job store.Job, spec ingestSpec, src, id, reason string, log *slog.Logger) error {
 	ctx = context.WithoutCancel(ctx)
-	name := filepath.Base(spec.Path)
-	details := fmt.Sprintf("'%s': %s", name, reason)
+	details := fmt.Sprintf("'%s': %s", spec.title(), reason)
 	if src != "" {
 		where, err := mediadir.Reject(p.l, src, id)
 		if err != nil {

@@ -55,7 +55,7 @@ func (f *formReader) fill(want int) {
 
 // unexpected is the error for a body that ended too soon.
 func (f *formReader) unexpected() error {
-	if f.rerr == nil || f.rerr == io.EOF {
+	if f.rerr == nil || errors.Is(f.rerr, io.EOF) {
 		return io.ErrUnexpectedEOF
 	}
 	return f.rerr

@@ -35,11 +35,11 @@ const (
 
 // Options configure a Pipeline.
 type Options struct {
-	DB     *store.DB
+	DB     Store
 	Events events.Publisher
 	Log    *slog.Logger
 	Layout mediadir.Layout
-	Tools  *media.Tools
+	Tools  Tools // nil: media.Tools from PATH
 	// Workers is the number of concurrent ffmpeg jobs.
 	Workers int
 	// TargetBitrate is --bitrate in bit/s.
@@ -75,7 +75,7 @@ func (noMetrics) TranscodeFinished(string, time.Duration, error) {}
 // Pipeline is the running media pipeline.
 type Pipeline struct {
 	o   Options
-	db  *store.DB
+	db  Store
 	log *slog.Logger
 	l   mediadir.Layout
 

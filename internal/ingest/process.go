@@ -101,7 +101,7 @@ func (p *Pipeline) runTranscode(ctx context.Context, job store.Job, log *slog.Lo
 	// video.mp4 -> the new file, replaced atomically.
 	linkErr := relink(p.l.VideoLink(id), filepath.Base(out.Video))
 	now := time.Now()
-	dbErr := p.db.InTx(ctx, func(q *store.Queries) error {
+	dbErr := p.db.InTx(ctx, func(q Queries) error {
 		if linkErr == nil {
 			if err := q.SetRecompressionDone(ctx, id, &now); err != nil {
 				return err
@@ -159,7 +159,7 @@ func (p *Pipeline) runThumbs(ctx context.Context, job store.Job, log *slog.Logge
 		}
 	}
 	if in.Type == media.Audio {
-		err := p.db.InTx(ctx, func(q *store.Queries) error {
+		err := p.db.InTx(ctx, func(q Queries) error {
 			if err := q.SetThumbsDone(ctx, id, time.Now()); err != nil {
 				return err
 			}
@@ -187,7 +187,7 @@ func (p *Pipeline) runThumbs(ctx context.Context, job store.Job, log *slog.Logge
 	if err != nil {
 		return p.failThumbs(ctx, job, spec, out, tail, err, log)
 	}
-	err = p.db.InTx(ctx, func(q *store.Queries) error {
+	err = p.db.InTx(ctx, func(q Queries) error {
 		if err := setThumbs(ctx, q, id, in); err != nil {
 			return err
 		}
@@ -206,7 +206,7 @@ func (p *Pipeline) runThumbs(ctx context.Context, job store.Job, log *slog.Logge
 
 // setThumbs records the thumbnails made for in: a poster, and for video
 // the sprite sheet's dimensions.
-func setThumbs(ctx context.Context, q *store.Queries, id string, in media.Info) error {
+func setThumbs(ctx context.Context, q Queries, id string, in media.Info) error {
 	if in.Type != media.Video {
 		return q.SetThumbnails(ctx, id, true, nil, nil, time.Now())
 	}
@@ -276,7 +276,7 @@ func (p *Pipeline) execute(ctx context.Context, job store.Job, argv, env []strin
 		}
 	}()
 	log.Debug("Running", "cmd", media.ShellQuote(argv))
-	err = media.Run(runCtx, argv, media.RunOptions{
+	err = p.o.Tools.Run(runCtx, argv, media.RunOptions{
 		Env:      env,
 		Stdout:   stdout,
 		Stderr:   io.MultiWriter(stderr, tail),
@@ -349,7 +349,7 @@ func failureReason(err error, tail string) string {
 		msg = fmt.Sprintf("%s failed (%s)", ee.Cmd, ee.Status)
 	}
 	if last := (&media.Tail{Max: len(tail) + 1}); tail != "" {
-		last.Write([]byte(tail))
+		_, _ = last.Write([]byte(tail)) // a Tail is memory: it cannot fail
 		lines := last.LastLines(3)
 		if cause := systemErrorLine(tail); cause != "" && !strings.Contains(lines, cause) {
 			lines = cause + "; " + last.LastLines(2)

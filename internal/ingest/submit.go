@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/store"
@@ -19,9 +21,14 @@ import (
 
 // ingestSpec is an ingest job's spec.
 type ingestSpec struct {
-	// Path is upload/<uuid>/<name>: where the file is ingested from. Its
-	// base name is the media file's name.
+	// Path is upload/<uuid>/<stored name>: where the file is ingested
+	// from. Its base name (mediadir.StoredName of the user's name) is the
+	// media file's orig_filename.
 	Path string `json:"path"`
+	// Title is the name the user gave the file (mediadir.Title), shown as
+	// the media file's title. Jobs recorded before it existed have none:
+	// the base name of Path is used.
+	Title string `json:"title,omitempty"`
 	// From, if set, is where the file is until the job moves it to Path:
 	// the incoming/ file, or a finished upload's temporary name. The job
 	// row exists before the move, so a crash in between loses nothing.
@@ -34,11 +41,54 @@ type ingestSpec struct {
 	MediaID string `json:"media_id,omitempty"`
 }
 
+// MarshalJSON keeps From exact: it names a file in incoming/ as the
+// user named it, which need not be UTF-8 (JSON would replace such bytes,
+// and the job would then look for a file that does not exist).
+func (s ingestSpec) MarshalJSON() ([]byte, error) {
+	type plain ingestSpec
+	out := struct {
+		plain
+		FromBytes []byte `json:"from_bytes,omitempty"`
+	}{plain: plain(s)}
+	if !utf8.ValidString(s.From) {
+		out.FromBytes, out.From = []byte(s.From), ""
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (s *ingestSpec) UnmarshalJSON(b []byte) error {
+	type plain ingestSpec
+	var in struct {
+		plain
+		FromBytes []byte `json:"from_bytes,omitempty"`
+	}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	*s = ingestSpec(in.plain)
+	if in.FromBytes != nil {
+		s.From = string(in.FromBytes)
+	}
+	return nil
+}
+
+// title is what the media file is called for the user.
+func (s ingestSpec) title() string {
+	if s.Title != "" {
+		return s.Title
+	}
+	return filepath.Base(s.Path)
+}
+
 // Upload is a file handed to the pipeline.
 type Upload struct {
 	// Path is the file, in its own directory under upload/ (see
-	// NewUploadDir), named as the user named it.
+	// NewUploadDir), under the name the server chose for it
+	// (mediadir.StoredName): one that ingest and serving use unchanged.
 	Path string
+	// Title is the user's name for the file (mediadir.Title).
+	Title string
 	// From, if set, is moved to Path by the job (after it is recorded).
 	From     string
 	UserID   string
@@ -61,12 +111,12 @@ func (p *Pipeline) NewUploadDir() (dir string, done func(), err error) {
 
 // Submit queues files for ingestion, all or none (one transaction).
 func (p *Pipeline) Submit(ctx context.Context, uploads ...Upload) error {
-	err := p.db.InTx(ctx, func(q *store.Queries) error {
+	err := p.db.InTx(ctx, func(q Queries) error {
 		for _, u := range uploads {
 			if u.Cookies == nil {
 				u.Cookies = map[string]string{}
 			}
-			spec := ingestSpec{Path: u.Path, From: u.From, UserID: u.UserID, UserName: u.UserName, Cookies: u.Cookies, Source: u.Source}
+			spec := ingestSpec{Path: u.Path, Title: u.Title, From: u.From, UserID: u.UserID, UserName: u.UserName, Cookies: u.Cookies, Source: u.Source}
 			if _, err := q.InsertJob(ctx, store.Job{Kind: KindIngest, UserID: u.UserID, Spec: encodeSpec(spec)}); err != nil {
 				return err
 			}
@@ -125,8 +175,10 @@ func MediaID(path, userID string, cookies map[string]string) (string, error) {
 }
 
 // CheckFileName validates a file name given by a client: one path
-// component, not empty, no control characters. The message is shown to
-// the user.
+// component, not empty, at most 255 bytes (what a file system allows).
+// Anything else is accepted: the file is stored under
+// mediadir.StoredName(name) and shown as mediadir.Title(name). The message
+// is shown to the user.
 func CheckFileName(name string) error {
 	switch {
 	case name == "":
@@ -134,11 +186,9 @@ func CheckFileName(name string) error {
 	case strings.ContainsAny(name, "/\\"):
 		return errors.New("Filename must not contain path")
 	case name == "." || name == "..":
-		return fmt.Errorf("invalid file name %q", name)
+		return fmt.Errorf("invalid file name %q", mediadir.Title(name))
 	case len(name) > 255:
 		return errors.New("the file name is longer than 255 bytes")
-	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		return fmt.Errorf("the file name %q contains control characters", name)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	expslog "golang.org/x/exp/slog"
 
 	"github.com/clapshot-go/clapshot/internal/auth"
+	"github.com/clapshot-go/clapshot/internal/mediadir"
 )
 
 // TusPath is where the resumable upload endpoint is mounted.
@@ -94,11 +95,14 @@ func (p *Pipeline) tusCreate(o HTTPOptions) func(tusd.HookEvent) (tusd.HTTPRespo
 		if !ok {
 			return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusd.NewError("ERR_INTERNAL", "no uploader", http.StatusInternalServerError)
 		}
-		name := ev.Upload.MetaData[metaFilename]
-		if err := CheckFileName(name); err != nil {
+		raw := ev.Upload.MetaData[metaFilename]
+		if err := CheckFileName(raw); err != nil {
 			return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusd.NewError("ERR_BAD_FILENAME",
 				err.Error()+" (send it in Upload-Metadata as 'filename')", http.StatusBadRequest)
 		}
+		// Kept as the title, valid UTF-8, so that the upload's .info file
+		// (JSON) keeps it as it is; the stored name is made from it.
+		name := mediadir.Title(raw)
 		if !ev.Upload.SizeIsDeferred && ev.Upload.Size == 0 {
 			return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusd.NewError("ERR_EMPTY", fmt.Sprintf("'%s' is empty (0 bytes)", name), http.StatusBadRequest)
 		}
@@ -139,7 +143,7 @@ func (p *Pipeline) tusFinish(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
 		return internal(err)
 	}
 	defer done()
-	u := Upload{Path: filepath.Join(dir, name), From: bin, UserID: info.MetaData[metaUser],
+	u := Upload{Path: filepath.Join(dir, mediadir.StoredName(name)), Title: mediadir.Title(name), From: bin, UserID: info.MetaData[metaUser],
 		UserName: info.MetaData[metaUserName], Cookies: cookies, Source: "tus"}
 	if err := p.Submit(context.WithoutCancel(ev.Context), u); err != nil {
 		os.Remove(dir)

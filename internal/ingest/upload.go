@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/clapshot-go/clapshot/internal/auth"
+	"github.com/clapshot-go/clapshot/internal/mediadir"
 )
 
 // HTTPOptions configure the upload endpoints.
@@ -120,10 +121,13 @@ func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookie
 		}
 		// The raw file name, with any path in it (mime/multipart's
 		// FileName() would silently strip it; it must be refused).
-		name := dp["filename"]
-		if err := CheckFileName(name); err != nil {
+		raw := dp["filename"]
+		if err := CheckFileName(raw); err != nil {
 			return total, fail(http.StatusBadRequest, "%s", err.Error())
 		}
+		// Named once, here: the stored name from now on, the user's as
+		// the title.
+		name, title := mediadir.StoredName(raw), mediadir.Title(raw)
 		dir, done, derr := p.NewUploadDir()
 		if derr != nil {
 			return total, derr
@@ -135,11 +139,11 @@ func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookie
 			return total, werr
 		}
 		if n == 0 {
-			return total, fail(http.StatusBadRequest, "'%s' is empty (0 bytes)", name)
+			return total, fail(http.StatusBadRequest, "'%s' is empty (0 bytes)", title)
 		}
 		total += n
 		log.Debug("Upload received", "file", name, "bytes", n)
-		uploads = append(uploads, Upload{Path: final, From: final + partialSuffix, UserID: ident.UserID,
+		uploads = append(uploads, Upload{Path: final, Title: title, From: final + partialSuffix, UserID: ident.UserID,
 			UserName: ident.UserName, Cookies: cookies, Source: "upload"})
 	}
 	if len(uploads) == 0 {

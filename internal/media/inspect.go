@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -36,8 +37,12 @@ func (t *Tools) Inspect(ctx context.Context, path string) (*Probe, Info, error) 
 		}
 	}
 	if strings.Contains(info.Container, "mp4") {
-		info.FastStart, err = FastStart(path)
+		l, err := readBoxLayout(path)
 		if err != nil {
+			return p, info, err
+		}
+		info.FastStart = l.fastStart
+		if err := t.checkComplete(ctx, path, st.Size(), l, info); err != nil {
 			return p, info, err
 		}
 	}
@@ -47,43 +52,124 @@ func (t *Tools) Inspect(ctx context.Context, path string) (*Probe, Info, error) 
 // FastStart reports whether an ISO-BMFF (MP4/MOV) file has its moov box
 // before its first mdat box. It reads only box headers.
 func FastStart(path string) (bool, error) {
+	l, err := readBoxLayout(path)
+	return l.fastStart, err
+}
+
+// TruncatedError is an MP4/MOV file with fewer bytes than its boxes
+// describe: an interrupted copy or upload. With the index (moov) at the
+// front, ffprobe reads it as if whole; only the frames past the cut are
+// missing, and playback would stop there.
+type TruncatedError struct {
+	Size, Want int64   // bytes in the file; bytes its boxes describe
+	Duration   float64 // seconds the index describes
+	Playable   float64 // seconds whose frames are in the file (0: unknown)
+}
+
+func (e *TruncatedError) Error() string {
+	msg := fmt.Sprintf("the file is truncated (an interrupted copy or upload?): it has %d of the %d bytes its index describes", e.Size, e.Want)
+	if e.Playable > 0 && e.Duration > 0 {
+		msg += fmt.Sprintf("; only %.1f s of %.1f s would play", e.Playable, e.Duration)
+	}
+	return msg + ". Copy or upload the whole file again."
+}
+
+// boxLayout is what the top-level boxes of an ISO-BMFF file say.
+type boxLayout struct {
+	fastStart bool  // moov before the first mdat/moof
+	end       int64 // where the last box ends, as its header declares
+}
+
+// readBoxLayout walks the top-level box headers (nothing else is read).
+func readBoxLayout(path string) (boxLayout, error) {
+	var l boxLayout
 	f, err := os.Open(path)
 	if err != nil {
-		return false, err
+		return l, err
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return l, err
+	}
 	var off int64
+	seenData := false
 	hdr := make([]byte, 16)
-	for i := 0; i < 1000; i++ {
+walk:
+	for i := 0; i < 10000; i++ {
 		if _, err := f.ReadAt(hdr[:8], off); err != nil {
 			if errors.Is(err, io.EOF) {
-				return false, nil
+				if off < st.Size() {
+					// A box header cut in half: the file ends mid-box.
+					l.end = off + 8
+				}
+				break walk
 			}
-			return false, fmt.Errorf("read MP4 box at %d: %w", off, err)
+			return l, fmt.Errorf("read MP4 box at %d: %w", off, err)
 		}
 		size := int64(binary.BigEndian.Uint32(hdr[:4]))
 		typ := string(hdr[4:8])
 		switch size {
 		case 1:
 			if _, err := f.ReadAt(hdr[8:16], off+8); err != nil {
-				return false, fmt.Errorf("read MP4 box at %d: %w", off, err)
+				l.end = off + 16 // the file ends inside the header
+				break walk
 			}
 			size = int64(binary.BigEndian.Uint64(hdr[8:16]))
 		case 0:
-			return typ == "moov", nil // the box runs to the end of the file
+			size = st.Size() - off // the box runs to the end of the file
+		}
+		if size < 8 {
+			return l, fmt.Errorf("malformed MP4 box %q at %d", typ, off)
 		}
 		switch typ {
 		case "moov":
-			return true, nil
+			l.fastStart = l.fastStart || !seenData
 		case "mdat", "moof":
-			// A fragmented file starts with moov (handled above); an mdat
-			// first means the index is at the end.
-			return false, nil
-		}
-		if size < 8 {
-			return false, fmt.Errorf("malformed MP4 box %q at %d", typ, off)
+			seenData = true
 		}
 		off += size
+		l.end = off
+		if off >= st.Size() {
+			break
+		}
 	}
-	return false, nil
+	return l, nil
+}
+
+// checkComplete refuses an MP4/MOV whose boxes run past the end of the
+// file, naming how much of it would play.
+func (t *Tools) checkComplete(ctx context.Context, path string, size int64, l boxLayout, info Info) error {
+	if l.end <= size {
+		return nil
+	}
+	te := &TruncatedError{Size: size, Want: l.end, Duration: info.Duration}
+	stream := info.VideoStream
+	if info.Type == Audio {
+		stream = info.AudioStream
+	}
+	if end, err := t.LastPacketEnd(ctx, path, stream); err == nil {
+		te.Playable = end
+	}
+	return te
+}
+
+// LastPacketEnd is where the last readable packet of a stream ends, in
+// seconds: for a cut file, how much of it plays. It demuxes the stream
+// (no decoding) up to the first packet that is missing.
+func (t *Tools) LastPacketEnd(ctx context.Context, path string, stream int) (float64, error) {
+	args := []string{"-v", "quiet", "-hide_banner", "-select_streams", strconv.Itoa(stream),
+		"-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0", inputURL(path)}
+	out, err := t.output(ctx, t.ffprobe(), args)
+	if err != nil {
+		return 0, err
+	}
+	var end float64
+	for _, line := range strings.Split(string(out), "\n") {
+		pts, dur, _ := strings.Cut(strings.TrimSpace(line), ",")
+		if e := parseFloat(pts) + parseFloat(strings.TrimSuffix(dur, ",")); e > end {
+			end = e
+		}
+	}
+	return end, nil
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clapshot-go/clapshot/internal/media/mediatest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
 )
 
 func TestDecide(t *testing.T) {
@@ -229,6 +229,40 @@ func TestFastStart(t *testing.T) {
 	junk := mediatest.WriteFile(t, dir, "junk.mp4", []byte("\x00\x00\x00\x02free"))
 	if _, err := FastStart(junk); err == nil {
 		t.Error("a malformed box must be an error")
+	}
+}
+
+// A fast-start MP4 cut short (an interrupted copy) probes as if whole:
+// its index is at the front. Inspect must refuse it, saying it is
+// truncated and how much of it would play.
+func TestInspectRefusesTruncatedMP4(t *testing.T) {
+	mediatest.Require(t)
+	dir := t.TempDir()
+	whole := mediatest.Make(t, dir, mediatest.Families["h264_mp4"], mediatest.Options{Seconds: 10, Width: 160, Height: 120, FPS: 25})
+	data, err := os.ReadFile(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tools := &Tools{}
+	if _, _, err := tools.Inspect(context.Background(), whole); err != nil {
+		t.Fatalf("the whole file: %v", err)
+	}
+	cut := mediatest.WriteFile(t, dir, "cut.mp4", data[:len(data)*3/10])
+	_, _, err = tools.Inspect(context.Background(), cut)
+	var te *TruncatedError
+	if !errors.As(err, &te) {
+		t.Fatalf("a file cut to 30%%: %v, want a TruncatedError", err)
+	}
+	if te.Size != int64(len(data)*3/10) || te.Want != int64(len(data)) {
+		t.Errorf("sizes %d of %d, want %d of %d", te.Size, te.Want, len(data)*3/10, len(data))
+	}
+	if te.Duration != 10 || te.Playable <= 0.5 || te.Playable >= 6 {
+		t.Errorf("playable %.2f s of %.2f, want a part of 10 s", te.Playable, te.Duration)
+	}
+	for _, want := range []string{"truncated", "interrupted", fmt.Sprintf("%.1f s of 10.0 s", te.Playable)} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message %q lacks %q", err, want)
+		}
 	}
 }
 

@@ -119,6 +119,10 @@ type ExitError struct {
 
 func (e *ExitError) Error() string { return e.Cmd + ": " + e.Status }
 
+// Run runs argv (see the function Run); it makes Tools the media tools
+// of the ingest pipeline.
+func (t *Tools) Run(ctx context.Context, argv []string, o RunOptions) error { return Run(ctx, argv, o) }
+
 // Run runs argv to completion. The process gets its own process group,
 // which is killed when ctx ends, and is killed by the kernel if this
 // process dies (so a crashed server leaves no ffmpeg behind). -progress

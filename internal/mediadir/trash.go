@@ -40,6 +40,15 @@ func (r TrashResult) Details() string {
 	return s
 }
 
+// MediaRows are the media file rows trashing reads and deletes; the
+// SQLite store implements them.
+type MediaRows interface {
+	GetMediaFile(ctx context.Context, id string) (store.MediaFile, error)
+	// DeleteMediaFile deletes a row; its comments, subtitles and jobs
+	// cascade. A missing row is store.ErrNotFound.
+	DeleteMediaFile(ctx context.Context, id string) error
+}
+
 // BackupFile is the name of the row backup written before trashing.
 const BackupFile = "db_backup.json"
 
@@ -48,7 +57,7 @@ const BackupFile = "db_backup.json"
 // videos/<id> to videos/trash/<id>_<UTC time>. Authorization is the
 // caller's business. A missing row is store.ErrNotFound and changes
 // nothing; failures after the row is gone are returned as warnings.
-func Trash(ctx context.Context, db *store.DB, l Layout, id string, now time.Time) (TrashResult, error) {
+func Trash(ctx context.Context, db MediaRows, l Layout, id string, now time.Time) (TrashResult, error) {
 	if !safeName(id) {
 		return TrashResult{}, fmt.Errorf("trash media file %q: invalid id", id)
 	}
@@ -239,7 +248,7 @@ func trashTime(name string) (time.Time, bool) {
 // Trasher trashes media files of one data directory; the websocket API's
 // delMediaFile and the organizer use it.
 type Trasher struct {
-	DB     *store.DB
+	DB     MediaRows
 	Layout Layout
 }
 

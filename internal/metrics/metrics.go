@@ -101,6 +101,15 @@ func New() *Metrics {
 	return m
 }
 
+// Register adds a subsystem's own collector (the live engine's per-stream
+// metrics, whose set of label values changes as streams come and go).
+func (m *Metrics) Register(c prometheus.Collector) error {
+	if m == nil {
+		return nil
+	}
+	return m.reg.Register(c)
+}
+
 // Handler serves the metrics in Prometheus' text format.
 func (m *Metrics) Handler(log *slog.Logger) http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{

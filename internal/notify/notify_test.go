@@ -2,25 +2,17 @@ package notify
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
-	"math/big"
 	"mime"
-	"mime/quotedprintable"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/mail"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,133 +20,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
-
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/testsupport/smtpsink"
 )
-
-// --- a real SMTP server on loopback (go-smtp), keeping what it receives ---
-
-type received struct {
-	From string
-	To   []string
-	Msg  *mail.Message
-	Body string
-	TLS  bool
-	User string
-}
-
-type smtpSink struct {
-	mu     sync.Mutex
-	got    []received
-	refuse int // 4xx for this many messages, then accept
-	reject bool
-	users  map[string]string
-}
-
-func (s *smtpSink) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	return &sinkSession{sink: s, conn: c}, nil
-}
-
-type sinkSession struct {
-	sink *smtpSink
-	conn *smtp.Conn
-	cur  received
-}
-
-func (s *sinkSession) AuthMechanisms() []string { return []string{"PLAIN"} }
-
-func (s *sinkSession) Auth(mech string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(identity, user, pass string) error {
-		if s.sink.users[user] != pass {
-			return errors.New("bad credentials")
-		}
-		s.cur.User = user
-		return nil
-	}), nil
-}
-
-func (s *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
-	if s.sink.users != nil && s.cur.User == "" {
-		return &smtp.SMTPError{Code: 530, Message: "authentication required"}
-	}
-	s.cur.From = from
-	_, s.cur.TLS = s.conn.TLSConnectionState()
-	return nil
-}
-
-func (s *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if s.sink.reject {
-		return &smtp.SMTPError{Code: 550, Message: "no such user"}
-	}
-	s.cur.To = append(s.cur.To, to)
-	return nil
-}
-
-func (s *sinkSession) Data(r io.Reader) error {
-	s.sink.mu.Lock()
-	defer s.sink.mu.Unlock()
-	if s.sink.refuse > 0 {
-		s.sink.refuse--
-		_, _ = io.Copy(io.Discard, r)
-		return &smtp.SMTPError{Code: 451, Message: "try again later"}
-	}
-	msg, err := mail.ReadMessage(r)
-	if err != nil {
-		return err
-	}
-	body, _ := io.ReadAll(quotedprintable.NewReader(msg.Body))
-	s.cur.Msg, s.cur.Body = msg, string(body)
-	s.sink.got = append(s.sink.got, s.cur)
-	return nil
-}
-
-func (s *sinkSession) Reset()        { s.cur = received{User: s.cur.User} }
-func (s *sinkSession) Logout() error { return nil }
-
-func (s *smtpSink) messages() []received {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.got)
-}
-
-// startSMTP serves sink on a loopback port; with tlsConf it offers
-// STARTTLS. It returns the address.
-func startSMTP(t *testing.T, sink *smtpSink, tlsConf *tls.Config) (string, *smtp.Server) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := smtp.NewServer(sink)
-	srv.Domain = "localhost"
-	srv.TLSConfig = tlsConf
-	srv.AllowInsecureAuth = tlsConf == nil
-	srv.ReadTimeout, srv.WriteTimeout = 5*time.Second, 5*time.Second
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String(), srv
-}
-
-// selfSigned makes a certificate for 127.0.0.1 and a pool trusting it.
-func selfSigned(t *testing.T) (*tls.Config, *x509.CertPool) {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test smtp"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, pool
-}
 
 // --- the database and the app's events ---
 
@@ -300,7 +169,7 @@ func TestRecipients(t *testing.T) {
 }
 
 func TestEmailDelivery(t *testing.T) {
-	tlsConf, pool := selfSigned(t)
+	tlsConf, pool := smtpsink.SelfSigned(t)
 	for _, tc := range []struct {
 		name     string
 		tls      bool
@@ -312,12 +181,12 @@ func TestEmailDelivery(t *testing.T) {
 		{name: "starttls with login", tls: true, url: "smtp://mailer:s3cret@%s?tls=required", wantTLS: true, wantUser: "mailer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sink := &smtpSink{}
+			sink := &smtpsink.Sink{}
 			var conf *tls.Config
 			if tc.tls {
-				conf, sink.users = tlsConf, map[string]string{"mailer": "s3cret"}
+				conf, sink.Users = tlsConf, map[string]string{"mailer": "s3cret"}
 			}
-			addr, _ := startSMTP(t, sink, conf)
+			addr, _ := smtpsink.Start(t, sink, conf)
 			m, err := NewMailer(strings.Replace(tc.url, "%s", addr, 1), "Clapshot <noreply@review.example>")
 			if err != nil {
 				t.Fatal(err)
@@ -333,8 +202,8 @@ func TestEmailDelivery(t *testing.T) {
 			run(t, d)
 			n.CommentAdded(ctx, CommentAdded{MediaFileID: "ab12cd34", MediaTitle: "Ünïcode cut\r\nBcc: x@evil", MediaOwnerID: "bob",
 				CommentID: 1, Text: "line one\nline two = ok", AuthorID: "alice", AuthorName: "Alice A."})
-			eventually(t, "an e-mail", func() bool { return len(sink.messages()) == 1 })
-			got := sink.messages()[0]
+			eventually(t, "an e-mail", func() bool { return len(sink.Messages()) == 1 })
+			got := sink.Messages()[0]
 			if got.From != "noreply@review.example" || !slices.Equal(got.To, []string{"bob@example.com"}) ||
 				got.TLS != tc.wantTLS || got.User != tc.wantUser {
 				t.Errorf("envelope %+v", got)
@@ -392,21 +261,18 @@ func TestEmailFaults(t *testing.T) {
 		if del := state(db); del.State != store.DeliveryQueued || !strings.Contains(del.LastError, "connection refused") {
 			t.Fatalf("while down: %+v", del)
 		}
-		sink := &smtpSink{}
+		sink := &smtpsink.Sink{}
 		ln2, err := net.Listen("tcp", addr)
 		if err != nil {
 			t.Skipf("port %s taken meanwhile: %v", addr, err)
 		}
-		srv := smtp.NewServer(sink)
-		srv.AllowInsecureAuth = true
-		go srv.Serve(ln2)
-		defer srv.Close()
-		eventually(t, "delivery after the server came back", func() bool { return len(sink.messages()) == 1 })
+		smtpsink.Serve(t, sink, ln2, nil)
+		eventually(t, "delivery after the server came back", func() bool { return len(sink.Messages()) == 1 })
 	})
 
 	t.Run("4xx is retried, 5xx is final", func(t *testing.T) {
-		sink := &smtpSink{refuse: 2}
-		addr, _ := startSMTP(t, sink, nil)
+		sink := &smtpsink.Sink{Refuse: 2}
+		addr, _ := smtpsink.Start(t, sink, nil)
 		db := openDB(t)
 		queue(t, db)
 		m, _ := NewMailer("smtp://"+addr, "noreply@x.example")
@@ -417,8 +283,8 @@ func TestEmailFaults(t *testing.T) {
 			t.Errorf("attempts %d, want 3", del.Attempts)
 		}
 
-		sink2 := &smtpSink{reject: true}
-		addr2, _ := startSMTP(t, sink2, nil)
+		sink2 := &smtpsink.Sink{Reject: true}
+		addr2, _ := smtpsink.Start(t, sink2, nil)
 		db2 := openDB(t)
 		queue(t, db2)
 		m2, _ := NewMailer("smtp://"+addr2, "noreply@x.example")
@@ -451,14 +317,14 @@ func TestEmailFaults(t *testing.T) {
 // other hosts is checked on the decision itself, since tests reach only
 // loopback).
 func TestPasswordNeedsTLS(t *testing.T) {
-	sink := &smtpSink{users: map[string]string{"u": "p"}}
-	addr, _ := startSMTP(t, sink, nil)
+	sink := &smtpsink.Sink{Users: map[string]string{"u": "p"}}
+	addr, _ := smtpsink.Start(t, sink, nil)
 	m, _ := NewMailer("smtp://u:p@"+addr, "noreply@x.example")
 	if err := m.Send(context.Background(), "bob@example.com", "s", "b"); err != nil {
 		t.Fatalf("login over plain text to loopback: %v", err)
 	}
-	if len(sink.messages()) != 1 || sink.messages()[0].User != "u" {
-		t.Errorf("received %+v", sink.messages())
+	if len(sink.Messages()) != 1 || sink.Messages()[0].User != "u" {
+		t.Errorf("received %+v", sink.Messages())
 	}
 	for _, tc := range []struct {
 		host      string

@@ -2,7 +2,6 @@ package organizer_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,9 +10,9 @@ import (
 	"github.com/clapshot-go/clapshot/internal/config"
 	"github.com/clapshot-go/clapshot/internal/organizer"
 	"github.com/clapshot-go/clapshot/internal/orgtest"
-	"github.com/clapshot-go/clapshot/internal/orgtest/servertest"
-	"github.com/clapshot-go/clapshot/internal/testkit"
-	"github.com/clapshot-go/clapshot/internal/wsclient"
+	"github.com/clapshot-go/clapshot/internal/testsupport/servertest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/wsclient"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 
@@ -140,5 +139,3 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
-func statusOf(s *server) string { return fmt.Sprint(s.app.Organizer.Status()) }

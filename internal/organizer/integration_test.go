@@ -3,8 +3,8 @@ package organizer_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -20,7 +20,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/organizer"
 	"github.com/clapshot-go/clapshot/internal/orgtest"
-	"github.com/clapshot-go/clapshot/internal/wsclient"
+	"github.com/clapshot-go/clapshot/internal/testsupport/wsclient"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 
@@ -103,7 +103,7 @@ func TestTestOrganizerEndToEnd(t *testing.T) {
 	wait(t, c, "the organizer's error", wsclient.Message("unknown command"))
 	send(t, c, wsclient.OrganizerCmd("abort", nil))
 	send(t, c, wsclient.OrganizerCmd("sessions", nil))
-	m, skipped = wait(t, c, "the next answer", wsclient.Message("sessions started here"))
+	_, skipped = wait(t, c, "the next answer", wsclient.Message("sessions started here"))
 	if slices.ContainsFunc(skipped, wsclient.Error) {
 		t.Errorf("ABORTED was reported to the user: %s", wsclient.Describe(skipped))
 	}
@@ -282,13 +282,52 @@ func TestSlowOrganizerDoesNotBlockOthers(t *testing.T) {
 	}
 }
 
-func fileHash(t *testing.T, p string) [32]byte {
+// dbContent is a database's schema and rows, as text. The backup before a
+// migration is a consistent copy made by SQLite (VACUUM INTO), so a
+// restored database has the same content, not the same bytes.
+func dbContent(t *testing.T, p string) string {
 	t.Helper()
-	b, err := os.ReadFile(p)
+	db, err := sql.Open("sqlite", "file:"+p+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sha256.Sum256(b)
+	defer db.Close()
+	var out []string
+	var tables []string
+	rows, err := db.Query(`SELECT type, name, coalesce(sql, '') FROM sqlite_master ORDER BY type, name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var typ, name, ddl string
+		rows.Scan(&typ, &name, &ddl)
+		out = append(out, typ+" "+name+": "+ddl)
+		if typ == "table" {
+			tables = append(tables, name)
+		}
+	}
+	rows.Close()
+	for _, table := range tables {
+		rows, err := db.Query(`SELECT * FROM "` + table + `"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		var lines []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			rows.Scan(ptrs...)
+			lines = append(lines, fmt.Sprintf("%s %v", table, vals))
+		}
+		rows.Close()
+		slices.Sort(lines)
+		out = append(out, lines...)
+	}
+	return strings.Join(out, "\n")
 }
 
 // Migrations that cannot be placed, or that fail, leave the database as
@@ -309,7 +348,7 @@ func TestOrganizerMigrationFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			dbPath := filepath.Join(dir, "clapshot.sqlite")
-			before := fileHash(t, dbPath)
+			before := dbContent(t, dbPath)
 			_, err := tryStartServer(t, dir, orgCmd(tc.mode), false)
 			if err == nil {
 				t.Fatal("server started")
@@ -319,7 +358,7 @@ func TestOrganizerMigrationFailures(t *testing.T) {
 					t.Errorf("error lacks %q:\n%v", w, err)
 				}
 			}
-			if fileHash(t, dbPath) != before {
+			if dbContent(t, dbPath) != before {
 				t.Errorf("the database changed")
 			}
 		})

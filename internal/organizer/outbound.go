@@ -12,6 +12,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/pbconv"
+	"github.com/clapshot-go/clapshot/internal/rowid"
 	"github.com/clapshot-go/clapshot/internal/store"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
@@ -35,7 +36,7 @@ type Clients interface {
 
 // Backend is the rest of the server as the plugin's calls see it.
 type Backend struct {
-	DB      *store.DB
+	DB      Store
 	Clients Clients
 	URLs    mediadir.URLs
 	// Trash deletes a media file the way a user's trash does (row,
@@ -144,8 +145,8 @@ func (o *outbound) ClientShowUserMessage(ctx context.Context, req *pb.ClientShow
 		Progress: in.Progress,
 		Refs: &pb.UserMessage_Refs{
 			MediaFileId: refs.MediaFileId,
-			CommentId:   pbconv.IDPtr(commentID),
-			SubtitleId:  pbconv.IDPtr(subtitleID),
+			CommentId:   rowid.FormatPtr(commentID),
+			SubtitleId:  rowid.FormatPtr(subtitleID),
 		},
 	}
 	cmd := userMessageCmd(msg)
@@ -284,7 +285,7 @@ func convert[T, P any](rows []T, f func(T) P) []P {
 func parseIDs(what string, ids []string) ([]int64, error) {
 	out := make([]int64, len(ids))
 	for i, s := range ids {
-		id, err := pbconv.ParseID(what, s)
+		id, err := rowid.Parse(what, s)
 		if err != nil {
 			return nil, status.Error(codes.InvalidArgument, err.Error())
 		}
@@ -294,7 +295,7 @@ func parseIDs(what string, ids []string) ([]int64, error) {
 }
 
 func parseOptionalID(what string, s *string) (*int64, error) {
-	id, err := pbconv.ParseIDPtr(what, s)
+	id, err := rowid.ParsePtr(what, s)
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
@@ -317,7 +318,7 @@ func missingFilter(kinds string) error {
 }
 
 // mediaFiles converts rows with their subtitles and URLs.
-func (b *Backend) mediaFiles(ctx context.Context, q *store.Queries, rows []store.MediaFile) ([]*pb.MediaFile, error) {
+func (b *Backend) mediaFiles(ctx context.Context, q Queries, rows []store.MediaFile) ([]*pb.MediaFile, error) {
 	ids := make([]string, len(rows))
 	for i, r := range rows {
 		ids[i] = r.ID
@@ -355,7 +356,7 @@ func (o *outbound) DbGetMediaFiles(ctx context.Context, req *pb.DbGetMediaFilesR
 	if err != nil {
 		return nil, dbStatus(err)
 	}
-	items, err := b.mediaFiles(ctx, &b.DB.Queries, rows)
+	items, err := b.mediaFiles(ctx, b.DB, rows)
 	if err != nil {
 		return nil, dbStatus(err)
 	}
@@ -426,7 +427,7 @@ func (o *outbound) DbUpsert(ctx context.Context, req *pb.DbUpsertRequest) (*pb.D
 		return nil, err
 	}
 	res := &pb.DbUpsertResponse{}
-	err = b.DB.InTx(ctx, func(q *store.Queries) error {
+	err = b.DB.InTx(ctx, func(q Queries) error {
 		for i, in := range req.GetMediaFiles() {
 			m, err := mediaFileFromProto(in)
 			if err != nil {
@@ -539,7 +540,7 @@ func (o *outbound) DbDelete(ctx context.Context, req *pb.DbDeleteRequest) (*pb.D
 		}
 		return nil
 	}
-	err = b.DB.InTx(ctx, func(q *store.Queries) error {
+	err = b.DB.InTx(ctx, func(q Queries) error {
 		for _, id := range slices.Compact(slices.Sorted(slices.Values(req.GetMediaFileIds()))) {
 			if err := count(&res.MediaFilesDeleted, q.DeleteMediaFile(ctx, id)); err != nil {
 				return err
@@ -608,7 +609,7 @@ func mediaFileFromProto(in *pb.MediaFile) (store.MediaFile, error) {
 		}
 	}
 	var err error
-	m.DefaultSubtitleID, err = pbconv.ParseIDPtr("default_subtitle_id", in.DefaultSubtitleId)
+	m.DefaultSubtitleID, err = rowid.ParsePtr("default_subtitle_id", in.DefaultSubtitleId)
 	return m, err
 }
 
@@ -626,7 +627,7 @@ func subtitleFromProto(in *pb.Subtitle) (store.Subtitle, error) {
 		s.Filename = new(u[strings.LastIndex(u, "/")+1:])
 	}
 	if in.GetId() != "" {
-		id, err := pbconv.ParseID("id", in.GetId())
+		id, err := rowid.Parse("id", in.GetId())
 		if err != nil {
 			return s, err
 		}
@@ -653,17 +654,17 @@ func commentFromProto(in *pb.Comment) (store.Comment, error) {
 		SubtitleFilenameIfNull: in.SubtitleFilenameIfnull,
 	}
 	var err error
-	if c.ParentID, err = pbconv.ParseIDPtr("parent_id", in.ParentId); err != nil {
+	if c.ParentID, err = rowid.ParsePtr("parent_id", in.ParentId); err != nil {
 		return c, err
 	}
-	if c.SubtitleID, err = pbconv.ParseIDPtr("subtitle_id", in.SubtitleId); err != nil {
+	if c.SubtitleID, err = rowid.ParsePtr("subtitle_id", in.SubtitleId); err != nil {
 		return c, err
 	}
 	if in.GetEdited() != nil {
 		c.Edited = new(in.GetEdited().AsTime())
 	}
 	if in.GetId() != "" {
-		if c.ID, err = pbconv.ParseID("id", in.GetId()); err != nil {
+		if c.ID, err = rowid.Parse("id", in.GetId()); err != nil {
 			return c, err
 		}
 		if in.GetCreated() == nil {
@@ -691,16 +692,16 @@ func messageFromProto(in *pb.UserMessage) (store.Message, error) {
 		MediaFileID: refs.MediaFileId,
 	}
 	var err error
-	if m.CommentID, err = pbconv.ParseIDPtr("refs.comment_id", refs.CommentId); err != nil {
+	if m.CommentID, err = rowid.ParsePtr("refs.comment_id", refs.CommentId); err != nil {
 		return m, err
 	}
 	// Clapshot read the subtitle id from refs.comment_id here (a bug); we
 	// read refs.subtitle_id.
-	if m.SubtitleID, err = pbconv.ParseIDPtr("refs.subtitle_id", refs.SubtitleId); err != nil {
+	if m.SubtitleID, err = rowid.ParsePtr("refs.subtitle_id", refs.SubtitleId); err != nil {
 		return m, err
 	}
 	if in.Id != nil {
-		if m.ID, err = pbconv.ParseID("id", in.GetId()); err != nil {
+		if m.ID, err = rowid.Parse("id", in.GetId()); err != nil {
 			return m, err
 		}
 		if in.GetCreated() == nil {

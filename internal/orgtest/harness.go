@@ -114,7 +114,9 @@ func start(ctx context.Context, tmpl *config.Config, dir string) (*server, error
 	go func() { done <- a.Run(runCtx) }()
 	s := &server{app: a, stop: func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			log.Error("Server stopped with an error", "err", err)
+		}
 		logf.Close()
 	}}
 	if a.Organizer.Info() == nil {

@@ -5,15 +5,13 @@
 package pbconv
 
 import (
-	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/mediadir"
+	"github.com/clapshot-go/clapshot/internal/rowid"
 	"github.com/clapshot-go/clapshot/internal/store"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
@@ -32,40 +30,6 @@ func TimestampPtr(t *time.Time) *timestamppb.Timestamp {
 		return nil
 	}
 	return timestamppb.New(*t)
-}
-
-// ID renders an integer row id the way the protocol carries it.
-func ID(id int64) string { return strconv.FormatInt(id, 10) }
-
-// IDPtr renders an optional integer id.
-func IDPtr(id *int64) *string {
-	if id == nil {
-		return nil
-	}
-	s := ID(*id)
-	return &s
-}
-
-// ParseID parses an integer id sent as a string. what names the field in
-// the error ("comment id", "parent id", ...).
-func ParseID(what, s string) (int64, error) {
-	id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%s %q is not a number", what, s)
-	}
-	return id, nil
-}
-
-// ParseIDPtr parses an optional integer id.
-func ParseIDPtr(what string, s *string) (*int64, error) {
-	if s == nil {
-		return nil, nil
-	}
-	id, err := ParseID(what, *s)
-	if err != nil {
-		return nil, err
-	}
-	return &id, nil
 }
 
 // MediaFileOptions trims what MediaFile includes.
@@ -130,7 +94,7 @@ func MediaFile(m store.MediaFile, subs []store.Subtitle, u mediadir.URLs, opt Me
 		play := u.Transcoded(m.ID)
 		out.PlaybackUrl = &play
 	}
-	out.DefaultSubtitleId = IDPtr(m.DefaultSubtitleID)
+	out.DefaultSubtitleId = rowid.FormatPtr(m.DefaultSubtitleID)
 	for _, s := range subs {
 		out.Subtitles = append(out.Subtitles, Subtitle(s, u))
 	}
@@ -146,7 +110,7 @@ func Subtitle(s store.Subtitle, u mediadir.URLs) *pb.Subtitle {
 		play = u.SubtitleVTT(s.MediaFileID, *s.Filename)
 	}
 	return &pb.Subtitle{
-		Id:           ID(s.ID),
+		Id:           rowid.Format(s.ID),
 		MediaFileId:  s.MediaFileID,
 		Title:        s.Title,
 		LanguageCode: s.LanguageCode,
@@ -162,16 +126,16 @@ func Subtitle(s store.Subtitle, u mediadir.URLs) *pb.Subtitle {
 // under drawings/); the websocket API inlines the image itself.
 func Comment(c store.Comment) *pb.Comment {
 	return &pb.Comment{
-		Id:                     ID(c.ID),
+		Id:                     rowid.Format(c.ID),
 		MediaFileId:            c.MediaFileID,
 		UserId:                 c.UserID,
 		UsernameIfnull:         c.UsernameIfNull,
 		Comment:                c.Comment,
 		Timecode:               c.Timecode,
 		TimecodeEnd:            c.TimecodeEnd,
-		ParentId:               IDPtr(c.ParentID),
+		ParentId:               rowid.FormatPtr(c.ParentID),
 		Drawing:                c.Drawing,
-		SubtitleId:             IDPtr(c.SubtitleID),
+		SubtitleId:             rowid.FormatPtr(c.SubtitleID),
 		SubtitleFilenameIfnull: c.SubtitleFilenameIfNull,
 		Created:                Timestamp(c.Created),
 		Edited:                 TimestampPtr(c.Edited),
@@ -191,15 +155,15 @@ func EventName(t pb.UserMessage_Type) string { return events.Kind(t).EventName()
 // live notifications).
 func Message(m store.Message) *pb.UserMessage {
 	out := &pb.UserMessage{
-		Id:      new(ID(m.ID)),
+		Id:      new(rowid.Format(m.ID)),
 		UserId:  new(m.UserID),
 		Created: Timestamp(m.Created),
 		Seen:    m.Seen,
 		Type:    MessageType(m.EventName),
 		Refs: &pb.UserMessage_Refs{
 			MediaFileId: m.MediaFileID,
-			CommentId:   IDPtr(m.CommentID),
-			SubtitleId:  IDPtr(m.SubtitleID),
+			CommentId:   rowid.FormatPtr(m.CommentID),
+			SubtitleId:  rowid.FormatPtr(m.SubtitleID),
 		},
 		Message: m.Message,
 	}

@@ -24,7 +24,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/app"
 	"github.com/clapshot-go/clapshot/internal/config"
 	"github.com/clapshot-go/clapshot/internal/store"
-	"github.com/clapshot-go/clapshot/internal/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 
@@ -138,11 +138,6 @@ type client struct {
 	// timeout overrides waitTime for replies to big messages, which take a
 	// while under -race on a loaded machine.
 	timeout time.Duration
-}
-
-type dialOpt struct {
-	header http.Header
-	noAuth bool
 }
 
 // dial connects as user (the proxy headers a trusted proxy would set) and

@@ -1,7 +1,13 @@
 // Package review is Clapshot's realtime review API: the /api/ws websocket
 // that the web client speaks (protobuf JSON of clapshot.client), its
-// sessions, commands and permissions, comments and drawings, subtitles,
-// user messages and collaborative viewing rooms.
+// sessions, commands, user messages and collaborative viewing rooms.
+//
+// Transport is hub.go (the registry and fan-out), session.go (one
+// connection: queue, keepalive, read loop), wire.go (decoding commands)
+// and collab.go (rooms). The commands are commands.go (dispatch) and
+// cmd_*.go by subject. They ask permission of internal/access, store
+// through Store, keep files through mediadir, and have their two large
+// messages built and cached by render.
 //
 // The Hub owns every live session. It indexes them by session id, by user
 // and by the media file they watch, and owns the collab rooms. Messages to a
@@ -22,18 +28,21 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/clapshot-go/clapshot/internal/access"
 	"github.com/clapshot-go/clapshot/internal/auth"
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/metrics"
 	"github.com/clapshot-go/clapshot/internal/pbconv"
+	"github.com/clapshot-go/clapshot/internal/review/render"
+	"github.com/clapshot-go/clapshot/internal/rowid"
 	"github.com/clapshot-go/clapshot/internal/store"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 
 // Options configures a Hub. DB, DataDir, Identity and Log are required.
 type Options struct {
-	DB      *store.DB
+	DB      Store
 	DataDir string // media lives in DataDir/videos
 	// Media keeps drawings and subtitle files; nil uses the local
 	// DataDir.
@@ -44,8 +53,8 @@ type Options struct {
 	// OriginAllowed checks a websocket upgrade's Origin header; nil allows
 	// only requests without one and same-host ones.
 	OriginAllowed func(*http.Request) bool
-	// Trash deletes media files for delMediaFile; nil uses
-	// mediadir.Trasher on DB and DataDir.
+	// Trash deletes media files for delMediaFile (mediadir.Trasher);
+	// without it, delMediaFile fails.
 	Trash Trasher
 	Log   *slog.Logger
 
@@ -65,6 +74,10 @@ type Options struct {
 	WriteTimeout time.Duration
 	// Metrics records sessions, rooms and messages sent (nil: none).
 	Metrics *metrics.Metrics
+	// CommentAdded, when set, hears of every stored new comment (with the
+	// comment replied to, nil for a top-level one) after it was sent to
+	// the file's watchers: notifications hang here.
+	CommentAdded func(ctx context.Context, c store.Comment, m store.MediaFile, parent *store.Comment)
 }
 
 // Defaults used for zero Options fields.
@@ -83,24 +96,25 @@ var ErrNoSession = errors.New("no such session")
 
 // Hub owns the live sessions and collab rooms.
 type Hub struct {
-	opt          Options
-	media        *mediadir.Dir
-	log          *slog.Logger
-	json         *jsonCache
-	drawings     *drawingCache
-	pages        *userPages   // each user's built-in page
-	commentLists *renderCache // media file id -> rendered addComments
-	org          atomic.Pointer[orgBox]
-	nextSID      atomic.Uint64
-	ctx          context.Context // ends all sessions; set by Run
+	opt        Options
+	media      *mediadir.Dir
+	log        *slog.Logger
+	render     *render.Renderer // home pages and comment lists, cached
+	org        atomic.Pointer[orgBox]
+	access     *access.Checker
+	nextSID    atomic.Uint64
+	ctx        context.Context // ends all sessions (NewHub's)
+	frames     frameBufs       // read buffers, shared by the sessions
+	memRelease *memReleaser    // gives memory back after large messages
 
 	// handlers counts ServeHTTP calls in progress, from before the
 	// upgrade to the end of the session: a hijacked connection is not
 	// waited for by http.Server.Shutdown, and a session still starting
-	// (recording its user) is not yet in sessions, so Run waits on this
-	// before the database may close. closing refuses new ones.
+	// (recording its user) is not yet in sessions, so Wait waits on this
+	// before the database may close. It is added to under mu, and only
+	// while ctx has not ended; waiting is set (under mu) when Wait starts.
 	handlers sync.WaitGroup
-	closing  bool
+	waiting  bool
 
 	mu       sync.RWMutex
 	sessions map[string]*session
@@ -111,8 +125,10 @@ type Hub struct {
 
 type orgBox struct{ o Organizer }
 
-// NewHub creates a hub with NoOrganizer.
-func NewHub(opt Options) *Hub {
+// NewHub creates a hub with NoOrganizer. ctx bounds every session: when
+// it ends, each is closed ("going away") and new connections are refused
+// with 503; Wait waits for them to be gone.
+func NewHub(ctx context.Context, opt Options) *Hub {
 	if opt.MaxMessageBytes <= 0 {
 		opt.MaxMessageBytes = DefaultMaxMessageBytes
 	}
@@ -140,26 +156,30 @@ func NewHub(opt Options) *Hub {
 	if opt.Media == nil {
 		opt.Media = mediadir.New(opt.DataDir)
 	}
-	if opt.Trash == nil {
-		opt.Trash = &mediadir.Trasher{DB: opt.DB, Layout: mediadir.Layout{DataDir: opt.DataDir}}
-	}
 	h := &Hub{
-		opt:          opt,
-		media:        opt.Media,
-		log:          opt.Log,
-		json:         newJSONCache(64 << 20),
-		drawings:     &drawingCache{m: map[string]string{}, max: 128 << 20},
-		pages:        newUserPages(128 << 20),
-		commentLists: newRenderCache(128 << 20),
-		ctx:          context.Background(),
-		sessions:     map[string]*session{},
-		byUser:       map[string]map[*session]struct{}{},
-		watchers:     map[string]map[*session]struct{}{},
-		rooms:        map[string]*room{},
+		opt:        opt,
+		media:      opt.Media,
+		log:        opt.Log,
+		render:     render.New(opt.DB, opt.Media, opt.URLs, opt.Log),
+		ctx:        ctx,
+		memRelease: newMemReleaser(),
+		sessions:   map[string]*session{},
+		byUser:     map[string]map[*session]struct{}{},
+		watchers:   map[string]map[*session]struct{}{},
+		rooms:      map[string]*room{},
 	}
+	h.access = access.NewChecker(access.AuthorizerFunc(func(ctx context.Context, req *pb.AuthzUserActionRequest) (*pb.AuthzResponse, error) {
+		return h.organizer().AuthzUserAction(ctx, req)
+	}), opt.Log)
 	h.SetOrganizer(nil)
 	return h
 }
+
+// Access answers permission questions as the sessions' commands do (the
+// server's default rules and the current organizer's verdicts), for
+// callers outside a websocket session: an HTTP handler asks it about the
+// identity of its request.
+func (h *Hub) Access() *access.Checker { return h.access }
 
 // SetOrganizer plugs in an organizer; nil restores NoOrganizer. Sessions
 // use the new one from their next call on.
@@ -172,47 +192,30 @@ func (h *Hub) SetOrganizer(o Organizer) {
 
 func (h *Hub) organizer() Organizer { return h.org.Load().o }
 
-// Run ties the sessions' lifetime to ctx: when it ends, every session is
-// closed ("going away") and Run returns once they are gone.
-func (h *Hub) Run(ctx context.Context) error {
+// Wait returns once the hub's context has ended and every session it had
+// is gone.
+func (h *Hub) Wait() error {
+	<-h.ctx.Done()
+	// A handler that got in before the end has been counted (under mu);
+	// none gets in after.
 	h.mu.Lock()
-	h.ctx = ctx
+	h.waiting = true
 	h.mu.Unlock()
-	<-ctx.Done()
-	h.mu.Lock()
-	h.closing = true
-	h.mu.Unlock()
-	done := make(chan struct{})
-	go func() { h.handlers.Wait(); close(done) }()
-	for {
-		h.mu.RLock()
-		for _, s := range h.sessions {
-			s.stop(errServerShutdown) // also those that started after ctx ended
-		}
-		h.mu.RUnlock()
-		select {
-		case <-done:
-			return nil
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	h.handlers.Wait()
+	h.memRelease.stop()
+	return nil
 }
 
-// enter counts a handler in, or reports false once Run is closing.
+// enter counts a handler in, or reports false once the hub's context has
+// ended.
 func (h *Hub) enter() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closing {
+	if h.waiting || h.ctx.Err() != nil {
 		return false
 	}
 	h.handlers.Add(1)
 	return true
-}
-
-func (h *Hub) baseContext() context.Context {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return h.ctx
 }
 
 // ---- registry ----
@@ -422,8 +425,8 @@ func (h *Hub) Deliver(_ context.Context, m events.Message) bool {
 		Type:    pb.UserMessage_Type(m.Kind),
 		Message: m.Text,
 		Refs: &pb.UserMessage_Refs{
-			CommentId:  pbconv.IDPtr(m.CommentID),
-			SubtitleId: pbconv.IDPtr(m.SubtitleID),
+			CommentId:  rowid.FormatPtr(m.CommentID),
+			SubtitleId: rowid.FormatPtr(m.SubtitleID),
 		},
 	}
 	if m.UserID != "" {
@@ -481,8 +484,8 @@ func (h *Hub) notifyUser(ctx context.Context, userID string, msg *pb.UserMessage
 			Details:     msg.GetDetails(),
 		}
 		var err error
-		if row.CommentID, err = pbconv.ParseIDPtr("comment id", msg.Refs.CommentId); err == nil {
-			row.SubtitleID, err = pbconv.ParseIDPtr("subtitle id", msg.Refs.SubtitleId)
+		if row.CommentID, err = rowid.ParsePtr("comment id", msg.Refs.CommentId); err == nil {
+			row.SubtitleID, err = rowid.ParsePtr("subtitle id", msg.Refs.SubtitleId)
 		}
 		if err == nil {
 			_, err = h.opt.DB.InsertMessage(context.WithoutCancel(ctx), row)

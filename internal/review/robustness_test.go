@@ -16,6 +16,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/auth"
 	"github.com/clapshot-go/clapshot/internal/review"
+	"github.com/clapshot-go/clapshot/internal/store"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 
@@ -186,14 +187,15 @@ collect:
 // bareHub serves a hub of its own, with options the command line does
 // not offer, on s's database and data directory.
 func (s *testServer) bareHub(opt review.Options) *testServer {
-	opt.DB, opt.DataDir, opt.Log = s.app.DB, s.dir, slog.New(slog.NewTextHandler(s.logs, nil))
+	if opt.DB == nil {
+		opt.DB = store.Bind[review.Queries](s.app.DB)
+	}
+	opt.DataDir, opt.Log = s.dir, slog.New(slog.NewTextHandler(s.logs, nil))
 	opt.Identity = &auth.Resolver{DefaultUser: "anonymous", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
-	hub := review.NewHub(opt)
 	ctx, cancel := context.WithCancel(context.Background())
-	hubDone := make(chan error)
-	go func() { hubDone <- hub.Run(ctx) }()
+	hub := review.NewHub(ctx, opt)
 	ts := httptest.NewServer(hub)
-	s.t.Cleanup(func() { cancel(); <-hubDone; ts.Close() })
+	s.t.Cleanup(func() { cancel(); hub.Wait(); ts.Close() })
 	c := *s
 	c.url = ts.URL
 	return &c
@@ -319,14 +321,12 @@ func TestOriginCheck(t *testing.T) {
 // disconnected. A bare hub on loopback, with a short ping interval.
 func TestKeepalive(t *testing.T) {
 	s := startServer(t) // for its database
-	hub := review.NewHub(review.Options{DB: s.app.DB, DataDir: s.dir, Log: slog.New(slog.DiscardHandler),
+	ctx, cancel := context.WithCancel(context.Background())
+	hub := review.NewHub(ctx, review.Options{DB: store.Bind[review.Queries](s.app.DB), DataDir: s.dir, Log: slog.New(slog.DiscardHandler),
 		Identity:     &auth.Resolver{DefaultUser: "anonymous", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
 		PingInterval: 100 * time.Millisecond, PongTimeout: 300 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	hubDone := make(chan error)
-	go func() { hubDone <- hub.Run(ctx) }()
 	ts := httptest.NewServer(hub)
-	defer func() { cancel(); <-hubDone; ts.Close() }()
+	defer func() { cancel(); hub.Wait(); ts.Close() }()
 	url := strings.Replace(ts.URL, "http", "ws", 1)
 
 	// A reading client answers the server's pings and may ping itself.

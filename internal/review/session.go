@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"strconv"
 	"sync"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/auth"
 	"github.com/clapshot-go/clapshot/internal/metrics"
+	"github.com/clapshot-go/clapshot/internal/review/render"
 	"github.com/clapshot-go/clapshot/internal/version"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
@@ -44,6 +44,11 @@ type session struct {
 	out    sendQueue
 	drain  chan struct{} // closed to flush the queue and stop writing
 	wrote  chan struct{} // closed when the writer has stopped
+	// pings are the pong waiters; linked ends when the connection has
+	// been closed (after ctx), and them with it.
+	pings    sync.WaitGroup
+	linked   context.Context
+	unlinked context.CancelFunc
 
 	mu      sync.Mutex
 	cookies map[string]string
@@ -85,21 +90,27 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// first; the library's own limit (which closes without one) is above.
 	conn.SetReadLimit(h.opt.MaxMessageBytes + 2)
 
+	// Not derived from the hub's context, whose end would be the cause:
+	// the client is told why.
 	ctx, cancel := context.WithCancelCause(context.Background())
-	defer context.AfterFunc(h.baseContext(), func() { cancel(errServerShutdown) })()
+	linked, unlinked := context.WithCancel(context.Background())
+	defer unlinked()
+	defer context.AfterFunc(h.ctx, func() { cancel(errServerShutdown) })()
 	defer context.AfterFunc(r.Context(), func() { cancel(errServerShutdown) })()
 	s := &session{
-		hub:     h,
-		sid:     strconv.FormatUint(h.nextSID.Add(1), 10),
-		user:    ident,
-		conn:    conn,
-		ctx:     ctx,
-		cancel:  cancel,
-		out:     sendQueue{notify: make(chan struct{}, 1)},
-		drain:   make(chan struct{}),
-		wrote:   make(chan struct{}),
-		cookies: auth.Cookies(r.Header),
-		limiter: newTokenBucket(h.opt.RateLimit, h.opt.RateBurst),
+		hub:      h,
+		sid:      strconv.FormatUint(h.nextSID.Add(1), 10),
+		user:     ident,
+		conn:     conn,
+		ctx:      ctx,
+		cancel:   cancel,
+		linked:   linked,
+		unlinked: unlinked,
+		out:      sendQueue{notify: make(chan struct{}, 1)},
+		drain:    make(chan struct{}),
+		wrote:    make(chan struct{}),
+		cookies:  auth.Cookies(r.Header),
+		limiter:  newTokenBucket(h.opt.RateLimit, h.opt.RateBurst),
 	}
 	defer h.opt.Metrics.SessionOpened()()
 	s.run()
@@ -126,6 +137,7 @@ func (s *session) run() {
 	closed := make(chan struct{})
 	context.AfterFunc(s.ctx, func() {
 		defer close(closed)
+		defer s.unlinked()
 		s.closeConn(context.Cause(s.ctx))
 	})
 
@@ -148,6 +160,7 @@ func (s *session) run() {
 	s.cancel(cause)
 	<-s.wrote
 	<-closed
+	s.pings.Wait()
 	log.Info("Websocket session ended", "reason", context.Cause(s.ctx))
 }
 
@@ -190,7 +203,7 @@ func (s *session) start() error {
 		ServerVersion: version.ClapshotCompat,
 	}}}))
 	s.send(encode(&pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_DefineActions_{DefineActions: &pb.ServerToClientCmd_DefineActions{
-		Actions: builtinActions(),
+		Actions: render.BuiltinActions(),
 	}}}))
 
 	org := h.organizer()
@@ -207,16 +220,7 @@ func (s *session) start() error {
 }
 
 // data is the session as the organizer API describes it.
-func (s *session) data() *pb.UserSessionData {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return &pb.UserSessionData{
-		Sid:     s.sid,
-		User:    &pb.UserInfo{Id: s.user.UserID, Name: s.user.UserName},
-		IsAdmin: s.user.IsAdmin,
-		Cookies: maps.Clone(s.cookies),
-	}
-}
+func (s *session) data() *pb.UserSessionData { return s.identity().Session() }
 
 // sendQueue is a session's outgoing messages. It holds no memory while
 // empty (an idle session costs little) and is bounded in messages and
@@ -305,9 +309,14 @@ func (s *session) writeLoop() {
 			}
 		case <-ping.C:
 			// The pong arrives through the read loop; wait for it aside,
-			// so writes go on meanwhile.
+			// so writes go on meanwhile, until the session ends. (Not on
+			// ctx itself: its end would make the library drop a
+			// connection whose ping is being written, close frame and
+			// all; the session's connection ends just after it.)
+			s.pings.Add(1)
 			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), s.hub.opt.PongTimeout)
+				defer s.pings.Done()
+				ctx, cancel := context.WithTimeout(s.linked, s.hub.opt.PongTimeout)
 				defer cancel()
 				if err := s.conn.Ping(ctx); err != nil && s.ctx.Err() == nil {
 					s.stop(errNoPong)
@@ -336,8 +345,6 @@ func (s *session) write(b []byte) bool {
 // readLoop reads and handles client messages, one at a time, until the
 // connection ends; the result is why.
 func (s *session) readLoop() error {
-	limit := s.hub.opt.MaxMessageBytes
-	buf := new(bytes.Buffer)
 	for {
 		typ, r, err := s.conn.Reader(context.Background())
 		if err != nil {
@@ -346,31 +353,44 @@ func (s *session) readLoop() error {
 			}
 			return err
 		}
-		buf.Reset()
-		n, err := io.Copy(buf, io.LimitReader(r, limit+1))
-		if err == nil && n > limit {
-			// Reading (and skipping) the rest could take long, and the
-			// client is misbehaving or misconfigured: say why, then close.
-			s.sendError(fmt.Sprintf("Message too large: the limit is %d MiB (--ws-max-message-mb). Closing the connection.", limit>>20))
-			return errTooBig
+		// A buffer per message, from the hub's pool: see framebuf.go.
+		buf := s.hub.frames.get()
+		end := s.readMessage(typ, r, buf)
+		if buf.Len() >= largeMessage {
+			s.hub.memRelease.large()
 		}
-		if err != nil {
-			if c := context.Cause(s.ctx); c != nil {
-				return c
-			}
-			return err
-		}
-		if !s.allow() {
-			continue
-		}
-		if typ != websocket.MessageText {
-			s.sendError("Binary messages are not supported: send each command as a JSON text message.")
-			continue
-		}
-		if end := s.handleText(buf.Bytes()); end != nil {
+		s.hub.frames.put(buf)
+		if end != nil {
 			return end
 		}
 	}
+}
+
+// readMessage reads one message into buf and handles it; a non-nil
+// result ends the session.
+func (s *session) readMessage(typ websocket.MessageType, r io.Reader, buf *bytes.Buffer) error {
+	limit := s.hub.opt.MaxMessageBytes
+	n, err := io.Copy(buf, io.LimitReader(r, limit+1))
+	if err == nil && n > limit {
+		// Reading (and skipping) the rest could take long, and the
+		// client is misbehaving or misconfigured: say why, then close.
+		s.sendError(fmt.Sprintf("Message too large: the limit is %d MiB (--ws-max-message-mb). Closing the connection.", limit>>20))
+		return errTooBig
+	}
+	if err != nil {
+		if c := context.Cause(s.ctx); c != nil {
+			return c
+		}
+		return err
+	}
+	if !s.allow() {
+		return nil
+	}
+	if typ != websocket.MessageText {
+		s.sendError("Binary messages are not supported: send each command as a JSON text message.")
+		return nil
+	}
+	return s.handleText(buf.Bytes())
 }
 
 // allow applies the rate limit. Excess messages are dropped, with at most

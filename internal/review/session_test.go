@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clapshot-go/clapshot/internal/review"
+	"github.com/clapshot-go/clapshot/internal/review/render"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 
@@ -23,7 +23,7 @@ func TestWelcomeAndUserRow(t *testing.T) {
 		t.Errorf("welcome: %v", w)
 	}
 	acts := c.expect("defineActions").GetDefineActions().GetActions()
-	for _, name := range []string{review.ActionRename, review.ActionTrash} {
+	for _, name := range []string{render.ActionRename, render.ActionTrash} {
 		a := acts[name]
 		if a == nil || a.GetAction().GetCode() == "" || a.GetUiProps().GetLabel() == "" {
 			t.Errorf("action %s: %v", name, a)

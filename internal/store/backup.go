@@ -3,6 +3,7 @@ package store
 import (
 	"archive/tar"
 	"compress/gzip"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -16,10 +17,16 @@ import (
 // dbSuffixes are the files that make up a SQLite database in WAL mode.
 var dbSuffixes = []string{"", "-wal", "-shm"}
 
-// Backup writes <dir>/<stem>.backup-<local time>.tar.gz holding the database
-// file and its -wal and -shm files, the format Clapshot uses. No connection
-// may be open on the database while it runs. The archive is synced to disk
-// before Backup returns, so a crash during the migration cannot lose both.
+// Backup writes <dir>/<stem>.backup-<local time>.tar.gz holding the
+// database, the format Clapshot uses (Restore also reads Clapshot's, which
+// add the -wal and -shm files). The archive is synced to disk before Backup
+// returns, so a crash during the migration cannot lose both.
+//
+// The database is read through SQLite only (VACUUM INTO a snapshot, which
+// includes what is still in the WAL), never opened as a plain file: closing
+// any other descriptor of it would drop this process's POSIX locks on it,
+// and an outside sqlite3 could then delete the live -wal and -shm. So it
+// may run while connections are open.
 func Backup(dbPath string) (string, error) {
 	stem := strings.TrimSuffix(dbPath, filepath.Ext(dbPath))
 	stamp := time.Now().Format("2006-01-02T15_04_05")
@@ -27,11 +34,16 @@ func Backup(dbPath string) (string, error) {
 	for i := 2; fileExists(name); i++ {
 		name = fmt.Sprintf("%s.backup-%s-%d.tar.gz", stem, stamp, i)
 	}
+	snapshot := strings.TrimSuffix(name, ".tar.gz") + ".snapshot"
+	defer os.Remove(snapshot)
+	if err := vacuumInto(dbPath, snapshot); err != nil {
+		return "", err
+	}
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return "", err
 	}
-	err = writeBackup(f, dbPath)
+	err = writeBackup(f, snapshot, filepath.Base(dbPath))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -42,13 +54,27 @@ func Backup(dbPath string) (string, error) {
 	return name, nil
 }
 
-func writeBackup(f *os.File, dbPath string) error {
+// vacuumInto writes a consistent copy of the database to target (which
+// must not exist) through SQLite.
+func vacuumInto(dbPath, target string) error {
+	os.Remove(target) // a leftover of an interrupted backup
+	conn, err := sql.Open("sqlite", dsn(dbPath, []string{fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds())}))
+	if err != nil {
+		return fmt.Errorf("open %s for the backup: %w", dbPath, err)
+	}
+	defer conn.Close()
+	if _, err := conn.Exec("VACUUM INTO ?", target); err != nil {
+		return fmt.Errorf("copy %s for the backup: %w", dbPath, err)
+	}
+	return nil
+}
+
+// writeBackup archives the snapshot file under the database's name.
+func writeBackup(f *os.File, snapshot, name string) error {
 	gz, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
 	tw := tar.NewWriter(gz)
-	for _, suffix := range dbSuffixes {
-		if err := addFile(tw, dbPath+suffix); err != nil {
-			return err
-		}
+	if err := addFile(tw, snapshot, name); err != nil {
+		return err
 	}
 	if err := tw.Close(); err != nil {
 		return err
@@ -59,11 +85,8 @@ func writeBackup(f *os.File, dbPath string) error {
 	return f.Sync()
 }
 
-func addFile(tw *tar.Writer, p string) error {
+func addFile(tw *tar.Writer, p, name string) error {
 	src, err := os.Open(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
 	if err != nil {
 		return err
 	}
@@ -72,7 +95,7 @@ func addFile(tw *tar.Writer, p string) error {
 	if err != nil {
 		return err
 	}
-	hdr := &tar.Header{Name: filepath.Base(p), Mode: 0o644, Size: st.Size(), ModTime: st.ModTime(), Typeflag: tar.TypeReg}
+	hdr := &tar.Header{Name: name, Mode: 0o644, Size: st.Size(), ModTime: st.ModTime(), Typeflag: tar.TypeReg}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}
@@ -109,7 +132,7 @@ func Restore(dbPath, backupPath string) error {
 	}()
 	for {
 		hdr, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

@@ -38,11 +38,28 @@ func dsn(path string, pragmas []string, params ...string) string {
 // every checkout.
 func poolPragmas() []string {
 	return []string{
-		"foreign_keys(1)",
+		"foreign_keys(1)", // first: OpenShared may turn it off
 		"journal_mode(WAL)",
 		"synchronous(NORMAL)",
 		fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()),
 	}
+}
+
+// OpenShared opens the database file for another process that shares it
+// with the server (an organizer plugin), with the server's connection
+// settings: WAL, a long busy timeout (both write to it) and transactions
+// that take the write lock at BEGIN. foreignKeys off is for migrations
+// that rebuild tables.
+func OpenShared(path string, foreignKeys bool) (*sql.DB, error) {
+	pragmas := poolPragmas()
+	if !foreignKeys {
+		pragmas[0] = "foreign_keys(0)"
+	}
+	db, err := sql.Open("sqlite", dsn(path, pragmas, "_txlock=immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return db, nil
 }
 
 // querier is what both *sql.DB and *sql.Tx offer.

@@ -1,13 +1,11 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -82,8 +80,6 @@ func (s *State) CurrentVersion() string {
 	return s.Applied[len(s.Applied)-1]
 }
 
-const sqliteHeader = "SQLite format 3\x00"
-
 // Inspect reads a database file's migration state without changing it. A
 // file that is not SQLite, or is corrupt, gives an error naming the file.
 func Inspect(ctx context.Context, dbPath string) (*State, error) {
@@ -98,11 +94,6 @@ func Inspect(ctx context.Context, dbPath string) (*State, error) {
 		return nil, fmt.Errorf("database %s: %w", dbPath, err)
 	case info.IsDir():
 		return nil, fmt.Errorf("database %s is a directory, not a SQLite file", dbPath)
-	}
-	if info.Size() > 0 {
-		if err := checkHeader(dbPath); err != nil {
-			return nil, err
-		}
 	}
 
 	// A read-only open of a WAL database still creates -wal and -shm side
@@ -125,6 +116,10 @@ func Inspect(ctx context.Context, dbPath string) (*State, error) {
 	}()
 	var check string
 	if err := conn.QueryRowContext(ctx, "PRAGMA quick_check(1)").Scan(&check); err != nil {
+		var se interface{ Code() int }
+		if errors.As(err, &se) && se.Code()&0xff == sqliteNotADB {
+			return nil, fmt.Errorf("%s is not a SQLite database (wrong file header); the file was not changed, move it away or choose another --data-dir", dbPath)
+		}
 		return nil, fmt.Errorf("database %s is unreadable or corrupt: %w (the file was not changed)", dbPath, err)
 	}
 	if check != "ok" {
@@ -178,18 +173,10 @@ func Inspect(ctx context.Context, dbPath string) (*State, error) {
 	return st, nil
 }
 
-func checkHeader(dbPath string) error {
-	f, err := os.Open(dbPath)
-	if err != nil {
-		return fmt.Errorf("database %s: %w", dbPath, err)
-	}
-	defer f.Close()
-	head := make([]byte, len(sqliteHeader))
-	if _, err := io.ReadFull(f, head); err != nil || !bytes.Equal(head, []byte(sqliteHeader)) {
-		return fmt.Errorf("%s is not a SQLite database (wrong file header); the file was not changed, move it away or choose another --data-dir", dbPath)
-	}
-	return nil
-}
+// sqliteNotADB is SQLITE_NOTADB: the file's header is not SQLite's. The
+// header is read by SQLite, not by opening the file here: closing a second
+// descriptor of a database drops this process's POSIX locks on it.
+const sqliteNotADB = 26
 
 // ErrMigrationRequired is returned by Open when an existing database has
 // pending migrations and migrating was not allowed.

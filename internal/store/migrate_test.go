@@ -6,8 +6,10 @@ import (
 	"database/sql"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -490,15 +492,15 @@ func TestBackupRestoreDropsLaterWAL(t *testing.T) {
 	}
 }
 
-// CLAPSHOT_TEST_DB_DIR may point at Clapshot's own test databases
-// (server/src/tests/assets/databases in its repository), which we cannot
-// ship. Clapshot's own test expects these counts after migrating.
-func TestClapshotV056Database(t *testing.T) {
+// clapshotTestDB copies one of Clapshot's own test databases from
+// CLAPSHOT_TEST_DB_DIR into a temporary directory, or skips the test.
+func clapshotTestDB(t *testing.T, name string) string {
+	t.Helper()
 	dir := os.Getenv("CLAPSHOT_TEST_DB_DIR")
 	if dir == "" {
 		t.Skip("CLAPSHOT_TEST_DB_DIR not set")
 	}
-	src, err := os.ReadFile(filepath.Join(dir, "clapshot-migration-test-1_v056.sqlite"))
+	src, err := os.ReadFile(filepath.Join(dir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,6 +508,14 @@ func TestClapshotV056Database(t *testing.T) {
 	if err := os.WriteFile(p, src, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+// CLAPSHOT_TEST_DB_DIR may point at Clapshot's own test databases
+// (server/src/tests/assets/databases in its repository), which we cannot
+// ship. Clapshot's own test expects these counts after migrating.
+func TestClapshotV056Database(t *testing.T) {
+	p := clapshotTestDB(t, "clapshot-migration-test-1_v056.sqlite")
 	ctx := context.Background()
 	db, err := Open(ctx, OpenOptions{Path: p, Migrate: true, Log: discardLog()})
 	if err != nil {
@@ -523,4 +533,129 @@ func TestClapshotV056Database(t *testing.T) {
 		perUser[m.UserID]++
 	}
 	t.Logf("media per user: %v", perUser)
+}
+
+// A table of someone else's (here basic_folders' bf_folder_items as the
+// Python organizer of Clapshot 0.6.1 made it) that references "videos"
+// must follow the rename to media_files: with no organizer configured to
+// rebuild it, the foreign key check after migrating failed and the server
+// refused to start.
+func TestForeignTablesFollowTheMediaFilesRename(t *testing.T) {
+	ctx := context.Background()
+	p := migrateTo(t, t.TempDir(), vUsers)
+	raw := openRaw(t, p)
+	for _, q := range []string{
+		`CREATE TABLE bf_folders (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, user_id VARCHAR(255) NOT NULL REFERENCES users(id), title VARCHAR(255) NOT NULL)`,
+		`CREATE TABLE bf_folder_items (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+			folder_id INTEGER NOT NULL REFERENCES bf_folders(id) ON UPDATE CASCADE ON DELETE CASCADE,
+			video_id VARCHAR(255) UNIQUE REFERENCES videos(id) ON UPDATE CASCADE ON DELETE CASCADE,
+			subfolder_id INTEGER UNIQUE REFERENCES bf_folders(id) ON UPDATE CASCADE ON DELETE CASCADE)`,
+		`INSERT INTO users (id, name) VALUES ('docker', 'Docker User')`,
+		`INSERT INTO videos (id, user_id, orig_filename, title) VALUES ('7a0d17c8', 'docker', 'a.mp4', 'a.mp4'), ('41967bb4', 'docker', 'b.mp4', 'b.mp4')`,
+		`INSERT INTO bf_folders (id, user_id, title) VALUES (1, 'docker', 'home'), (2, 'docker', 'sub')`,
+		`INSERT INTO bf_folder_items (folder_id, video_id, subfolder_id) VALUES (1, '7a0d17c8', NULL), (2, '41967bb4', NULL), (1, NULL, 2)`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+
+	db, err := Open(ctx, OpenOptions{Path: p, Migrate: true, Log: discardLog()})
+	if err != nil {
+		t.Fatalf("migrating a database with a foreign table that references videos: %v", err)
+	}
+	db.Close()
+	raw = openRaw(t, p)
+	var ddl string
+	if err := raw.QueryRow(`SELECT sql FROM sqlite_master WHERE name = 'bf_folder_items'`).Scan(&ddl); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ddl, `REFERENCES "media_files"(id)`) {
+		t.Errorf("bf_folder_items does not reference media_files:\n%s", ddl)
+	}
+	var n int
+	if err := raw.QueryRow(`SELECT count(*) FROM bf_folder_items JOIN media_files ON media_files.id = bf_folder_items.video_id`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("folder items pointing at media files: %d (%v), want 2", n, err)
+	}
+	// The reference works: deleting a media file removes its folder item.
+	if _, err := raw.Exec(`DELETE FROM media_files WHERE id = '7a0d17c8'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.QueryRow(`SELECT count(*) FROM bf_folder_items`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("folder items after deleting a media file: %d (%v), want 2 (cascade)", n, err)
+	}
+}
+
+// Clapshot's own 0.6.1 test database has basic_folders' tables (with
+// bf_folder_items referencing videos). Migrated without an organizer, the
+// folder rows stay and point at media_files.
+func TestClapshotV061Database(t *testing.T) {
+	p := clapshotTestDB(t, "clapshot-migration-test-2_v061.sqlite")
+	db, err := Open(context.Background(), OpenOptions{Path: p, Migrate: true, Log: discardLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	var n int
+	if err := openRaw(t, p).QueryRow(`SELECT count(*) FROM bf_folder_items i LEFT JOIN media_files m ON m.id = i.video_id
+		WHERE i.video_id IS NULL OR m.id IS NOT NULL`).Scan(&n); err != nil || n != 4 {
+		t.Errorf("folder items kept: %d (%v), want 4", n, err)
+	}
+}
+
+// Backup reads the database through SQLite only, so it can run while the
+// pool is open: a plain open and close of the file in this process would
+// drop SQLite's POSIX locks, and the next `sqlite3` run by an admin would
+// then checkpoint and delete the live -wal and -shm under the server.
+func TestBackupWhileOpenKeepsTheLocks(t *testing.T) {
+	sqlite3, err := exec.LookPath("sqlite3")
+	if err != nil {
+		t.Skip("sqlite3 not installed")
+	}
+	ctx := context.Background()
+	p := migrateTo(t, t.TempDir(), "")
+	db, err := openPool(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.UpsertUser(ctx, "in-wal", "Only in the WAL"); err != nil {
+		t.Fatal(err)
+	}
+	inode := func(suffix string) uint64 {
+		var st syscall.Stat_t
+		if syscall.Stat(p+suffix, &st) != nil {
+			return 0
+		}
+		return st.Ino
+	}
+	wal, shm := inode("-wal"), inode("-shm")
+	if wal == 0 || shm == 0 {
+		t.Fatal("no -wal/-shm while the pool is open")
+	}
+	backup, err := Backup(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(sqlite3, p, "select count(*) from users").CombinedOutput(); err != nil {
+		t.Fatalf("sqlite3: %v\n%s", err, out)
+	}
+	if inode("-wal") != wal || inode("-shm") != shm {
+		t.Errorf("after Backup, an external sqlite3 deleted or replaced the live -wal/-shm (%d %d, were %d %d)",
+			inode("-wal"), inode("-shm"), wal, shm)
+	}
+	// The backup holds what was only in the WAL.
+	restored := filepath.Join(t.TempDir(), "clapshot.sqlite")
+	if err := Restore(restored, backup); err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := openPool(restored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	if _, err := rdb.GetUser(ctx, "in-wal"); err != nil {
+		t.Errorf("user written before the backup: %v", err)
+	}
 }

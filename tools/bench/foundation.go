@@ -12,11 +12,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/store"
-	"github.com/clapshot-go/clapshot/internal/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 )
 
 func init() {
@@ -67,10 +66,7 @@ func startTimed(args func(port int) []string) (time.Duration, time.Duration, int
 	if err := cmd.Start(); err != nil {
 		return 0, 0, 0, err
 	}
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	}()
+	defer stopProcess(cmd)
 	var took time.Duration
 	for {
 		resp, err := client.Get(url)
@@ -108,24 +104,13 @@ func startTimed(args func(port int) []string) (time.Duration, time.Duration, int
 	return took, ready, rss, err
 }
 
-func rssKB(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
-			return strconv.ParseInt(strings.Fields(l)[1], 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS for %d", pid)
-}
+func rssKB(pid int) (int64, error) { return statusKB(pid, "VmRSS") }
 
 func benchStartup(ctx context.Context, env *Env, rep *Report) error {
 	refDir := filepath.Join(env.Work, "minimal")
-	os.MkdirAll(refDir, 0o755)
-	os.WriteFile(filepath.Join(refDir, "main.go"), []byte(minimalServer), 0o644)
-	os.WriteFile(filepath.Join(refDir, "go.mod"), []byte("module minimal\n\ngo 1.26\n"), 0o644)
+	if err := writeFiles(refDir, map[string]string{"main.go": minimalServer, "go.mod": "module minimal\n\ngo 1.26\n"}); err != nil {
+		return err
+	}
 	refBin := filepath.Join(refDir, "minimal")
 	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", refBin, ".")
 	build.Dir = refDir
@@ -167,7 +152,9 @@ func benchStartup(ctx context.Context, env *Env, rep *Report) error {
 		return err
 	}
 	existing := filepath.Join(env.Work, "existing")
-	os.MkdirAll(existing, 0o755)
+	if err := os.MkdirAll(existing, 0o755); err != nil {
+		return err
+	}
 	if _, _, _, err := startTimed(func(p int) []string { return []string{env.ServerBin, "-D", existing, "-p", strconv.Itoa(p)} }); err != nil {
 		return err
 	}
@@ -237,7 +224,9 @@ func benchMigration(ctx context.Context, env *Env, rep *Report) error {
 	var ours, backup, ref []time.Duration
 	for i := 0; i < runs; i++ {
 		dir := filepath.Join(env.Work, fmt.Sprintf("mig-ours-%d", i))
-		os.MkdirAll(dir, 0o755)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
 		p := filepath.Join(dir, "clapshot.sqlite")
 		if err := copyFile(tmpl, p); err != nil {
 			return err
@@ -264,7 +253,9 @@ func benchMigration(ctx context.Context, env *Env, rep *Report) error {
 		backup = append(backup, time.Since(start))
 
 		rdir := filepath.Join(env.Work, fmt.Sprintf("mig-ref-%d", i))
-		os.MkdirAll(rdir, 0o755)
+		if err := os.MkdirAll(rdir, 0o755); err != nil {
+			return err
+		}
 		rp := filepath.Join(rdir, "clapshot.sqlite")
 		if err := copyFile(tmpl, rp); err != nil {
 			return err

@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/media"
-	"github.com/clapshot-go/clapshot/internal/media/mediatest"
-	"github.com/clapshot-go/clapshot/internal/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 )
 
 func init() {
@@ -88,9 +88,9 @@ func startPipelineServer(ctx context.Context, env *Env, dataDir string, args ...
 		resp, err := http.Get(s.base + "/api/health?details=1")
 		if err == nil {
 			var st struct{ Status string }
-			json.NewDecoder(resp.Body).Decode(&st)
+			derr := json.NewDecoder(resp.Body).Decode(&st)
 			resp.Body.Close()
-			if st.Status == "ok" {
+			if derr == nil && st.Status == "ok" {
 				return s, nil
 			}
 		}
@@ -102,10 +102,7 @@ func startPipelineServer(ctx context.Context, env *Env, dataDir string, args ...
 	}
 }
 
-func (s *pipelineServer) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	s.cmd.Wait()
-}
+func (s *pipelineServer) stop() { stopProcess(s.cmd) }
 
 // cpuSeconds is the CPU time of the process and of its waited-for
 // children (ffmpeg, ffprobe), from /proc/<pid>/stat.
@@ -127,7 +124,7 @@ func cpuSeconds(pid int) (float64, error) {
 // childCPU is the CPU time of this process's waited-for children.
 func childCPU() float64 {
 	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru)
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru) // cannot fail for RUSAGE_CHILDREN
 	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
@@ -158,7 +155,9 @@ func waitPipeline(ctx context.Context, dataDir string, n int, timeout time.Durat
 			(SELECT count(*) FROM ingest_jobs WHERE kind = 'ingest' AND state IN ('done', 'failed'))`).Scan(&pending, &ingested)
 		if err == nil && pending == 0 && ingested >= n {
 			var failed int
-			db.QueryRowContext(ctx, `SELECT count(*) FROM ingest_jobs WHERE state = 'failed' AND kind != 'ingest'`).Scan(&failed)
+			if err := db.QueryRowContext(ctx, `SELECT count(*) FROM ingest_jobs WHERE state = 'failed' AND kind != 'ingest'`).Scan(&failed); err != nil {
+				return err
+			}
 			if failed > 0 {
 				return fmt.Errorf("%d processing jobs failed", failed)
 			}
@@ -323,7 +322,11 @@ func runClapshotReference(ctx context.Context, paths []string, infos []media.Inf
 			return 0, 0, err
 		}
 		out := filepath.Join(outDir, strconv.Itoa(i))
-		os.MkdirAll(out, 0o755)
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			close(queue)
+			wg.Wait()
+			return 0, 0, err
+		}
 		for _, j := range clapshotJobs(infos[i], p, out, benchBitrate) {
 			queue <- j
 		}
@@ -452,7 +455,9 @@ func benchOneTranscode(ctx context.Context, env *Env, rep *Report) error {
 	bare := func() (time.Duration, error) {
 		out := filepath.Join(env.Work, "bare")
 		os.RemoveAll(out)
-		os.MkdirAll(out, 0o755)
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return 0, err
+		}
 		outs := media.Outputs{Video: filepath.Join(out, "t.mp4"),
 			Poster: filepath.Join(out, "thumb.webp"), Sheet: filepath.Join(out, "sheet-10x10.webp")}
 		args, err := media.TranscodeArgs(in, plan, src, outs)
@@ -548,7 +553,9 @@ func benchUploads(ctx context.Context, env *Env, rep *Report) error {
 	}
 	defer os.Remove(src)
 	data := filepath.Join(env.Work, "upload-data")
-	os.MkdirAll(data, 0o755)
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return err
+	}
 
 	dd := func() (time.Duration, error) {
 		if err := readAll(src); err != nil {
@@ -597,7 +604,9 @@ func benchUploads(ctx context.Context, env *Env, rep *Report) error {
 		took := time.Since(start)
 		peak := kbField(pid, "VmHWM")
 		// The file is not media: it is rejected; wait, then free the disk.
-		waitPipeline(ctx, dir, 1, 5*time.Minute)
+		if err := waitPipeline(ctx, dir, 1, 5*time.Minute); err != nil {
+			return result{}, err
+		}
 		os.RemoveAll(filepath.Join(dir, "rejected"))
 		return result{took, peak - before}, nil
 	}

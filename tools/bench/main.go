@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -244,4 +245,24 @@ func met(ok bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// stopProcess ends a server a benchmark started: SIGTERM, then wait. Its
+// exit status says only that it was told to stop.
+func stopProcess(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+}
+
+// writeFiles creates dir with the given files (name -> contents).
+func writeFiles(dir string, files map[string]string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }

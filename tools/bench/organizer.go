@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/store"
-	"github.com/clapshot-go/clapshot/internal/testkit"
-	"github.com/clapshot-go/clapshot/internal/wsclient"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/wsclient"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 
@@ -197,8 +197,7 @@ func startServerProc(ctx context.Context, env *Env, dir string, extra ...string)
 		return "", 0, nil, err
 	}
 	stop := func() {
-		srv.Process.Signal(syscall.SIGTERM)
-		srv.Wait()
+		stopProcess(srv)
 		logf.Close()
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)

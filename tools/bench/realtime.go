@@ -23,7 +23,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/clapshot-go/clapshot/internal/store"
-	"github.com/clapshot-go/clapshot/internal/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 )
 
 func init() {
@@ -42,12 +42,6 @@ func runRealtime(ctx context.Context, env *Env) (*Report, error) {
 	if env.Quick {
 		sz = rtSizes{participants: 50, fanout: 5 * time.Second, watchers: 100, broadcasts: 10, comments: 1000, media: 1000, idle: 100}
 	}
-	refBin := filepath.Join(env.Work, "wsref")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", refBin, "./tools/bench/wsref")
-	build.Dir = env.Root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build tools/bench/wsref: %v\n%s", err, out)
-	}
 	dir := filepath.Join(env.Work, "data")
 	env.Logf("   seeding %d media files and %d comments (a third with drawings)", sz.media, sz.comments)
 	if err := seedMedia(ctx, dir, sz.media); err != nil {
@@ -57,16 +51,11 @@ func runRealtime(ctx context.Context, env *Env) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	ours, ourPID, stopOurs, err := startServerProc(ctx, env, dir)
+	ours, ourPID, ref, refPID, stop, err := startWithRef(ctx, env, dir)
 	if err != nil {
 		return nil, err
 	}
-	defer stopOurs()
-	ref, refPID, stopRef, err := startRef(ctx, refBin)
-	if err != nil {
-		return nil, err
-	}
-	defer stopRef()
+	defer stop()
 
 	rep := &Report{}
 	loadBefore := loadAverage()
@@ -101,6 +90,27 @@ func loadAverage() string {
 	return strings.Fields(string(b))[0]
 }
 
+// startWithRef starts our server on dir and the reference websocket
+// server (tools/bench/wsref, built first); stop stops both.
+func startWithRef(ctx context.Context, env *Env, dir string) (ours string, ourPID int, ref string, refPID int, stop func(), err error) {
+	bin := filepath.Join(env.Work, "wsref")
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./tools/bench/wsref")
+	build.Dir = env.Root
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", 0, "", 0, nil, fmt.Errorf("build tools/bench/wsref: %v\n%s", err, out)
+	}
+	ours, ourPID, stopOurs, err := startServerProc(ctx, env, dir)
+	if err != nil {
+		return "", 0, "", 0, nil, err
+	}
+	ref, refPID, stopRef, err := startRef(ctx, bin)
+	if err != nil {
+		stopOurs()
+		return "", 0, "", 0, nil, err
+	}
+	return ours, ourPID, ref, refPID, func() { stopRef(); stopOurs() }, nil
+}
+
 func startRef(ctx context.Context, bin string) (string, int, func(), error) {
 	port, err := testkit.FreePort()
 	if err != nil {
@@ -111,7 +121,7 @@ func startRef(ctx context.Context, bin string) (string, int, func(), error) {
 	if err := cmd.Start(); err != nil {
 		return "", 0, nil, err
 	}
-	stop := func() { cmd.Process.Kill(); cmd.Wait() }
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	if err := waitOK(ctx, base+"/api/health"); err != nil {
 		stop()
@@ -207,7 +217,7 @@ func (w *wsConn) send(ctx context.Context, msg string) error {
 
 func closeAll(conns []*wsConn) {
 	for _, w := range conns {
-		w.c.CloseNow()
+		_ = w.c.CloseNow()
 		<-w.done
 	}
 }

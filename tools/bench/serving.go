@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/clapshot-go/clapshot/internal/testkit"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 	"github.com/clapshot-go/clapshot/packaging"
 )
 
@@ -61,10 +61,7 @@ func runServing(ctx context.Context, env *Env) (*Report, error) {
 	if err := srv.Start(); err != nil {
 		return nil, err
 	}
-	defer func() {
-		srv.Process.Signal(syscall.SIGTERM)
-		srv.Wait()
-	}()
+	defer stopProcess(srv)
 	ours := fmt.Sprintf("http://127.0.0.1:%d/videos/%s", serverPort, rel)
 	if err := waitOK(ctx, fmt.Sprintf("http://127.0.0.1:%d/videos/%s", serverPort, rel)); err != nil {
 		return nil, fmt.Errorf("our server: %w", err)
@@ -75,7 +72,9 @@ func runServing(ctx context.Context, env *Env) (*Report, error) {
 		return nil, err
 	}
 	nginxDir := filepath.Join(env.Work, "nginx")
-	os.MkdirAll(nginxDir, 0o755)
+	if err := os.MkdirAll(nginxDir, 0o755); err != nil {
+		return nil, err
+	}
 	// nginx's workers (nobody, when run as root) must reach the file.
 	for _, d := range []string{filepath.Dir(env.Work), env.Work, dataDir} {
 		if err := os.Chmod(d, 0o755); err != nil {
@@ -92,7 +91,7 @@ func runServing(ctx context.Context, env *Env) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer ngx.Stop(10 * time.Second)
+	defer func() { _ = ngx.Stop(10 * time.Second) }()
 	ref := fmt.Sprintf("http://127.0.0.1:%d/videos/%s", nginxPort, rel)
 	if err := waitOK(ctx, ref); err != nil {
 		return nil, fmt.Errorf("nginx: %w", err)

@@ -116,7 +116,7 @@ func run(serverBin, organizerBin, dir string, port int) error {
 	if err != nil {
 		return err
 	}
-	defer ngx.Stop(10 * time.Second)
+	defer func() { _ = ngx.Stop(10 * time.Second) }()
 
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	if err := waitHealthy(ctx, url+"api/health", srvDone, ngx.Done()); err != nil {
@@ -204,9 +204,12 @@ func stopServer(srv *exec.Cmd, done chan error) {
 	}
 	_ = srv.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-done:
+	case err := <-done:
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "demo: clapshot-server did not exit cleanly:", err)
+		}
 	case <-time.After(20 * time.Second):
 		_ = srv.Process.Kill()
-		<-done
+		fmt.Fprintln(os.Stderr, "demo: clapshot-server did not stop within 20 s; killed:", <-done)
 	}
 }

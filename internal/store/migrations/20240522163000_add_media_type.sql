@@ -13,11 +13,18 @@ UPDATE videos SET media_type = 'video';
 UPDATE videos SET thumbs_done = COALESCE(recompression_done, added_time) WHERE thumb_sheet_cols IS NOT NULL;
 UPDATE videos SET has_thumbnail = true WHERE thumb_sheet_cols IS NOT NULL;
 
--- The rename runs with legacy_alter_table=ON (as Clapshot's did), which leaves
--- references to "videos" in other tables untouched; comments is therefore
--- rebuilt to point at media_files. Organizer tables are fixed by the
--- organizer's own migration.
+-- Migrations run with foreign_keys=OFF and legacy_alter_table=ON (as
+-- Clapshot's did). In that mode a rename leaves other tables' references to
+-- "videos" untouched, so tables we do not own (basic_folders'
+-- bf_folder_items of Clapshot 0.6.1, which referenced videos) would point at
+-- a table that no longer exists, and the foreign key check after migrating
+-- would fail unless their organizer rebuilt them in between. This one
+-- rename runs in SQLite's modern mode, which rewrites every reference (and
+-- any trigger or view) to media_files; the flag is set back right after.
+-- Our own tables' final text does not change: comments is rebuilt below.
+PRAGMA legacy_alter_table = OFF;
 ALTER TABLE videos RENAME TO media_files;
+PRAGMA legacy_alter_table = ON;
 CREATE INDEX IF NOT EXISTS ix_media_files_thumbs_done ON media_files (thumbs_done);
 
 DROP INDEX IF EXISTS ix_comments_user_id;

@@ -38,7 +38,7 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request) {
 		delete(h.conns, out)
 		h.mu.Unlock()
 		cancel()
-		c.CloseNow()
+		_ = c.CloseNow()
 	}()
 	go func() {
 		for {
@@ -74,7 +74,7 @@ func main() {
 		log.Fatal("usage: wsref <port>")
 	}
 	h := &hub{conns: map[chan []byte]struct{}{}}
-	http.HandleFunc("/api/health", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("I'm alive!")) })
+	http.HandleFunc("/api/health", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("I'm alive!")) })
 	http.HandleFunc("/api/ws", h.serve)
 	log.Fatal(http.ListenAndServe("127.0.0.1:"+os.Args[1], nil))
 }

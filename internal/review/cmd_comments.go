@@ -1,0 +1,162 @@
+package review
+
+// The comment commands: add (with a drawing), edit, delete.
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/clapshot-go/clapshot/internal/mediadir"
+	"github.com/clapshot-go/clapshot/internal/rowid"
+	"github.com/clapshot-go/clapshot/internal/store"
+	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
+)
+
+func (s *session) addComment(c *pb.ClientToServerCmd_AddComment) error {
+	h := s.hub
+	m, ok, err := s.getMedia(c.MediaFileId)
+	if !ok {
+		return err
+	}
+	if err := s.authorize(s.mediaOp("comment media file", pb.AuthzUserActionRequest_MediaFileOp_COMMENT, m, true)); err != nil {
+		return err
+	}
+	row := store.Comment{
+		MediaFileID:    m.ID,
+		UserID:         new(s.user.UserID),
+		UsernameIfNull: s.user.UserName,
+		Comment:        c.Comment,
+		Timecode:       c.Timecode,
+		TimecodeEnd:    c.TimecodeEnd,
+	}
+	if c.TimecodeEnd != nil && deref(c.Timecode) == "" {
+		return errors.New("a range comment (timecodeEnd) needs a start timecode")
+	}
+	if row.ParentID, err = rowid.ParsePtr("parent id", c.ParentId); err != nil {
+		return err
+	}
+	var parent *store.Comment
+	if row.ParentID != nil {
+		p, err := h.opt.DB.GetComment(s.ctx, *row.ParentID)
+		parent = &p
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("cannot reply: comment %d does not exist", *row.ParentID)
+		} else if err != nil {
+			return err
+		}
+		if parent.MediaFileID != m.ID {
+			return fmt.Errorf("cannot reply: comment %d is on another media file", *row.ParentID)
+		}
+	}
+	if row.SubtitleID, err = rowid.ParsePtr("subtitle id", c.SubtitleId); err != nil {
+		return err
+	}
+	if row.SubtitleID != nil {
+		sub, err := h.opt.DB.GetSubtitle(s.ctx, *row.SubtitleID)
+		if errors.Is(err, store.ErrNotFound) || err == nil && sub.MediaFileID != m.ID {
+			return fmt.Errorf("subtitle %d does not belong to media file %s", *row.SubtitleID, m.ID)
+		} else if err != nil {
+			return err
+		}
+	}
+	if d := c.Drawing; d != nil {
+		switch {
+		case strings.HasPrefix(*d, "data:"):
+			img, err := parseDrawing(*d)
+			if err != nil {
+				return err
+			}
+			name, err := h.media.SaveDrawing(s.ctx, m.ID, img)
+			if err != nil {
+				return err
+			}
+			row.Drawing = &name
+		case *d == "" || mediadir.IsDrawingName(*d):
+			row.Drawing = d // empty, or an already stored drawing of this file
+		default:
+			return errors.New("drawing must be a data:image/webp;base64 URL")
+		}
+	}
+	stored, err := h.opt.DB.InsertComment(s.ctx, row)
+	if err != nil {
+		return fmt.Errorf("Failed to add comment: %w", err)
+	}
+	sendAll(h.sessionsOf(h.watchers, m.ID), h.render.AddComments(s.ctx, stored))
+	if h.opt.CommentAdded != nil {
+		h.opt.CommentAdded(s.ctx, stored, m, parent)
+	}
+	return nil
+}
+
+// loadComment finds a comment for editComment / delComment. A missing one
+// is reported as Clapshot does ("Failed to <verb> comment." / "No such
+// comment. Cannot <verb>.", stored) and gives ok false.
+func (s *session) loadComment(idStr, verb string) (c store.Comment, ok bool, err error) {
+	id, err := rowid.Parse("comment id", idStr)
+	if err != nil {
+		return c, false, err
+	}
+	c, err = s.hub.opt.DB.GetComment(s.ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		s.userError(&pb.UserMessage{Message: "Failed to " + verb + " comment.", Details: new("No such comment. Cannot " + verb + ".")}, true)
+		return c, false, nil
+	}
+	return c, err == nil, err
+}
+
+func (s *session) editComment(c *pb.ClientToServerCmd_EditComment) error {
+	h := s.hub
+	old, ok, err := s.loadComment(c.CommentId, "edit")
+	if !ok {
+		return err
+	}
+	if err := s.authorize(s.commentOp("edit comment", pb.AuthzUserActionRequest_CommentOp_EDIT, old, s.isAuthor(old))); err != nil {
+		return err
+	}
+	if err := h.opt.DB.EditComment(s.ctx, old.ID, c.NewComment); err != nil {
+		return err
+	}
+	updated, err := h.opt.DB.GetComment(s.ctx, old.ID)
+	if err != nil {
+		return err
+	}
+	h.SendToMediaFile(old.MediaFileID, delCommentCmd(old.ID))
+	sendAll(h.sessionsOf(h.watchers, old.MediaFileID), h.render.AddComments(s.ctx, updated))
+	return nil
+}
+
+func (s *session) delComment(c *pb.ClientToServerCmd_DelComment) error {
+	h := s.hub
+	cm, ok, err := s.loadComment(c.CommentId, "delete")
+	if !ok {
+		return err
+	}
+	id := cm.ID
+	if err := s.authorize(s.commentOp("delete comment", pb.AuthzUserActionRequest_CommentOp_DELETE, cm, s.isAuthor(cm))); err != nil {
+		return err
+	}
+	// Clapshot checks authorship again, even when an organizer allowed it.
+	if !s.isAuthor(cm) {
+		s.userError(&pb.UserMessage{Message: "Failed to delete comment.", Details: new("You can only delete your own comments"), Refs: mediaRefs(cm.MediaFileID)}, true)
+		return nil
+	}
+	hasReplies := false
+	err = h.opt.DB.InTx(s.ctx, func(q Queries) error {
+		n, err := q.CountReplies(s.ctx, id)
+		if err != nil || n > 0 {
+			hasReplies = n > 0
+			return err
+		}
+		return q.DeleteComment(s.ctx, id)
+	})
+	if err != nil {
+		return err
+	}
+	if hasReplies {
+		s.userError(&pb.UserMessage{Message: "Failed to delete comment.", Details: new("Comment has replies. Cannot delete."), Refs: mediaRefs(cm.MediaFileID)}, true)
+		return nil
+	}
+	h.SendToMediaFile(cm.MediaFileID, delCommentCmd(id))
+	return nil
+}

@@ -1,0 +1,119 @@
+// The app root: builds the connection and the stores, and wires them
+// together. Each store owns one concern's state and registers its own
+// server message handlers with the dispatcher; components get the stores
+// they need from context (stores/context.ts), never this object.
+//
+//   stores/dispatch.ts         server messages -> the stores that handle them
+//   stores/router.ts           the URL (?vid=, &collab=, ?p=) and history
+//   stores/session.svelte.ts   who we are (welcome), rights, server cookies
+//   stores/messages.svelte.ts  user messages: routed by type/claim, the rest listed
+//   stores/progress.svelte.ts  processing progress per media file
+//   stores/navigation.svelte.ts  page or media view, organizer pages, stale answers
+//   stores/media.svelte.ts     the open media file, its subtitles
+//   stores/comments.svelte.ts  the open file's comments
+//   stores/collab.svelte.ts    the collaborative session
+//   stores/organizer.svelte.ts organizer actions, scripts, window.clapshot
+//   upload.svelte.ts           uploads in progress
+//
+// A new store: its own file in stores/, constructed here after what it
+// needs, its handlers registered in its constructor, and a context in
+// stores/context.ts for its components. Where the planned features fit:
+//   a Live page        its own store; a case in navigation's View, a Route
+//                      parameter in router.ts, a branch in App.svelte
+//   guest share links  the guest identity and its rights in session (canEdit
+//                      and kin), the link's parameter in router.ts
+//   version stacks, compare view
+//                      a store that follows media.onSwitch; compare is a View
+//   notifications      a store that claims or watches user messages
+//                      (messages.claim / onNotice)
+//   comment export     reads comments.list; the menu lives in the player
+import { UserMessage_Type } from '../proto/common';
+import { Connection } from './connection.svelte';
+import { Drawing } from './drawing.svelte';
+import { PlayerController } from './player.svelte';
+import type { Settings } from './settings';
+import { CollabStore } from './stores/collab.svelte';
+import { CommentsStore } from './stores/comments.svelte';
+import { Dispatcher, type Send } from './stores/dispatch';
+import { MediaStore } from './stores/media.svelte';
+import { MessagesStore } from './stores/messages.svelte';
+import { NavigationStore } from './stores/navigation.svelte';
+import { OrganizerStore } from './stores/organizer.svelte';
+import { ProgressStore } from './stores/progress.svelte';
+import { Router } from './stores/router';
+import { SessionStore } from './stores/session.svelte';
+import { toasts } from './toasts.svelte';
+import { Uploads } from './upload.svelte';
+
+export class App {
+  readonly settings: Settings;
+  readonly conn: Connection;
+  readonly dispatcher: Dispatcher;
+  readonly router: Router;
+  readonly player = new PlayerController();
+  readonly drawing = new Drawing();
+  readonly session: SessionStore;
+  readonly messages: MessagesStore;
+  readonly progress: ProgressStore;
+  readonly media: MediaStore;
+  readonly comments: CommentsStore;
+  readonly collab: CollabStore;
+  readonly nav: NavigationStore;
+  readonly organizer: OrganizerStore;
+  readonly uploads = new Uploads();
+
+  private unlisten: (() => void) | null = null;
+
+  constructor(settings: Settings, router = new Router()) {
+    this.settings = settings;
+    this.router = router;
+    this.conn = new Connection({
+      wsUrl: settings.wsUrl,
+      healthUrl: settings.healthUrl,
+      onOpen: () => this.onConnected(),
+      onMessage: (m) => this.dispatcher.dispatch(m),
+      onProtocolError: (e) => toasts.add('error', e),
+    });
+    const send: Send = (cmd) => this.conn.send(cmd);
+    const dispatcher = (this.dispatcher = new Dispatcher((e, m) => {
+      console.error('Handling a server message failed', e, m);
+      toasts.add('error', `Client error: ${e.message}`);
+    }));
+    dispatcher.on('error', (e) => toasts.add('error', e.msg || 'The server reported an error'));
+
+    const { player, drawing } = this;
+    player.onSeekStart = () => {
+      if (drawing.mode === 'view') drawing.stop();
+    };
+    this.session = new SessionStore(dispatcher, send);
+    const messages = (this.messages = new MessagesStore(dispatcher, send));
+    this.progress = new ProgressStore(messages);
+    this.media = new MediaStore(player, drawing, send);
+    this.comments = new CommentsStore(dispatcher, this.media, send);
+    this.collab = new CollabStore({ dispatcher, messages, session: this.session, media: this.media, router, player, drawing, send });
+    this.nav = new NavigationStore({ dispatcher, messages, router, media: this.media, collab: this.collab, send, appTitle: settings.appTitle });
+    this.organizer = new OrganizerStore({ dispatcher, messages, nav: this.nav, send });
+    // The server names the file it refused; its upload row shows why.
+    messages.onNotice((m) => {
+      if (m.type === UserMessage_Type.ERROR && !m.seen) this.uploads.noteRejected(`${m.message} ${m.details ?? ''}`.trim());
+    });
+  }
+
+  start() {
+    (window as unknown as { clapshot: unknown }).clapshot = this.organizer.scriptApi();
+    this.unlisten = this.router.listen((r) => this.nav.followUrl(r));
+    this.conn.start();
+  }
+
+  stop() {
+    this.unlisten?.();
+    this.unlisten = null;
+    this.conn.stop();
+  }
+
+  /** On every (re)connect: reopen what the user was looking at. */
+  onConnected() {
+    this.nav.reopen();
+    this.messages.reload();
+  }
+}
