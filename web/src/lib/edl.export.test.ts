@@ -2,15 +2,14 @@
 // the Go test writes the EDL and the comments it was made from into
 // internal/export/testdata, and here every one must come back with the
 // same text at the same frame, as the import dialog would create it.
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { eventLabel, parseEDL, recordSeconds } from './edl';
 import { parseRate, secondsToFrame, smpteToFrame } from './timecode';
 
-const dir = fileURLToPath(new URL('../../../internal/export/testdata/', import.meta.url));
-const edlText = readFileSync(dir + 'sample.edl', 'utf8');
-const want = JSON.parse(readFileSync(dir + 'sample.edl.json', 'utf8')) as {
+import edlText from '../../../internal/export/testdata/sample.edl?raw';
+import wantText from '../../../internal/export/testdata/sample.edl.json?raw';
+
+const want = JSON.parse(wantText) as {
   rate: string;
   start: string;
   comments: { text: string; frame: number }[];

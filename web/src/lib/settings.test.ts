@@ -6,6 +6,7 @@ describe('parseSettings', () => {
     const s = parseSettings({ ws_url: 'api/ws', upload_url: 'api/upload', tus_url: 'api/upload/tus/' }, 'https://review.example.com/clap/?vid=abc');
     expect(s.wsUrl).toBe('wss://review.example.com/clap/api/ws');
     expect(s.healthUrl).toBe('https://review.example.com/clap/api/health');
+    expect(s.apiUrl).toBe('https://review.example.com/clap/api/');
     expect(s.uploadUrl).toBe('https://review.example.com/clap/api/upload');
     expect(s.tusUrl).toBe('https://review.example.com/clap/api/upload/tus/');
   });
@@ -14,6 +15,7 @@ describe('parseSettings', () => {
     const s = parseSettings({ ws_url: 'ws://127.0.0.1:8095/api/ws', upload_url: 'http://127.0.0.1:8095/api/upload' }, 'http://localhost:5173/');
     expect(s.wsUrl).toBe('ws://127.0.0.1:8095/api/ws');
     expect(s.healthUrl).toBe('http://127.0.0.1:8095/api/health');
+    expect(s.apiUrl).toBe('http://127.0.0.1:8095/api/');
   });
 
   it('has defaults for everything and drops malformed menu items', () => {

@@ -14,6 +14,8 @@ export interface Settings {
   wsUrl: string;
   /** http(s) URL of /api/health, derived from wsUrl as Clapshot's client does. */
   healthUrl: string;
+  /** http(s) URL of the server's /api/ (ends with "/"), beside the websocket. */
+  apiUrl: string;
   /** Multipart upload endpoint (field "fileupload"). */
   uploadUrl: string;
   /** tus resumable-upload endpoint, or "" if the server has none. */
@@ -60,6 +62,7 @@ export function parseSettings(raw: RawSettings, base: string): Settings {
   return {
     wsUrl: ws,
     healthUrl: healthUrlFor(ws),
+    apiUrl: healthUrlFor(ws).replace(/health$/, ''),
     uploadUrl: http(raw.upload_url || 'api/upload'),
     tusUrl: raw.tus_url === '' ? '' : http(raw.tus_url || 'api/upload/tus/'),
     appTitle: raw.app_title || 'Clapshot',
