@@ -3,6 +3,7 @@ package export
 import (
 	"bufio"
 	"encoding/base64"
+	"html"
 	"html/template"
 	"strings"
 	"time"
@@ -37,7 +38,7 @@ footer{color:#777;font-size:.8rem;margin-top:2rem}
 <header><h1>{{.Title}}</h1>
 <p class="meta">{{.Summary}}</p></header>
 {{range .Comments}}<article{{if not .Timed}} class="untimed"{{end}} id="comment-{{.ID}}">
-{{if .Timed}}<div class="frame">{{if .Frame}}<img alt="Frame at {{.Timecode}}" src="{{.Frame}}">{{else}}<span class="none">no frame image</span>{{end}}{{if .Drawing}}<img alt="Drawing" src="{{.Drawing}}">{{end}}</div>{{end}}
+{{if .Timed}}<div class="frame">{{if .Frame}}{{.Frame}}{{else}}<span class="none">no frame image</span>{{end}}{{if .Drawing}}{{.Drawing}}{{end}}</div>{{end}}
 <div><div><span class="tc">{{if .Timed}}{{.Timecode}}{{else}}No timecode{{end}}</span>{{if .Frames}} <span class="when">({{.Frames}})</span>{{end}}</div>
 <div><span class="who">{{.Author}}</span> <span class="when">{{.Created}}</span></div>
 <p class="text">{{.Text}}</p>
@@ -54,8 +55,9 @@ type reportComment struct {
 	Timecode, Frames string
 	Author, Created  string
 	Text             string
-	Frame, Drawing   template.URL
-	Replies          []reportReply
+	// Frame and Drawing are whole <img> elements (see imgTag).
+	Frame, Drawing template.HTML
+	Replies        []reportReply
 }
 
 type reportReply struct {
@@ -91,6 +93,23 @@ func writeReport(w *bufio.Writer, m Media, cs []Comment, opt Options) error {
 	if m.Start != 0 {
 		data.Start = m.timecode(0)
 	}
+	// The same frame or drawing under several comments (the same bytes:
+	// callers share one slice per image) is encoded once.
+	type imgKey struct {
+		first *byte
+		n     int
+		alt   string
+	}
+	tags := map[imgKey]template.HTML{}
+	img := func(mime, alt string, b []byte) template.HTML {
+		key := imgKey{&b[0], len(b), alt}
+		t, ok := tags[key]
+		if !ok {
+			t = imgTag(mime, alt, b)
+			tags[key] = t
+		}
+		return t
+	}
 	replies := 0
 	for _, c := range cs {
 		rc := reportComment{ID: c.ID, Author: c.Author, Created: stamp(c.Created), Text: c.Text}
@@ -103,11 +122,11 @@ func writeReport(w *bufio.Writer, m Media, cs []Comment, opt Options) error {
 				rc.Timecode += " – " + m.timecode(in+length-1)
 				rc.Frames = "frames " + itoa(in) + "–" + itoa(in+length-1)
 			}
-			if img := opt.Frames[in]; len(img) > 0 {
-				rc.Frame = dataURL("image/jpeg", img)
+			if b := opt.Frames[in]; len(b) > 0 {
+				rc.Frame = img("image/jpeg", "Frame at "+m.timecode(in), b)
 			}
 			if len(c.Drawing) > 0 {
-				rc.Drawing = dataURL("image/webp", c.Drawing)
+				rc.Drawing = img("image/webp", "Drawing", c.Drawing)
 			}
 		}
 		for _, r := range c.Replies {
@@ -129,10 +148,21 @@ func writeReport(w *bufio.Writer, m Media, cs []Comment, opt Options) error {
 	return reportTemplate.Execute(w, data)
 }
 
-func dataURL(mime string, b []byte) template.URL {
-	// The bytes are ours (a JPEG we made, a WebP the server checked on
-	// upload), so the URL is safe to mark as such.
-	return template.URL("data:" + mime + ";base64," + base64.StdEncoding.EncodeToString(b))
+// imgTag is an <img> with the image inlined as a data: URL. It is built
+// here, not by html/template, whose contextual escaping would scan every
+// byte of megabytes of base64 that cannot need it: the URL is only the
+// fixed prefix and base64's alphabet, the alt text is escaped.
+func imgTag(mime, alt string, b []byte) template.HTML {
+	var sb strings.Builder
+	sb.Grow(base64.StdEncoding.EncodedLen(len(b)) + len(alt) + 64)
+	sb.WriteString(`<img alt="`)
+	sb.WriteString(html.EscapeString(alt))
+	sb.WriteString(`" src="data:`)
+	sb.WriteString(mime)
+	sb.WriteString(`;base64,`)
+	sb.WriteString(base64.StdEncoding.EncodeToString(b))
+	sb.WriteString(`">`)
+	return template.HTML(sb.String())
 }
 
 func plural(n int, word string) string {

@@ -11,16 +11,26 @@ import (
 )
 
 // StillWidth is the width of the frame stills that comment reports show
-// (the height keeps the aspect ratio).
+// (the height keeps the aspect ratio): sharp in the report's frame column
+// of about 350 CSS pixels on a high-density screen.
 const StillWidth = 640
 
-// seekStillCost and passSpeed pick how stills are made: seeking costs
-// about this many seconds per frame whatever the file's length, one
-// decoding pass about the media's duration divided by passSpeed.
+// seekStillCost and passSpeed decide how stills are made: a seek costs
+// about this many seconds whatever the file's length, decoding through
+// the file about its duration divided by passSpeed. Frames closer than
+// what a seek costs are decoded through; farther ones start a new run
+// with a seek.
 const (
 	seekStillCost = 0.15
 	passSpeed     = 20.0
+	// maxStillsPerRun bounds one ffmpeg run's select expression, which
+	// grows with each frame (ffmpeg gives up on one of ~1 000 terms).
+	maxStillsPerRun = 100
 )
+
+// runGap is how many frames apart two stills may be and still be made in
+// one run (a variable for the tests).
+var runGap = func(fps float64) int64 { return max(1, int64(seekStillCost*passSpeed*fps)) }
 
 // stillFilter shrinks a frame for a report and gives it square pixels in
 // the JPEG encoder's pixel format.
@@ -28,41 +38,51 @@ func stillFilter() string {
 	return fmt.Sprintf("scale=%d:-2:flags=bicubic,format=yuvj420p", StillWidth)
 }
 
-// SeekStillArgs makes a still of one frame by seeking to it: ffmpeg seeks
-// to the keyframe before and decodes up to the first frame whose time is
-// at least the given one, so the target is a quarter frame before the
-// frame's start (seeking is relative to the file's start time).
-func SeekStillArgs(src string, frame int64, fps float64, out string) []string {
-	at := (float64(frame) - 0.25) / fps
-	return []string{"-nostdin", "-nostats", "-hide_banner", "-y", "-v", "error",
-		"-ss", strconv.FormatFloat(max(0, at), 'f', 6, 64), "-i", inputURL(src),
-		"-map", "0:v:0", "-frames:v", "1", "-vf", stillFilter(), "-q:v", "4", "-f", "image2", out}
-}
-
-// PassStillsArgs makes stills of frames (ascending, no repeats) in one
-// decoding pass from the start, picking them by number; decoding ends at
-// the last one. The k-th frame asked for goes to outPattern's k-th file
-// (image2's %06d numbering from 1).
-func PassStillsArgs(src string, frames []int64, outPattern string) []string {
+// StillsArgs makes stills of frames (ascending, no repeats, close
+// together) in one ffmpeg run: it seeks to the first (ffmpeg seeks to the
+// keyframe before and drops frames until the time asked for, so the
+// target is a quarter frame before the frame's start), then decodes
+// through to the last, picking frames by number from the first. The k-th
+// frame asked for goes to outPattern's k-th file (image2's %06d from 1).
+func StillsArgs(src string, frames []int64, fps float64, outPattern string) []string {
+	first, last := frames[0], frames[len(frames)-1]
 	var sel strings.Builder
 	for i, f := range frames {
 		if i > 0 {
 			sel.WriteByte('+')
 		}
-		sel.WriteString("eq(n\\," + strconv.FormatInt(f, 10) + ")")
+		sel.WriteString("eq(n\\," + strconv.FormatInt(f-first, 10) + ")")
 	}
-	last := frames[len(frames)-1]
-	graph := "trim=end_frame=" + strconv.FormatInt(last+1, 10) + ",select='" + sel.String() + "'," + stillFilter()
-	return []string{"-nostdin", "-nostats", "-hide_banner", "-y", "-v", "error", "-i", inputURL(src),
-		"-map", "0:v:0", "-vf", graph, "-fps_mode", "passthrough", "-q:v", "4", "-f", "image2", outPattern}
+	args := []string{"-nostdin", "-nostats", "-hide_banner", "-y", "-v", "error"}
+	if first > 0 {
+		at := (float64(first) - 0.25) / fps
+		args = append(args, "-ss", strconv.FormatFloat(at, 'f', 6, 64))
+	}
+	graph := "trim=end_frame=" + strconv.FormatInt(last-first+1, 10) + ",select='" + sel.String() + "'," + stillFilter()
+	return append(args, "-i", inputURL(src),
+		"-map", "0:v:0", "-vf", graph, "-fps_mode", "passthrough", "-q:v", "4", "-f", "image2", outPattern)
+}
+
+// stillRuns splits ascending frames into the runs StillsArgs makes: a new
+// run starts where the next frame is more than gap frames on, or after
+// maxPer frames.
+func stillRuns(frames []int64, gap int64, maxPer int) [][]int64 {
+	var runs [][]int64
+	for i, f := range frames {
+		if i == 0 || f-frames[i-1] > gap || len(runs[len(runs)-1]) >= maxPer {
+			runs = append(runs, nil)
+		}
+		runs[len(runs)-1] = append(runs[len(runs)-1], f)
+	}
+	return runs
 }
 
 // Stills writes a JPEG still of each frame of the video src into dir as
 // <frame>.jpg (dir must exist). Frames past the end of the video get no
 // file. Files appear whole (written aside, then renamed), so a reader
-// never sees half a JPEG. duration is the video's length in seconds; it
-// decides between seeking to each frame and one pass through the file.
-func (t *Tools) Stills(ctx context.Context, src string, fps, duration float64, frames []int64, dir string) error {
+// never sees half a JPEG. A run that fails leaves its frames out and the
+// others are still made; the first failure is returned.
+func (t *Tools) Stills(ctx context.Context, src string, fps float64, frames []int64, dir string) error {
 	if fps <= 0 {
 		return fmt.Errorf("stills of %s: no frame rate", src)
 	}
@@ -81,40 +101,31 @@ func (t *Tools) Stills(ctx context.Context, src string, fps, duration float64, f
 	}
 	defer os.RemoveAll(tmp)
 
-	tail := &Tail{Max: 4096}
-	run := func(args []string) error {
-		if err := Run(ctx, t.FFmpegCommand(args), RunOptions{Stderr: tail}); err != nil {
-			if msg := tail.LastLines(3); msg != "" {
-				return fmt.Errorf("stills of %s: %w: %s", src, err, msg)
-			}
-			return fmt.Errorf("stills of %s: %w", src, err)
-		}
-		return nil
-	}
-	made := map[int64]string{}
-	if float64(len(frames))*seekStillCost <= duration/passSpeed || len(frames) <= 2 {
-		for _, f := range frames {
-			out := filepath.Join(tmp, strconv.FormatInt(f, 10)+".jpg")
-			if err := run(SeekStillArgs(src, f, fps, out)); err != nil {
-				return err
-			}
-			made[f] = out
-		}
-	} else {
-		if err := run(PassStillsArgs(src, frames, filepath.Join(tmp, "%06d.jpg"))); err != nil {
+	var firstErr error
+	for i, run := range stillRuns(frames, runGap(fps), maxStillsPerRun) {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-		for i, f := range frames {
-			made[f] = filepath.Join(tmp, fmt.Sprintf("%06d.jpg", i+1))
-		}
-	}
-	for f, path := range made {
-		if st, err := os.Stat(path); err != nil || st.Size() == 0 {
-			continue // past the end
-		}
-		if err := os.Rename(path, filepath.Join(dir, strconv.FormatInt(f, 10)+".jpg")); err != nil {
+		runDir := filepath.Join(tmp, strconv.Itoa(i))
+		if err := os.Mkdir(runDir, 0o755); err != nil {
 			return fmt.Errorf("stills of %s: %w", src, err)
 		}
+		tail := &Tail{Max: 4096}
+		if err := Run(ctx, t.FFmpegCommand(StillsArgs(src, run, fps, filepath.Join(runDir, "%06d.jpg"))), RunOptions{Stderr: tail}); err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("stills of %s (frames %d-%d): %w: %s", src, run[0], run[len(run)-1], err, tail.LastLines(3))
+			}
+			continue
+		}
+		for k, f := range run {
+			path := filepath.Join(runDir, fmt.Sprintf("%06d.jpg", k+1))
+			if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+				continue // past the end
+			}
+			if err := os.Rename(path, filepath.Join(dir, strconv.FormatInt(f, 10)+".jpg")); err != nil {
+				return fmt.Errorf("stills of %s: %w", src, err)
+			}
+		}
 	}
-	return nil
+	return firstErr
 }

@@ -2,12 +2,14 @@ package media
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -59,18 +61,22 @@ func frameShown(t *testing.T, path string) int {
 func TestStills(t *testing.T) {
 	src := grayFrames(t)
 	tools := &Tools{NoNice: true}
+	defaultGap := runGap
+	defer func() { runGap = defaultGap }()
 	for _, tc := range []struct {
-		name     string
-		duration float64 // steers seeking (long) or one pass (short)
-		frames   []int64
+		name   string
+		gap    int64 // frames decoded through before seeking instead
+		frames []int64
 	}{
-		{"seeking", 1e6, []int64{0, 1, 11, 12, 13, 40, 63}},
-		{"one pass", 1, []int64{63, 0, 5, 5, 24, 25, 26, 50}},
+		{"seeking to each run", 3, []int64{0, 1, 11, 12, 13, 40, 63}},
+		{"one run from the start", 100, []int64{63, 0, 5, 5, 24, 25, 26, 50}},
+		{"one run after a seek", 100, []int64{37, 38, 50, 63}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			runGap = func(float64) int64 { return tc.gap }
 			dir := t.TempDir()
 			asked := append(tc.frames, 500, -3) // past the end, before the start
-			if err := tools.Stills(context.Background(), src, 25, tc.duration, asked, dir); err != nil {
+			if err := tools.Stills(context.Background(), src, 25, asked, dir); err != nil {
 				t.Fatal(err)
 			}
 			for _, f := range tc.frames {
@@ -92,7 +98,7 @@ func TestStills(t *testing.T) {
 	// A file that is not a video fails with ffmpeg's reason.
 	bad := filepath.Join(t.TempDir(), "bad.mp4")
 	os.WriteFile(bad, []byte("not a video"), 0o644)
-	err := tools.Stills(context.Background(), bad, 25, 10, []int64{1, 2, 3}, t.TempDir())
+	err := tools.Stills(context.Background(), bad, 25, []int64{1, 2, 3}, t.TempDir())
 	if err == nil {
 		t.Fatal("stills of garbage: no error")
 	}
@@ -108,20 +114,37 @@ func uniq(fs []int64) map[int64]bool {
 }
 
 func TestStillsArgs(t *testing.T) {
-	got := PassStillsArgs("/v/a.mp4", []int64{3, 10}, "/t/%06d.jpg")
-	want := []string{"-nostdin", "-nostats", "-hide_banner", "-y", "-v", "error", "-i", "file:/v/a.mp4",
-		"-map", "0:v:0", "-vf", "trim=end_frame=11,select='eq(n\\,3)+eq(n\\,10)',scale=640:-2:flags=bicubic,format=yuvj420p",
-		"-fps_mode", "passthrough", "-q:v", "4", "-f", "image2", "/t/%06d.jpg"}
-	if len(got) != len(want) {
-		t.Fatalf("PassStillsArgs = %q", got)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("arg %d = %q, want %q", i, got[i], want[i])
+	for _, tc := range []struct {
+		frames []int64
+		want   []string
+	}{
+		{[]int64{3, 10}, []string{"-nostdin", "-nostats", "-hide_banner", "-y", "-v", "error", "-ss", "0.110000", "-i", "file:/v/a.mp4",
+			"-map", "0:v:0", "-vf", "trim=end_frame=8,select='eq(n\\,0)+eq(n\\,7)',scale=640:-2:flags=bicubic,format=yuvj420p",
+			"-fps_mode", "passthrough", "-q:v", "4", "-f", "image2", "/t/%06d.jpg"}},
+		{[]int64{0}, []string{"-nostdin", "-nostats", "-hide_banner", "-y", "-v", "error", "-i", "file:/v/a.mp4",
+			"-map", "0:v:0", "-vf", "trim=end_frame=1,select='eq(n\\,0)',scale=640:-2:flags=bicubic,format=yuvj420p",
+			"-fps_mode", "passthrough", "-q:v", "4", "-f", "image2", "/t/%06d.jpg"}},
+	} {
+		if got := StillsArgs("/v/a.mp4", tc.frames, 25, "/t/%06d.jpg"); strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("StillsArgs(%v) =\n%q\nwant\n%q", tc.frames, got, tc.want)
 		}
 	}
-	seek := SeekStillArgs("/v/a.mp4", 25, 25, "/t/25.jpg")
-	if seek[7] != "0.990000" {
-		t.Errorf("seek target %s, want a quarter frame before 1 s", seek[7])
+}
+
+func TestStillRuns(t *testing.T) {
+	for _, tc := range []struct {
+		frames []int64
+		gap    int64
+		max    int
+		want   string
+	}{
+		{[]int64{1, 2, 3}, 5, 10, "[[1 2 3]]"},
+		{[]int64{1, 7, 8, 30}, 5, 10, "[[1] [7 8] [30]]"},
+		{[]int64{1, 2, 3, 4, 5}, 5, 2, "[[1 2] [3 4] [5]]"},
+		{[]int64{0, 6}, 6, 10, "[[0 6]]"},
+	} {
+		if got := fmt.Sprint(stillRuns(tc.frames, tc.gap, tc.max)); got != tc.want {
+			t.Errorf("stillRuns(%v, %d, %d) = %s, want %s", tc.frames, tc.gap, tc.max, got, tc.want)
+		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/clapshot-go/clapshot/internal/access"
 	"github.com/clapshot-go/clapshot/internal/auth"
@@ -50,7 +51,7 @@ type Viewer interface {
 // StillMaker writes a JPEG of each given frame of a video into dir as
 // <frame>.jpg (media.Tools.Stills).
 type StillMaker interface {
-	Stills(ctx context.Context, src string, fps, duration float64, frames []int64, dir string) error
+	Stills(ctx context.Context, src string, fps float64, frames []int64, dir string) error
 }
 
 // DrawingReader reads a comment's stored drawing (mediadir.Dir).
@@ -77,7 +78,15 @@ type Handler struct {
 	// stillsSlots bounds the ffmpeg runs for reports at once; a report of
 	// a long file with many comments decodes much of it.
 	stillsSlots chan struct{}
+	// unmade remembers frames ffmpeg could not make (past the end, a
+	// damaged spot), so that every later report does not run it again
+	// for them; forgotten at restart, when they are tried once more.
+	mu     sync.Mutex
+	unmade map[string]bool // "<media id>/<frame>"
 }
+
+// maxUnmade bounds the memory of frames that could not be made.
+const maxUnmade = 100_000
 
 // Register adds the route.
 func (h *Handler) Register(mux interface {
@@ -318,15 +327,21 @@ func (h *Handler) attachDrawings(ctx context.Context, mediaID string, rows []sto
 			names[r.ID] = *r.Drawing
 		}
 	}
+	// Drawings are named by content: one read (and one encoding in the
+	// report) per name.
+	read := map[string][]byte{}
 	for i := range cs {
 		name, ok := names[cs[i].ID]
 		if !ok {
 			continue
 		}
-		b, err := h.Drawings.ReadDrawing(ctx, mediaID, name)
-		if err != nil {
-			h.log().Warn("Comment export: drawing left out", "media_file_id", mediaID, "comment_id", cs[i].ID, "err", err)
-			continue
+		b, seen := read[name]
+		if !seen {
+			var err error
+			if b, err = h.Drawings.ReadDrawing(ctx, mediaID, name); err != nil {
+				h.log().Warn("Comment export: drawing left out", "media_file_id", mediaID, "comment_id", cs[i].ID, "err", err)
+			}
+			read[name] = b
 		}
 		cs[i].Drawing = b
 	}
@@ -352,13 +367,20 @@ func (h *Handler) frames(ctx context.Context, m store.MediaFile, media export.Me
 			continue
 		}
 		want = append(want, *c.Frame)
-		if _, err := os.Stat(filepath.Join(dir, stillName(*c.Frame))); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, stillName(*c.Frame))); err != nil && !h.isUnmade(m.ID, *c.Frame) {
 			missing = append(missing, *c.Frame)
 		}
 	}
 	if len(missing) > 0 {
-		if err := h.makeStills(ctx, src, m, media, dir, missing); err != nil {
+		if err := h.makeStills(ctx, src, media, dir, missing); err != nil {
 			h.log().Warn("Comment export: frame images left out", "media_file_id", m.ID, "err", err)
+		}
+		if ctx.Err() == nil {
+			for _, f := range missing {
+				if _, err := os.Stat(filepath.Join(dir, stillName(f))); err != nil {
+					h.setUnmade(m.ID, f)
+				}
+			}
 		}
 	}
 	out := make(map[int64][]byte, len(want))
@@ -370,9 +392,24 @@ func (h *Handler) frames(ctx context.Context, m store.MediaFile, media export.Me
 	return out
 }
 
-func (h *Handler) makeStills(ctx context.Context, src string, m store.MediaFile, media export.Media, dir string, frames []int64) error {
+func (h *Handler) isUnmade(mediaID string, frame int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.unmade[mediaID+"/"+strconv.FormatInt(frame, 10)]
+}
+
+func (h *Handler) setUnmade(mediaID string, frame int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.unmade == nil || len(h.unmade) >= maxUnmade {
+		h.unmade = map[string]bool{}
+	}
+	h.unmade[mediaID+"/"+strconv.FormatInt(frame, 10)] = true
+}
+
+func (h *Handler) makeStills(ctx context.Context, src string, media export.Media, dir string, frames []int64) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("frame images of %s: %w", m.ID, err)
+		return fmt.Errorf("frame images of %s: %w", media.ID, err)
 	}
 	select {
 	case h.stillsSlots <- struct{}{}:
@@ -380,11 +417,7 @@ func (h *Handler) makeStills(ctx context.Context, src string, m store.MediaFile,
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	duration := media.Rate.Seconds(media.Frames)
-	if m.Duration != nil {
-		duration = *m.Duration
-	}
-	return h.Stills.Stills(ctx, src, media.Rate.FPS(), duration, frames, dir)
+	return h.Stills.Stills(ctx, src, media.Rate.FPS(), frames, dir)
 }
 
 func stillName(frame int64) string { return strconv.FormatInt(frame, 10) + ".jpg" }
