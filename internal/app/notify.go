@@ -38,6 +38,7 @@ func (a *App) newNotifications() error {
 		Log:          log,
 		EmailEnabled: d.Mailer != nil,
 		Wake:         d.Wake,
+		Watching:     a.watching,
 	}
 	if cfg.URLBase != "" {
 		base := cfg.URLBase
@@ -45,6 +46,10 @@ func (a *App) newNotifications() error {
 	}
 	return nil
 }
+
+// watching tells the notifier who has a media file open (set once the
+// review hub exists, before any comment can arrive).
+func (a *App) watching(userID, mediaFileID string) bool { return a.Review.Watching(userID, mediaFileID) }
 
 // commentAdded is the review side's hook for new comments.
 func (a *App) commentAdded(ctx context.Context, c store.Comment, m store.MediaFile, parent *store.Comment) {

@@ -445,8 +445,10 @@ func (h *Hub) Deliver(_ context.Context, m events.Message) bool {
 
 	h.mu.RLock()
 	targets := map[*session]bool{} // session -> is the user's own
-	for s := range h.watchers[m.MediaFileID] {
-		targets[s] = false
+	if !m.Personal {
+		for s := range h.watchers[m.MediaFileID] {
+			targets[s] = false
+		}
 	}
 	if m.UserID != "" {
 		for s := range h.byUser[m.UserID] {
@@ -462,6 +464,18 @@ func (h *Hub) Deliver(_ context.Context, m events.Message) bool {
 		}
 	}
 	return reached
+}
+
+// Watching reports whether userID has the media file open in a session.
+func (h *Hub) Watching(userID, mediaFileID string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.watchers[mediaFileID] {
+		if s.user.UserID == userID {
+			return true
+		}
+	}
+	return false
 }
 
 // notifyUser sends a user message to every session of userID and, if
