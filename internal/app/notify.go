@@ -49,7 +49,9 @@ func (a *App) newNotifications() error {
 
 // watching tells the notifier who has a media file open (set once the
 // review hub exists, before any comment can arrive).
-func (a *App) watching(userID, mediaFileID string) bool { return a.Review.Watching(userID, mediaFileID) }
+func (a *App) watching(userID, mediaFileID string) bool {
+	return a.Review.Watching(userID, mediaFileID)
+}
 
 // commentAdded is the review side's hook for new comments.
 func (a *App) commentAdded(ctx context.Context, c store.Comment, m store.MediaFile, parent *store.Comment) {

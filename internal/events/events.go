@@ -77,11 +77,11 @@ type Message struct {
 	MediaFileID string
 	// Personal messages (a notification meant for one user) go to the
 	// user's sessions only, never to the media file's other watchers.
-	Personal bool
-	CommentID   *int64
-	SubtitleID  *int64
-	Text        string
-	Details     string
+	Personal   bool
+	CommentID  *int64
+	SubtitleID *int64
+	Text       string
+	Details    string
 	// Progress is 0..1 for progress reports.
 	Progress *float64
 }

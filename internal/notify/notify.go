@@ -117,7 +117,7 @@ type Notifier struct {
 	// they see the comment arrive in the list, so the app's message list
 	// is not told too (e-mail and webhooks still are). nil: never.
 	Watching func(userID, mediaFileID string) bool
-	Now  func() time.Time
+	Now      func() time.Time
 }
 
 // mentionRE finds @name tokens: at the start or after a space or
