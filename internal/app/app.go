@@ -297,6 +297,8 @@ func (a *App) registerWebUI() error {
 		Conf:    conf,
 		Trusted: a.Identity.Trusted,
 		TusPath: ingest.TusPath,
+		// The Live page is offered only with cameras (newLive, right after).
+		LivePath: livePath(a.Config.LiveConfig),
 		// Announced to the app so it refuses too-large files before sending.
 		MaxUploadBytes: a.Config.UploadMaxSize,
 		Version:        version.Version,

@@ -91,6 +91,8 @@ type settings struct {
 	TusURL         string `json:"tus_url"`
 	MaxUploadBytes int64  `json:"max_upload_bytes"`
 	ServerVersion  string `json:"server_version"`
+	// LiveURL is the live-camera API, present only with --live-config.
+	LiveURL string `json:"live_url,omitempty"`
 }
 
 func (h *Handler) baseSettings() settings {
@@ -126,6 +128,9 @@ func (h *Handler) pageSettings() settings {
 	if h.opts.TusPath != "" {
 		s.TusURL = base + strings.TrimPrefix(h.opts.TusPath, "/")
 	}
+	if h.opts.LivePath != "" {
+		s.LiveURL = base + strings.TrimPrefix(h.opts.LivePath, "/")
+	}
 	h.applyConfURLs(&s)
 	return s
 }
@@ -139,6 +144,9 @@ func (h *Handler) confSettings(r *http.Request) settings {
 	s.UploadURL = base + "/api/upload"
 	if h.opts.TusPath != "" {
 		s.TusURL = base + "/" + strings.TrimPrefix(h.opts.TusPath, "/")
+	}
+	if h.opts.LivePath != "" {
+		s.LiveURL = base + "/" + strings.TrimPrefix(h.opts.LivePath, "/")
 	}
 	h.applyConfURLs(&s)
 	return s

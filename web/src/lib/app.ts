@@ -13,13 +13,12 @@
 //   stores/comments.svelte.ts  the open file's comments
 //   stores/collab.svelte.ts    the collaborative session
 //   stores/organizer.svelte.ts organizer actions, scripts, window.clapshot
+//   stores/live.svelte.ts      live cameras (HTTP, not the websocket): the Live page
 //   upload.svelte.ts           uploads in progress
 //
 // A new store: its own file in stores/, constructed here after what it
 // needs, its handlers registered in its constructor, and a context in
 // stores/context.ts for its components. Where the planned features fit:
-//   a Live page        its own store; a case in navigation's View, a Route
-//                      parameter in router.ts, a branch in App.svelte
 //   guest share links  the guest identity and its rights in session (canEdit
 //                      and kin), the link's parameter in router.ts
 //   version stacks, compare view
@@ -35,6 +34,7 @@ import type { Settings } from './settings';
 import { CollabStore } from './stores/collab.svelte';
 import { CommentsStore } from './stores/comments.svelte';
 import { Dispatcher, type Send } from './stores/dispatch';
+import { LiveStore } from './stores/live.svelte';
 import { MediaStore } from './stores/media.svelte';
 import { MessagesStore } from './stores/messages.svelte';
 import { NavigationStore } from './stores/navigation.svelte';
@@ -60,6 +60,7 @@ export class App {
   readonly collab: CollabStore;
   readonly nav: NavigationStore;
   readonly organizer: OrganizerStore;
+  readonly live: LiveStore;
   readonly uploads = new Uploads();
 
   private unlisten: (() => void) | null = null;
@@ -93,6 +94,7 @@ export class App {
     this.collab = new CollabStore({ dispatcher, messages, session: this.session, media: this.media, router, player, drawing, send });
     this.nav = new NavigationStore({ dispatcher, messages, router, media: this.media, collab: this.collab, send, appTitle: settings.appTitle });
     this.organizer = new OrganizerStore({ dispatcher, messages, nav: this.nav, send });
+    this.live = new LiveStore(settings.liveUrl);
     // The server names the file it refused; its upload row shows why.
     messages.onNotice((m) => {
       if (m.type === UserMessage_Type.ERROR && !m.seen) this.uploads.noteRejected(`${m.message} ${m.details ?? ''}`.trim());
@@ -115,5 +117,7 @@ export class App {
   onConnected() {
     this.nav.reopen();
     this.messages.reload();
+    // Cameras may have been added, or this user allowed, meanwhile.
+    void this.live.refresh();
   }
 }

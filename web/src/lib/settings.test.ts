@@ -26,6 +26,12 @@ describe('parseSettings', () => {
     expect(s.maxUploadBytes).toBe(0);
   });
 
+  it('a live_url only with cameras, resolved against the page', () => {
+    expect(parseSettings({}, 'http://h/clap/').liveUrl).toBe('');
+    expect(parseSettings({ live_url: 'api/live/' }, 'http://h/clap/?live').liveUrl).toBe('http://h/clap/api/live/');
+    expect(parseSettings({ live_url: 'https://cams.example.com/api/live' }, 'http://h/').liveUrl).toBe('https://cams.example.com/api/live/');
+  });
+
   it('an empty tus_url means the server has no tus endpoint', () => {
     expect(parseSettings({ tus_url: '' }, 'http://h/').tusUrl).toBe('');
   });

@@ -28,6 +28,8 @@ export interface Settings {
   /** Largest accepted upload in bytes; 0 = no limit announced. */
   maxUploadBytes: number;
   serverVersion: string;
+  /** The live-camera API (ends in "/"), or "" if the server has no cameras. */
+  liveUrl: string;
 }
 
 interface RawSettings {
@@ -41,6 +43,7 @@ interface RawSettings {
   logout_url?: string;
   max_upload_bytes?: number;
   server_version?: string;
+  live_url?: string;
 }
 
 /** Resolves a possibly relative URL against the page, keeping ws: schemes. */
@@ -72,6 +75,7 @@ export function parseSettings(raw: RawSettings, base: string): Settings {
     logoutUrl: raw.logout_url ? http(raw.logout_url) : '',
     maxUploadBytes: Number(raw.max_upload_bytes) > 0 ? Number(raw.max_upload_bytes) : 0,
     serverVersion: raw.server_version || '',
+    liveUrl: raw.live_url ? http(raw.live_url.endsWith('/') ? raw.live_url : raw.live_url + '/') : '',
   };
 }
 
