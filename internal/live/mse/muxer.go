@@ -221,8 +221,9 @@ func (m *Muxer) SetTracks(t *media.Tracks) error {
 	return nil
 }
 
-// WriteUnit adds a unit. A video frame is sent at once as one fragment,
-// with the audio that arrived since the previous frame.
+// WriteUnit adds a unit. A video frame becomes one fragment, with the
+// audio that arrived since the previous frame, sent at once (within
+// BatchWindow when the stream has more than BatchViewers viewers).
 func (m *Muxer) WriteUnit(u *media.Unit) error {
 	m.mu.Lock()
 	tracks := m.tracks
