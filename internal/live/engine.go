@@ -30,6 +30,11 @@ type Options struct {
 	// IdleTimeout stops an on-demand stream this long after its last
 	// viewer (video-server's on_demand.idle_ms; default 30 s).
 	IdleTimeout time.Duration
+	// HealthCheck probes idle on-demand streams with a bare RTSP DESCRIBE
+	// every HealthInterval (default 30 s), each probe given HealthTimeout
+	// (default 3 s): video-server's on_demand.health_* keys.
+	HealthCheck                   bool
+	HealthInterval, HealthTimeout time.Duration
 	// ReconnectMin and ReconnectMax bound the exponential backoff between
 	// attempts (defaults 250 ms and 1.5 s: a camera that comes back plays
 	// again within the longest wait, a connect and one GOP, under 3 s at a
@@ -68,6 +73,12 @@ type LLHLSOptions struct {
 func (o *Options) defaults() {
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 30 * time.Second
+	}
+	if o.HealthInterval <= 0 {
+		o.HealthInterval = 30 * time.Second
+	}
+	if o.HealthTimeout <= 0 {
+		o.HealthTimeout = 3 * time.Second
 	}
 	if o.ReconnectMin <= 0 {
 		o.ReconnectMin = 250 * time.Millisecond
@@ -130,7 +141,8 @@ var (
 
 // Engine owns the streams.
 type Engine struct {
-	opt Options
+	opt    Options
+	probes *probeLimit
 
 	mu      sync.Mutex
 	ctx     context.Context // nil until Run
@@ -141,7 +153,7 @@ type Engine struct {
 // New makes an engine; streams start when Run runs.
 func New(opt Options) *Engine {
 	opt.defaults()
-	return &Engine{opt: opt, streams: map[string]*Stream{}}
+	return &Engine{opt: opt, streams: map[string]*Stream{}, probes: newProbeLimit()}
 }
 
 // NormalizeID checks and lower-cases a stream UUID.

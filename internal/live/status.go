@@ -32,6 +32,12 @@ type Status struct {
 	LastErrorAt *time.Time `json:"last_error_at"`
 	// Since is when the stream entered State.
 	Since time.Time `json:"since"`
+	// The last health check of an idle on-demand stream (Options.HealthCheck):
+	// when (null: none yet), whether the camera answered with a video
+	// track (null: none yet), and if not, why.
+	LastHealthCheck *time.Time `json:"last_health_check"`
+	Reachable       *bool      `json:"reachable"`
+	LastHealthError string     `json:"last_health_error"`
 }
 
 // Status reports the stream's current state.
@@ -53,6 +59,10 @@ func (s *Stream) Status() Status {
 	if !s.lastErrAt.IsZero() {
 		at := s.lastErrAt
 		st.LastErrorAt = &at
+	}
+	if h := s.health; !h.at.IsZero() {
+		at, ok := h.at, h.err == ""
+		st.LastHealthCheck, st.Reachable, st.LastHealthError = &at, &ok, h.err
 	}
 	if t := s.tracks; t != nil && t.Version > 0 {
 		st.Codecs = t.CodecString()
@@ -89,16 +99,20 @@ func (e *Engine) Collector(namespace string) prometheus.Collector {
 		reconnects: prometheus.NewDesc(namespace+"_stream_reconnects_total", "Sessions with the camera that failed and were retried.", l, nil),
 		decodeErrs: prometheus.NewDesc(namespace+"_stream_decode_errors_total", "Video RTP packets that could not be decoded.", l, nil),
 		lastErr:    prometheus.NewDesc(namespace+"_stream_last_error_info", "The last error of the stream (value: its Unix time).", append(l, "error"), nil),
+		healthUp:   prometheus.NewDesc(namespace+"_stream_health_check_up", "1 if the last health check of the idle on-demand camera found it answering with video, else 0 (absent before the first check).", l, nil),
+		healthAt:   prometheus.NewDesc(namespace+"_stream_health_check_timestamp_seconds", "Unix time of the last health check of the idle on-demand camera.", l, nil),
+		healthErr:  prometheus.NewDesc(namespace+"_stream_health_check_error_info", "The error of the last health check, if it failed (value: its Unix time).", append(l, "error"), nil),
 	}
 }
 
 type collector struct {
 	e                                                            *Engine
 	up, bitrate, bytes, viewers, reconnects, decodeErrs, lastErr *prometheus.Desc
+	healthUp, healthAt, healthErr                                *prometheus.Desc
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.up, c.bitrate, c.bytes, c.viewers, c.reconnects, c.decodeErrs, c.lastErr} {
+	for _, d := range []*prometheus.Desc{c.up, c.bitrate, c.bytes, c.viewers, c.reconnects, c.decodeErrs, c.lastErr, c.healthUp, c.healthAt, c.healthErr} {
 		ch <- d
 	}
 }
@@ -119,6 +133,16 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.decodeErrs, prometheus.CounterValue, float64(s.stats.DecodeErrors.Load()), lv...)
 		if st.LastErrorAt != nil {
 			ch <- prometheus.MustNewConstMetric(c.lastErr, prometheus.GaugeValue, float64(st.LastErrorAt.Unix()), append(lv, st.LastError)...)
+		}
+		if st.LastHealthCheck != nil {
+			up, at := 0.0, float64(st.LastHealthCheck.Unix())
+			if *st.Reachable {
+				up = 1
+			} else {
+				ch <- prometheus.MustNewConstMetric(c.healthErr, prometheus.GaugeValue, at, append(lv, st.LastHealthError)...)
+			}
+			ch <- prometheus.MustNewConstMetric(c.healthUp, prometheus.GaugeValue, up, lv...)
+			ch <- prometheus.MustNewConstMetric(c.healthAt, prometheus.GaugeValue, at, lv...)
 		}
 	}
 }

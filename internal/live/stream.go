@@ -64,6 +64,7 @@ type Stream struct {
 	hlsClients   map[string]time.Time
 	bitrate      float64
 	started      bool
+	health       health
 }
 
 // output is one of the stream's own consumers, fed by its tap (nil for
@@ -292,12 +293,8 @@ func (s *Stream) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		if s.cfg.OnDemand && !s.wanted() {
 			s.setState(StateIdle, "")
-			select {
-			case <-ctx.Done():
-				return
-			case <-s.wake:
-				continue
-			}
+			s.idle(ctx)
+			continue
 		}
 		if !first {
 			s.restartTaps()

@@ -88,7 +88,9 @@ type CORS struct {
 type OnDemand struct {
 	Enabled bool  `toml:"enabled" json:"enabled"`
 	IdleMs  int64 `toml:"idle_ms" json:"idle_ms"`
-	// The DESCRIBE health probe of idle streams is accepted but not run.
+	// HealthCheck probes idle on-demand cameras with a bare DESCRIBE
+	// every HealthIntervalMs (default 30000), each given HealthTimeoutMs
+	// (default 3000).
 	HealthCheck      bool  `toml:"health_check" json:"health_check"`
 	HealthIntervalMs int64 `toml:"health_interval_ms" json:"health_interval_ms"`
 	HealthTimeoutMs  int64 `toml:"health_timeout_ms" json:"health_timeout_ms"`
@@ -329,9 +331,7 @@ func (f *File) check() error {
 		f.HLS.WindowSize = 5
 	}
 	f.HLS.WindowSize = min(f.HLS.WindowSize, f.HLS.WindowCapacity)
-	if f.OnDemand.IdleMs <= 0 {
-		f.OnDemand.IdleMs = 30000
-	}
+	f.OnDemand.defaults()
 	for _, s := range []*Server{&f.API, &f.Video} {
 		if s.Host == "" {
 			s.Host = "localhost"
@@ -364,19 +364,20 @@ func (f *File) check() error {
 // Options turns the file into engine options.
 func (f *File) Options() live.Options {
 	ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
-	return live.Options{
+	opt := live.Options{
 		HLS: live.HLSOptions{
 			SegmentDuration: ms(f.HLS.MsPerSegment), WindowSize: int(f.HLS.WindowSize), Directory: f.HLS.Directory,
 		},
 		LLHLS: live.LLHLSOptions{
 			SegmentDuration: ms(f.LLHLS.MsPerSegment), PartDuration: ms(f.LLHLS.MsPerPart), SegmentCount: f.LLHLS.SegmentCount,
 		},
-		IdleTimeout:     ms(f.OnDemand.IdleMs),
 		ReconnectMin:    ms(f.Engine.ReconnectMinMs),
 		ReconnectMax:    ms(f.Engine.ReconnectMaxMs),
 		KeyframeTimeout: ms(f.Engine.KeyframeTimeoutMs),
 		ReadTimeout:     ms(f.Engine.ReadTimeoutMs),
 	}
+	f.OnDemand.options(&opt)
+	return opt
 }
 
 // StreamError is a stream entry that cannot be used; the other streams
@@ -463,9 +464,6 @@ func (f *File) Warnings() []string {
 	var w []string
 	if f.Archive.Enabled || f.Archive.Recording || f.Archive.Serving {
 		w = append(w, "archive: recording and archive playback are not implemented; the archive settings are ignored")
-	}
-	if f.OnDemand.HealthCheck {
-		w = append(w, "on_demand.health_check: the DESCRIBE probe of idle streams is not implemented; ignored")
 	}
 	return w
 }

@@ -33,6 +33,8 @@ allow_origins = ["*"]
 [on_demand]
 enabled = true
 idle_ms = 1500
+health_check = true
+health_interval_ms = 5000
 
 [[rtsp_streams]]
 guid = "0742091c-19cd-4658-9b4f-5320da160f45"
@@ -78,7 +80,8 @@ func TestLoadTOML(t *testing.T) {
 		t.Errorf("hls %+v api %+v", f.HLS, f.API)
 	}
 	o := f.Options()
-	if o.HLS.SegmentDuration != 4*time.Second || o.IdleTimeout != 1500*time.Millisecond {
+	if o.HLS.SegmentDuration != 4*time.Second || o.IdleTimeout != 1500*time.Millisecond ||
+		!o.HealthCheck || o.HealthInterval != 5*time.Second || o.HealthTimeout != 3*time.Second {
 		t.Errorf("options %+v", o)
 	}
 	streams, errs := f.StreamConfigs()
@@ -134,7 +137,8 @@ func TestJSONAndDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if f.HLS.MsPerSegment != 10000 || f.HLS.Directory != "./hls" || f.HLS.WindowSize != 5 || f.HLS.WindowCapacity != 10 ||
-		f.API.Port != 8091 || f.Video.Port != 8090 || f.API.Host != "localhost" || f.Pprof.Host != "127.0.0.1" || f.Pprof.Enabled {
+		f.API.Port != 8091 || f.Video.Port != 8090 || f.API.Host != "localhost" || f.Pprof.Host != "127.0.0.1" || f.Pprof.Enabled ||
+		f.OnDemand.IdleMs != 30000 || f.OnDemand.HealthIntervalMs != 30000 || f.OnDemand.HealthTimeoutMs != 3000 || f.Options().HealthCheck {
 		t.Errorf("defaults: %+v", f)
 	}
 	s, errs := f.StreamConfigs()

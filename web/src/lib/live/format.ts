@@ -18,12 +18,12 @@ export function formatAge(at: Date, now: Date): string {
 }
 
 /** What the user is told about a stream's state. */
-export function describeState(s: Pick<LiveStream, 'state' | 'lastError'>): string {
+export function describeState(s: Pick<LiveStream, 'state' | 'lastError'> & Partial<Pick<LiveStream, 'lastHealthError'>>): string {
   switch (s.state) {
     case 'online':
       return 'Online';
     case 'idle':
-      return 'Idle (starts when watched)';
+      return s.lastHealthError ? `Idle, camera not answering: ${s.lastHealthError}` : 'Idle (starts when watched)';
     case 'connecting':
       return 'Connecting…';
     case 'stopped':

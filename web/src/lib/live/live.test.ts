@@ -228,4 +228,11 @@ describe('formatting', () => {
     ['connecting', 'old', 'Connecting…'],
     ['stopped', '', 'Stopped'],
   ] as const)('state %s (%s)', (state, lastError, want) => expect(describeState({ state, lastError })).toBe(want));
+
+  it.each([
+    ['', 'Idle (starts when watched)'],
+    ['camera unreachable: connection refused', 'Idle, camera not answering: camera unreachable: connection refused'],
+  ])('idle with health error %j', (lastHealthError, want) =>
+    expect(describeState({ state: 'idle', lastError: '', lastHealthError })).toBe(want),
+  );
 });

@@ -35,6 +35,9 @@ export interface LiveStream {
   reconnects: number;
   lastError: string;
   lastErrorAt: Date | null;
+  /** The last health check of an idle on-demand camera (the server's
+   * on_demand.health_check): "" when it answered or was not checked. */
+  lastHealthError: string;
   /** When the stream entered its state. */
   since: Date | null;
   llhlsUrl: string;
@@ -107,6 +110,7 @@ export function parseStream(raw: unknown, base: string, where = 'stream'): LiveS
     reconnects: num(raw, 'reconnects'),
     lastError: str(raw, 'last_error'),
     lastErrorAt: time(raw, 'last_error_at'),
+    lastHealthError: str(raw, 'last_health_error'),
     since: time(raw, 'since'),
     llhlsUrl: url('llhls_url'),
     hlsUrl: url('hls_url'),
