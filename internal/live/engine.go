@@ -117,6 +117,10 @@ type StreamConfig struct {
 	Name string
 	// URL is rtsp://[user:password@]host[:port]/path.
 	URL string
+	// File is an MP4 file played as the source instead of a camera
+	// (video-server's local_files); Loop plays it again and again.
+	File string
+	Loop bool
 	// Transport is "tcp", "udp" or "auto" (default).
 	Transport string
 	// Outputs.
@@ -136,6 +140,7 @@ var (
 	ErrExists     = errors.New("stream already exists")
 	ErrNotFound   = errors.New("no such stream")
 	ErrNoOutput   = errors.New("no output type (mse, hls, llhls)")
+	ErrNoSource   = errors.New("a stream needs a camera URL or a file, not both")
 	ErrNotRunning = errors.New("the live engine is not running")
 )
 
@@ -174,6 +179,9 @@ func (e *Engine) Add(cfg StreamConfig) (*Stream, error) {
 	cfg.ID = id
 	if !cfg.MSE && !cfg.HLS && !cfg.LLHLS {
 		return nil, fmt.Errorf("stream %s: %w", id, ErrNoOutput)
+	}
+	if (cfg.URL == "") == (cfg.File == "") {
+		return nil, fmt.Errorf("stream %s: %w", id, ErrNoSource)
 	}
 	if cfg.Name == "" {
 		cfg.Name = id

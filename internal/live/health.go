@@ -63,7 +63,7 @@ func (l *probeLimit) acquire(ctx context.Context, host string) (release func(), 
 func (s *Stream) idle(ctx context.Context) {
 	pctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	if s.e.opt.HealthCheck {
+	if s.e.opt.HealthCheck && s.cfg.File == "" {
 		wg.Go(func() { s.probeLoop(pctx) })
 	}
 	select {

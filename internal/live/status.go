@@ -12,7 +12,7 @@ import (
 type Status struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
-	URL      string `json:"url"` // password removed
+	URL      string `json:"url"` // password removed; a file source's path
 	State    State  `json:"state"`
 	Online   bool   `json:"online"`
 	OnDemand bool   `json:"on_demand"`
@@ -43,7 +43,7 @@ type Status struct {
 // Status reports the stream's current state.
 func (s *Stream) Status() Status {
 	st := Status{
-		ID: s.cfg.ID, Name: s.cfg.Name, URL: source.RedactURL(s.cfg.URL), OnDemand: s.cfg.OnDemand,
+		ID: s.cfg.ID, Name: s.cfg.Name, URL: s.cfg.sourceName(), OnDemand: s.cfg.OnDemand,
 		Outputs: s.cfg.OutputTypes(),
 	}
 	viewers := 0
@@ -70,6 +70,14 @@ func (s *Stream) Status() Status {
 		st.Width, st.Height = t.Video.Size()
 	}
 	return st
+}
+
+// sourceName is the camera's URL without its password, or the file.
+func (c StreamConfig) sourceName() string {
+	if c.File != "" {
+		return c.File
+	}
+	return source.RedactURL(c.URL)
 }
 
 // OutputTypes lists the configured outputs by their config names.

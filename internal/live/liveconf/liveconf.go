@@ -36,9 +36,8 @@ type File struct {
 	// Pprof is ours: profiling endpoints, off unless enabled.
 	Pprof   Pprof    `toml:"pprof" json:"pprof"`
 	Streams []Stream `toml:"rtsp_streams" json:"rtsp_streams"`
-	// LocalFiles is video-server's MP4-file sources; not supported here
-	// (refused with a clear error rather than ignored).
-	LocalFiles []map[string]any `toml:"local_files" json:"local_files"`
+	// LocalFiles is video-server's MP4-file sources (localfiles.go).
+	LocalFiles []LocalFile `toml:"local_files" json:"local_files"`
 
 	// Path is the file the values were read from.
 	Path string `toml:"-" json:"-"`
@@ -352,9 +351,6 @@ func (f *File) check() error {
 	if f.Pprof.Port == 0 {
 		f.Pprof.Port = 6060
 	}
-	if len(f.LocalFiles) > 0 {
-		return errors.New("local_files (MP4 files as sources) are not supported; publish the file to an RTSP server instead (see docs/live.md)")
-	}
 	if f.Engine.ReconnectMaxMs < 0 || f.Engine.ReconnectMinMs < 0 || f.Engine.KeyframeTimeoutMs < 0 {
 		return errors.New("engine timings must not be negative")
 	}
@@ -383,13 +379,18 @@ func (f *File) Options() live.Options {
 // StreamError is a stream entry that cannot be used; the other streams
 // still start.
 type StreamError struct {
-	Index int    // position in rtsp_streams, from 0
-	GUID  string // as written
-	Err   error
+	Section string // "rtsp_streams" ("") or "local_files"
+	Index   int    // position in the section, from 0
+	GUID    string // as written
+	Err     error
 }
 
 func (e *StreamError) Error() string {
-	return fmt.Sprintf("rtsp_streams[%d] (guid %q): %v", e.Index, e.GUID, e.Err)
+	section := e.Section
+	if section == "" {
+		section = "rtsp_streams"
+	}
+	return fmt.Sprintf("%s[%d] (guid %q): %v", section, e.Index, e.GUID, e.Err)
 }
 
 func (e *StreamError) Unwrap() error { return e.Err }
@@ -440,23 +441,15 @@ func (f *File) StreamConfigs() ([]live.StreamConfig, []*StreamError) {
 			fail(fmt.Errorf("transport %q: must be tcp, udp or auto", s.Transport))
 			continue
 		}
-		cfg := live.StreamConfig{ID: id, Name: s.Name, URL: s.URL, Transport: s.Transport,
-			OnDemand: f.OnDemand.Enabled, Users: s.Users, AdminsOnly: s.AdminsOnly}
-		if s.OnDemand != nil {
-			cfg.OnDemand = *s.OnDemand
-		}
-		types := s.OutputTypes
-		if len(types) == 0 {
-			types = []string{"mse", "llhls"}
-		}
-		if err := OutputTypes(types, &cfg); err != nil {
+		cfg := live.StreamConfig{ID: id, Name: s.Name, URL: s.URL, Transport: s.Transport, Users: s.Users, AdminsOnly: s.AdminsOnly}
+		if err := f.demandAndOutputs(&cfg, s.OnDemand, s.OutputTypes); err != nil {
 			fail(err)
 			continue
 		}
 		seen[id] = true
 		out = append(out, cfg)
 	}
-	return out, errs
+	return f.localFileConfigs(seen, out, errs)
 }
 
 // Warnings lists accepted keys that do nothing here.

@@ -393,3 +393,61 @@ transport = "tcp"
 		t.Errorf("the probed camera's stream is %s, want idle (a probe does not start it)", s.Status().State)
 	}
 }
+
+// local_files in video_server: the file plays like a camera, on the same
+// routes.
+func TestLocalFile(t *testing.T) {
+	file := livetest.MP4(t, t.TempDir(), "lobby.mp4", livetest.CameraOptions{}, 1)
+	api, video, eng := startVS(t, servers(t)+fmt.Sprintf(`
+[[local_files]]
+guid = %q
+file = %q
+loop = true
+output_types = ["mse", "llhls"]
+`, camID, file))
+	st, err := eng.Get(camID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !st.Status().Online; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the file did not play: %+v", st.Status())
+		}
+	}
+	_, body := fetch(t, "GET", api+"/status", "")
+	var status struct {
+		Streams map[string]struct {
+			URL    string `json:"url"`
+			Status bool   `json:"status"`
+			Codecs []struct {
+				Codec string `json:"codec"`
+				Width int    `json:"width"`
+			} `json:"codecs"`
+		} `json:"streams"`
+	}
+	if err := json.Unmarshal([]byte(body), &status); err != nil {
+		t.Fatal(err)
+	}
+	if s := status.Streams[camID]; s.URL != file || !s.Status || len(s.Codecs) != 1 || s.Codecs[0].Width != 320 {
+		t.Errorf("/status of the file: %s", body)
+	}
+	if code, pl := fetch(t, "GET", video+"/llhls/"+camID+"/index.m3u8", ""); code != 200 || !strings.Contains(pl, `CODECS="avc1.`) {
+		t.Errorf("LL-HLS playlist of the file: %d %s", code, pl)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, strings.Replace(video, "http", "ws", 1)+"/ws/live?stream_id="+camID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	for i := range 3 {
+		_, m, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("MSE message %d: %v", i, err)
+		}
+		if want := [][]byte{{0x09}, []byte("ftyp"), []byte("moof")}[i]; !bytes.Contains(m[:min(len(m), 8)], want) {
+			t.Fatalf("MSE message %d starts %q, want %q", i, m[:min(len(m), 8)], want)
+		}
+	}
+}

@@ -28,6 +28,8 @@ export function describeState(s: Pick<LiveStream, 'state' | 'lastError'> & Parti
       return 'Connecting…';
     case 'stopped':
       return 'Stopped';
+    case 'ended':
+      return 'Ended (the file has played)';
     case 'offline':
       return s.lastError ? `Offline: ${s.lastError}` : 'Offline';
   }

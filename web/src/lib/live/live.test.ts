@@ -227,6 +227,7 @@ describe('formatting', () => {
     ['idle', '', 'Idle (starts when watched)'],
     ['connecting', 'old', 'Connecting…'],
     ['stopped', '', 'Stopped'],
+    ['ended', 'file "a.mp4": the file has ended: played once (loop is off)', 'Ended (the file has played)'],
   ] as const)('state %s (%s)', (state, lastError, want) => expect(describeState({ state, lastError })).toBe(want));
 
   it.each([

@@ -8,10 +8,11 @@
 // the Live page is open (watch()). Tiles only show status: a player counts
 // as a viewer (and starts an on-demand camera), so only the one opened plays.
 
-/** idle: on demand and nobody watching; offline: the last attempt failed (it keeps retrying). */
-export type LiveState = 'idle' | 'connecting' | 'online' | 'offline' | 'stopped';
+/** idle: on demand and nobody watching; offline: the last attempt failed (it keeps retrying);
+ * ended: a file source without loop has played once. */
+export type LiveState = 'idle' | 'connecting' | 'online' | 'offline' | 'stopped' | 'ended';
 
-const STATES: readonly LiveState[] = ['idle', 'connecting', 'online', 'offline', 'stopped'];
+const STATES: readonly LiveState[] = ['idle', 'connecting', 'online', 'offline', 'stopped', 'ended'];
 
 /** One camera as the list shows it. URLs are absolute ("" when the stream
  * lacks that output). */
