@@ -172,7 +172,7 @@ func Run(ctx context.Context, cfg Config, sink source.Sink, stats *source.Stats,
 	}
 	sink.SetTracks(ts)
 	log.Info("Live file: playing", "file", cfg.Path, "tracks", ts.Describe(), "loop", cfg.Loop,
-		"duration", time.Duration(length*int64(time.Second)/int64(video.t.TimeScale)).Round(time.Millisecond))
+		"duration", duration(length, int64(video.t.TimeScale)).Round(time.Millisecond))
 
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -215,7 +215,7 @@ func Run(ctx context.Context, cfg Config, sink source.Sink, stats *source.Stats,
 			dts := tr.dts[i] + tr.timeOff
 			pts := dts + int64(smp.PTSOffset)
 			// Pace: a sample goes out when its decode time has come.
-			due := wallStart.Add(time.Duration(dts * int64(time.Second) / scale))
+			due := wallStart.Add(duration(dts, scale))
 			if d := time.Until(due); d > 0 {
 				timer.Reset(d)
 				select {
@@ -229,7 +229,7 @@ func Run(ctx context.Context, cfg Config, sink source.Sink, stats *source.Stats,
 			u := &media.Unit{
 				Tracks: ts, Video: tr.video, Key: tr.video && !smp.IsNonSyncSample,
 				PTS: pts * int64(tr.m.ClockRate) / scale, DTS: dts * int64(tr.m.ClockRate) / scale,
-				NTP: wallStart.Add(time.Duration(pts * int64(time.Second) / scale)), Received: time.Now(),
+				NTP: wallStart.Add(duration(pts, scale)), Received: time.Now(),
 			}
 			if tr.video {
 				var au h264.AVCC // H.265 samples have the same length-prefixed layout
@@ -258,6 +258,12 @@ func Run(ctx context.Context, cfg Config, sink source.Sink, stats *source.Stats,
 			return fmt.Errorf("file %q: %w: played once (loop is off)", cfg.Path, ErrEnded)
 		}
 	}
+}
+
+// duration converts a time in units of scale per second without
+// overflowing: a file looping for days at 90 kHz would, as v*1e9.
+func duration(v, scale int64) time.Duration {
+	return time.Duration(v/scale)*time.Second + time.Duration(v%scale)*time.Second/time.Duration(scale)
 }
 
 // codecName names an MP4 codec for people.
