@@ -20,6 +20,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/httpapi"
 	"github.com/clapshot-go/clapshot/internal/ingest"
 	"github.com/clapshot-go/clapshot/internal/live"
+	"github.com/clapshot-go/clapshot/internal/live/archive"
 	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/metrics"
 	"github.com/clapshot-go/clapshot/internal/organizer"
@@ -61,6 +62,8 @@ type App struct {
 	end  context.CancelFunc
 	// Live is the live-camera engine (--live-config), nil without one.
 	Live *live.Engine
+	// LiveArchive records and serves the cameras' archive (nil: none).
+	LiveArchive *archive.Archive
 }
 
 // Start prepares the data directory, binds the listener, opens (and if
@@ -233,7 +236,7 @@ func (a *App) Run(ctx context.Context) error {
 		g.Go(func() error { return a.Organizer.Run(life) })
 	}
 	if a.Live != nil {
-		g.Go(func() error { return a.Live.Run(life) })
+		g.Go(func() error { return archive.Run(life, a.Live, a.LiveArchive) })
 	}
 
 	a.Log.Info("Clapshot server started", "version", version.Version, "listen", a.Listener.Addr().String(),
