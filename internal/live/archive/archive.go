@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/live"
+	"github.com/clapshot-go/clapshot/internal/live/archive/s3store"
 )
 
 // Errors of Archive.Store.
@@ -64,6 +65,9 @@ func New(cfg Config, opt Options) (*Archive, error) {
 	if cfg.ChunkDuration <= 0 {
 		cfg.ChunkDuration = ChunkDuration
 	}
+	if cfg.UploadRetryMax <= 0 {
+		cfg.UploadRetryMax = uploadRetryMax
+	}
 	a := &Archive{cfg: cfg, fs: opt.FS, remote: opt.Remote, log: opt.Log, stores: map[string]*Store{}}
 	for id, set := range cfg.Streams {
 		if !set.Recording && !set.Serving {
@@ -76,6 +80,7 @@ func New(cfg Config, opt Options) (*Archive, error) {
 		if err != nil {
 			return nil, fmt.Errorf("stream %s: %w", id, err)
 		}
+		st.retryMax = cfg.UploadRetryMax
 		a.stores[id] = st
 	}
 	return a, nil
@@ -158,6 +163,7 @@ func (a *Archive) store(id string, create bool) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.retryMax = a.cfg.UploadRetryMax
 	a.stores[id] = st
 	a.startMaintain(st)
 	return st, nil
@@ -205,8 +211,16 @@ func Open(cfg Config, log *slog.Logger) (*Archive, error) {
 		return nil, nil
 	}
 	var remote Remote
-	if cfg.S3 != nil {
-		return nil, errors.New("minio storage is not available yet")
+	if c := cfg.S3; c != nil {
+		client, err := s3store.New(s3store.Config{
+			Endpoint: c.Endpoint, AccessKey: c.AccessKey, SecretKey: c.SecretKey,
+			TLS: c.TLS, CAFile: c.CAFile, InsecureSkipVerify: c.InsecureSkipVerify, Region: c.Region,
+		})
+		if err != nil {
+			return nil, err
+		}
+		log.Info("Archive: object store", "endpoint", c.String())
+		remote = client
 	}
 	return New(cfg, Options{Remote: remote, Log: log})
 }

@@ -19,6 +19,9 @@ const (
 
 // maintain runs a recording store's retention and uploads until ctx ends.
 func (s *Store) maintain(ctx context.Context, every time.Duration) {
+	if s.retryMax <= 0 {
+		s.retryMax = uploadRetryMax
+	}
 	backoff := time.Duration(0)
 	var retryAt time.Time
 	for {
@@ -28,7 +31,7 @@ func (s *Store) maintain(ctx context.Context, every time.Duration) {
 				if ctx.Err() != nil {
 					return
 				}
-				backoff = min(max(backoff*2, uploadRetryMin), uploadRetryMax)
+				backoff = min(max(backoff*2, uploadRetryMin), s.retryMax)
 				wait := backoff/2 + rand.N(backoff/2+1)
 				retryAt = time.Now().Add(wait)
 				s.fail("upload", err)

@@ -26,14 +26,17 @@ type rig struct {
 	stream *live.Stream
 	arch   *archive.Archive
 	set    archive.Settings
+	remote archive.Remote
 	stop   func()
 }
 
 type rigOptions struct {
-	set    archive.Settings
-	fs     archive.FS
-	queue  int
-	stream live.StreamConfig
+	set      archive.Settings
+	fs       archive.FS
+	queue    int
+	stream   live.StreamConfig
+	remote   archive.Remote
+	retryMax time.Duration
 }
 
 // newRig starts the engine and the archive on url; stop (also at the end
@@ -48,8 +51,8 @@ func newRig(t *testing.T, url string, o rigOptions) *rig {
 		t.Fatal(err)
 	}
 	log := livetest.Logger(t)
-	arch, err := archive.New(archive.Config{Streams: map[string]archive.Settings{streamID: o.set}, QueueUnits: o.queue},
-		archive.Options{FS: o.fs, Log: log})
+	arch, err := archive.New(archive.Config{Streams: map[string]archive.Settings{streamID: o.set}, QueueUnits: o.queue, UploadRetryMax: o.retryMax},
+		archive.Options{FS: o.fs, Log: log, Remote: o.remote})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +72,7 @@ func newRig(t *testing.T, url string, o rigOptions) *rig {
 	actx, acancel := context.WithCancel(context.Background())
 	wg.Go(func() { _ = arch.Run(actx) })
 	var once sync.Once
-	r := &rig{t: t, eng: eng, stream: st, arch: arch, set: o.set}
+	r := &rig{t: t, eng: eng, stream: st, arch: arch, set: o.set, remote: o.remote}
 	r.stop = func() {
 		once.Do(func() {
 			cancel()
@@ -92,7 +95,7 @@ func newRig(t *testing.T, url string, o rigOptions) *rig {
 func (r *rig) reopen() *archive.Store {
 	r.t.Helper()
 	arch, err := archive.New(archive.Config{Streams: map[string]archive.Settings{streamID: r.set}},
-		archive.Options{Log: livetest.Logger(r.t)})
+		archive.Options{Log: livetest.Logger(r.t), Remote: r.remote})
 	if err != nil {
 		r.t.Fatal(err)
 	}

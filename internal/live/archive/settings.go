@@ -132,6 +132,9 @@ type Config struct {
 	// ChunkDuration is how much media playback sends before each "pause"
 	// (default 5 minutes, as video-server).
 	ChunkDuration time.Duration
+	// UploadRetryMax is the longest wait between upload attempts while
+	// the object store fails (default 1 minute).
+	UploadRetryMax time.Duration
 }
 
 // For returns a stream's settings.

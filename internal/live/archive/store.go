@@ -40,6 +40,8 @@ type Store struct {
 	status  RecorderStatus
 	lastLog time.Time
 	wake    chan struct{} // a segment to upload
+	// retryMax bounds the wait between upload attempts.
+	retryMax time.Duration
 }
 
 // RecorderStatus is what a stream's recording is doing.
