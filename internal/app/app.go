@@ -181,10 +181,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	if err := a.registerWebUI(); err != nil {
 		return fail(err)
 	}
-	if err := a.newLive(); err != nil {
+	if err := a.newPipeline(); err != nil {
 		return fail(err)
 	}
-	if err := a.newPipeline(); err != nil {
+	// After the pipeline: "send to review" hands archive ranges to it.
+	if err := a.newLive(); err != nil {
 		return fail(err)
 	}
 	if a.Organizer != nil {

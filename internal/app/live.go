@@ -53,9 +53,14 @@ func (a *App) newLive() error {
 			return err
 		}
 	}
-	(&webapi.Handler{
+	h := &webapi.Handler{
 		Engine: eng, Archive: arch, Identity: a.Identity, OriginAllowed: a.HTTP.Origins.Allowed, Log: opt.Log,
-	}).Register(a.HTTP)
+		AuthorizeUpload: a.authorizeUpload(),
+	}
+	if a.Pipeline != nil {
+		h.Review = a.Pipeline
+	}
+	h.Register(a.HTTP)
 	a.Live, a.LiveArchive = eng, arch
 	opt.Log.Info("Live cameras configured", "file", conf.Path, "streams", len(cfgs))
 	return nil

@@ -40,8 +40,9 @@ type playItem struct {
 	init  []byte // with codec: new codec parameters, before the parts that use them
 	codec string
 	part  []byte
-	at    uint64 // the part's video start on the output timeline, 90 kHz
-	dur   uint64 // its video duration, 90 kHz
+	at    uint64    // the part's video start on the output timeline, 90 kHz
+	dur   uint64    // its video duration, 90 kHz
+	wall  time.Time // the part's start on the clock
 }
 
 func newPlayer(st *Store, from, to time.Time, log *slog.Logger) *player {
@@ -125,7 +126,7 @@ func (p *player) readPart() error {
 		return nil
 	}
 	wallEnd := wall.Add(time.Duration(int64(pt.videoDur) * int64(time.Second) / ts))
-	it := playItem{part: pt.data, at: pt.videoBase, dur: pt.videoDur}
+	it := playItem{part: pt.data, at: pt.videoBase, dur: pt.videoDur, wall: wall}
 	if !p.started {
 		// Until the start, keep the group of pictures it may need.
 		if pt.key {

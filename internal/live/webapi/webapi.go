@@ -33,8 +33,13 @@ type Identifier interface {
 type Handler struct {
 	Engine *live.Engine
 	// Archive serves the recorded ranges and playback (nil: none).
-	Archive  *archive.Archive
-	Identity Identifier
+	Archive *archive.Archive
+	// Review makes recorded ranges media files (nil: "send to review"
+	// is off); AuthorizeUpload, if set, may refuse that as any upload
+	// (the organizer's UPLOAD_MEDIA_FILE check).
+	Review          Ingester
+	AuthorizeUpload func(*http.Request, auth.Identity) error
+	Identity        Identifier
 	// OriginAllowed checks websocket origins (the app's --cors and
 	// same-origin policy).
 	OriginAllowed func(*http.Request) bool
@@ -57,6 +62,7 @@ func (h *Handler) Register(m Mux) {
 	m.Handle("GET "+Prefix+"streams/{id}/archive/vod.m3u8", http.HandlerFunc(h.vod))
 	m.Handle("GET "+Prefix+"streams/{id}/archive/vod/{name}", http.HandlerFunc(h.vod))
 	m.Handle("GET "+Prefix+"streams/{id}/archive/ws", http.HandlerFunc(h.archiveWS))
+	m.Handle("POST "+Prefix+"streams/{id}/archive/review", http.HandlerFunc(h.review))
 }
 
 // vod is HLS VOD of the archive: the playlist and its segments.
