@@ -19,20 +19,26 @@ const MergeGap = 100 * time.Millisecond
 // durations (the open segment up to what is written); segments further
 // apart than MergeGap leave a gap.
 func (s *Store) Ranges() []Range {
-	return rangesOf(s.Segments(time.Time{}, time.Time{}))
-}
-
-func rangesOf(segs []Segment) []Range {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	out := []Range{}
-	for _, seg := range segs {
-		start, end := seg.Start.UTC().Truncate(time.Millisecond), seg.End().UTC().Truncate(time.Millisecond)
-		if n := len(out); n > 0 && !start.After(out[n-1].End.Add(MergeGap)) {
-			if end.After(out[n-1].End) {
-				out[n-1].End = end
-			}
-			continue
-		}
-		out = append(out, Range{Start: start, End: end})
+	for i := range s.segs {
+		out = addRange(out, &s.segs[i])
+	}
+	if s.open != nil && s.open.Duration > 0 {
+		out = addRange(out, s.open)
 	}
 	return out
+}
+
+// addRange extends the last range with seg, or starts a new one.
+func addRange(out []Range, seg *Segment) []Range {
+	start, end := seg.Start.UTC().Truncate(time.Millisecond), seg.End().UTC().Truncate(time.Millisecond)
+	if n := len(out); n > 0 && !start.After(out[n-1].End.Add(MergeGap)) {
+		if end.After(out[n-1].End) {
+			out[n-1].End = end
+		}
+		return out
+	}
+	return append(out, Range{Start: start, End: end})
 }

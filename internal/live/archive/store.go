@@ -363,6 +363,21 @@ func (s *Store) Segments(from, to time.Time) []Segment {
 	return out
 }
 
+// find returns the segment called name (the open one too).
+func (s *Store) find(name string) (Segment, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open != nil && s.open.Name == name {
+		return *s.open, true
+	}
+	for i := range s.segs {
+		if s.segs[i].Name == name {
+			return s.segs[i], true
+		}
+	}
+	return Segment{}, false
+}
+
 // objectKey is where a segment goes in the bucket: minio_path/name, the
 // path's leading slash dropped (video-server's default_path was a file
 // system path such as /var/archive_data).
@@ -382,13 +397,9 @@ func (s *Store) Open(ctx context.Context, seg Segment) (io.ReadCloser, error) {
 		if err == nil || !errors.Is(err, os.ErrNotExist) || s.remote == nil {
 			return f, err
 		}
-		s.mu.Lock()
-		for _, x := range s.segs {
-			if x.Name == seg.Name {
-				seg = x
-			}
+		if x, ok := s.find(seg.Name); ok {
+			seg = x
 		}
-		s.mu.Unlock()
 		if !seg.Remote {
 			return nil, err
 		}
@@ -402,20 +413,22 @@ func (s *Store) Open(ctx context.Context, seg Segment) (io.ReadCloser, error) {
 // sweep applies retention: segments that ended before now-MaxAge, then
 // the oldest while the total is over MaxBytes. The open segment stays.
 func (s *Store) sweep(ctx context.Context, now time.Time) {
-	for {
+	s.mu.Lock()
+	var total int64
+	for _, seg := range s.segs {
+		total += seg.Size
+	}
+	if s.open != nil {
+		total += s.open.Size
+	}
+	s.mu.Unlock()
+	for ctx.Err() == nil {
 		s.mu.Lock()
 		if len(s.segs) == 0 {
 			s.mu.Unlock()
 			return
 		}
 		oldest := s.segs[0]
-		var total int64
-		for _, seg := range s.segs {
-			total += seg.Size
-		}
-		if s.open != nil {
-			total += s.open.Size
-		}
 		s.mu.Unlock()
 		tooOld := s.set.MaxAge > 0 && oldest.End().Before(now.Add(-s.set.MaxAge))
 		tooBig := s.set.MaxBytes > 0 && total > s.set.MaxBytes
@@ -426,6 +439,7 @@ func (s *Store) sweep(ctx context.Context, now time.Time) {
 			s.fail("retention", err)
 			return
 		}
+		total -= oldest.Size
 	}
 }
 

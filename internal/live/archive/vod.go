@@ -100,11 +100,8 @@ func (a *Archive) ServeSegment(w http.ResponseWriter, r *http.Request, id, name 
 	}
 	var seg *Segment
 	if sid, _, ok := parseName(name); ok && sid == st.id {
-		for _, s := range st.Segments(time.Time{}, time.Time{}) {
-			if s.Name == name {
-				seg = &s
-				break
-			}
+		if s, ok := st.find(name); ok && (!s.open || s.Duration > 0) {
+			seg = &s
 		}
 	}
 	if seg == nil {
