@@ -129,6 +129,11 @@ func (id Identity) sessionCookies() map[string]string {
 	return out
 }
 
+// NotShared is why a guest may not touch a media file (or its comments)
+// outside their link. It is also the answer for ids that do not exist, so
+// that a guest cannot tell the two apart.
+const NotShared = "This share link does not include that media file."
+
 // guestScope is the link's ceiling for an action: whether its permission
 // allows the operation at all, and the media file it is about ("" for
 // operations on no file).
@@ -177,7 +182,7 @@ func (c *Checker) checkGuest(ctx context.Context, who Identity, a Action) *Denia
 	}
 	needOrganizer := g.FolderID != ""
 	if mediaID != "" && g.MediaFileID != "" && mediaID != g.MediaFileID {
-		return deny("This share link is for another media file.")
+		return &Denial{Message: "Permission denied", Details: new(NotShared), Refs: a.Refs}
 	}
 	if mediaID == "" && g.MediaFileID != "" {
 		needOrganizer = false

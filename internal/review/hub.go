@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -409,6 +410,12 @@ func (h *Hub) OpenMediaFile(ctx context.Context, sid, mediaFileID string) error 
 	if err != nil {
 		return err
 	}
+	// A guest sees only what the link grants, whoever opens it for them.
+	if s.guest != nil {
+		if d := h.access.Check(ctx, s.identity(), s.mediaOp("open media file", pb.AuthzUserActionRequest_MediaFileOp_VIEW, m, true)); d != nil {
+			return fmt.Errorf("session %q is a guest's: %w", sid, d)
+		}
+	}
 	return s.sendOpenMediaFile(ctx, m, true)
 }
 
@@ -470,7 +477,8 @@ func (h *Hub) notifyUser(ctx context.Context, userID string, msg *pb.UserMessage
 		msg.Refs = &pb.UserMessage_Refs{}
 	}
 	targets := h.sessionsOf(h.byUser, userID)
-	if persist {
+	// Guests are no users: their messages are never stored.
+	if persist && !strings.HasPrefix(userID, auth.GuestIDPrefix) {
 		row := store.Message{
 			UserID:      userID,
 			Seen:        len(targets) > 0,
