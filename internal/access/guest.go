@@ -178,7 +178,11 @@ func (c *Checker) checkGuest(ctx context.Context, who Identity, a Action) *Denia
 		return deny(g.Perm.Describe() + ".")
 	}
 	if !a.Default {
-		return deny(a.Detail)
+		// Not a.Detail: it names users and ids.
+		if _, ok := a.Req.GetOp().(*pb.AuthzUserActionRequest_CommentOp_); ok {
+			return deny("Guests may edit and delete only the comments they wrote.")
+		}
+		return deny(g.Perm.Describe() + ".")
 	}
 	needOrganizer := g.FolderID != ""
 	if mediaID != "" && g.MediaFileID != "" && mediaID != g.MediaFileID {
