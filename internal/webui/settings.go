@@ -143,7 +143,7 @@ func (h *Handler) pageSettings() settings {
 // it names the team's API, which a guest cannot reach.
 func (h *Handler) guestSettings(prefix string) settings {
 	s := h.baseSettings()
-	base := prefix
+	base := "" // the page is at the prefix: relative URLs are below it
 	if h.opts.URLBase != "" {
 		base = h.opts.URLBase + "/" + prefix
 	}
