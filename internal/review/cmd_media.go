@@ -28,7 +28,7 @@ func (s *session) openNavigationPage(c *pb.ClientToServerCmd_OpenNavigationPage)
 	switch status.Code(err) {
 	case codes.OK:
 		// Clapshot answers with the requested page id, not the organizer's.
-		s.send(s.hub.render.ShowPage(res.GetPageItems(), c.PageId, res.PageTitle))
+		s.send(s.hub.render.ShowPage(s.guestItems(res.GetPageItems()), c.PageId, res.PageTitle))
 		return nil
 	case codes.Unimplemented, codes.Aborted:
 		if s.guest != nil {

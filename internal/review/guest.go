@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/clapshot-go/clapshot/internal/access"
@@ -266,4 +267,55 @@ func (s *session) sharedMediaPage(pageID *string) error {
 	}
 	s.send(s.hub.render.ShowPage([]*pb.PageItem{render.SharedListing([]*pb.MediaFile{s.mediaFile(m, subs)})}, pageID, &title))
 	return nil
+}
+
+// guestItems makes an organizer's page items fit for a guest, as
+// mediaFile does for one file: media URLs below the link (with --url-base
+// they would name /videos/, which a guest cannot reach), no raw metadata,
+// no original without the download permission. Users' items pass as they
+// are; the items are changed in place.
+func (s *session) guestItems(items []*pb.PageItem) []*pb.PageItem {
+	if s.guest == nil {
+		return items
+	}
+	from, to := s.hub.opt.URLs.Base, s.guest.URLs.Base
+	rebase := func(u *string) {
+		if u != nil && from != to && strings.HasPrefix(*u, from+"/") {
+			*u = to + strings.TrimPrefix(*u, from)
+		}
+	}
+	var fix func(its []*pb.PageItem_FolderListing_Item)
+	fix = func(its []*pb.PageItem_FolderListing_Item) {
+		for _, it := range its {
+			if m := it.GetMediaFile(); m != nil {
+				rebase(m.PlaybackUrl)
+				rebase(m.OrigUrl)
+				if s.guest.Perm < access.PermDownload {
+					m.OrigUrl = nil
+				}
+				if p := m.PreviewData; p != nil {
+					rebase(p.ThumbUrl)
+					if p.ThumbSheet != nil {
+						rebase(&p.ThumbSheet.Url)
+					}
+				}
+				for _, sub := range m.Subtitles {
+					rebase(&sub.PlaybackUrl)
+					rebase(&sub.OrigUrl)
+				}
+				if m.ProcessingMetadata != nil {
+					m.ProcessingMetadata.FfprobeMetadataAll = nil
+				}
+			}
+			if f := it.GetFolder(); f != nil {
+				fix(f.PreviewItems)
+			}
+		}
+	}
+	for _, p := range items {
+		if l := p.GetFolderListing(); l != nil {
+			fix(l.Items)
+		}
+	}
+	return items
 }

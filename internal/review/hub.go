@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/clapshot-go/clapshot/internal/access"
 	"github.com/clapshot-go/clapshot/internal/auth"
@@ -333,6 +334,12 @@ func (h *Hub) SendToSession(sid string, cmd *pb.ServerToClientCmd) error {
 	s := h.session(sid)
 	if s == nil {
 		return fmt.Errorf("session %q: %w", sid, ErrNoSession)
+	}
+	if sp := cmd.GetShowPage(); sp != nil && s.guest != nil {
+		// An organizer's page, as a guest may see it.
+		sp = proto.CloneOf(sp)
+		sp.PageItems = s.guestItems(sp.PageItems)
+		cmd = &pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_ShowPage_{ShowPage: sp}}
 	}
 	if !s.send(encode(cmd)) {
 		return fmt.Errorf("session %q: %w", sid, ErrNoSession)

@@ -440,3 +440,32 @@ func TestGuestNeverAUser(t *testing.T) {
 		t.Errorf("a user with a guest's id: %v", err)
 	}
 }
+
+// With --url-base, media URLs are absolute; a guest's are below the link,
+// the one path a guest can reach.
+func TestGuestURLsWithURLBase(t *testing.T) {
+	e := start(t, "--url-base", "https://review.example.com/clap")
+	m := e.addMedia("aaaa0001", "alice", true)
+	tok := e.link("alice", map[string]any{"media_file_id": m.ID, "permission": "download"})
+	g := e.guest(tok)
+	if code, _, out := g.join("Ann", ""); code != 200 {
+		t.Fatalf("join: %d %v", code, out)
+	}
+	c, _ := g.mustDial()
+	base := "https://review.example.com/clap/s/" + tok + "/videos/" + m.ID + "/"
+	for _, cmd := range []*pb.ClientToServerCmd{wsclient.OpenMediaFile(m.ID), wsclient.OpenNavigationPage("")} {
+		got := roundTrip(t, c, cmd)
+		var mf *pb.MediaFile
+		for _, x := range got {
+			if x.GetOpenMediaFile() != nil {
+				mf = x.GetOpenMediaFile().GetMediaFile()
+			}
+			if items := x.GetShowPage().GetPageItems(); len(items) == 1 {
+				mf = items[0].GetFolderListing().GetItems()[0].GetMediaFile()
+			}
+		}
+		if mf == nil || mf.GetPlaybackUrl() != base+"video.mp4" || mf.GetOrigUrl() != base+"orig/clip.mov" {
+			t.Errorf("%v: %v", cmd, mf)
+		}
+	}
+}
