@@ -191,12 +191,19 @@ func (s *Service) join(w http.ResponseWriter, r *http.Request, l store.ShareLink
 		return
 	}
 	ip := s.clientIP(r)
+	now := s.opt.Now()
+	tooMany := func(wait time.Duration, what string) {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		apiError(w, http.StatusTooManyRequests, fmt.Sprintf("%s Try again in %d seconds.", what, secs))
+	}
+	if wait := s.joins.wait(ip, now); wait > 0 {
+		tooMany(wait, "Too many guests from this address.")
+		return
+	}
 	if l.PassphraseHash != nil {
-		now := s.opt.Now()
 		if wait := max(s.byClient.wait(ip, now), s.byLink.wait(l.ID, now)); wait > 0 {
-			secs := int((wait + time.Second - 1) / time.Second)
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			apiError(w, http.StatusTooManyRequests, fmt.Sprintf("Too many wrong passphrases. Try again in %d seconds.", secs))
+			tooMany(wait, "Too many wrong passphrases.")
 			return
 		}
 		if req.Passphrase == "" {
@@ -212,8 +219,8 @@ func (s *Service) join(w http.ResponseWriter, r *http.Request, l store.ShareLink
 			}
 		}
 		if !ok {
-			s.byClient.fail(ip, now)
-			s.byLink.fail(l.ID, now)
+			s.byClient.count(ip, now)
+			s.byLink.count(l.ID, now)
 			s.log.Warn("Wrong passphrase for a share link", "link", l.ID, "client", ip)
 			apiError(w, http.StatusUnauthorized, "Wrong passphrase.")
 			return
@@ -229,6 +236,7 @@ func (s *Service) join(w http.ResponseWriter, r *http.Request, l store.ShareLink
 		s.serverError(w, "store the guest", err)
 		return
 	}
+	s.joins.count(ip, now)
 	s.log.Info("Guest joined a share link", "link", l.ID, "guest", g.ID, "name", name, "client", ip)
 	age := cookieLifetime
 	if l.Expires != nil {

@@ -23,11 +23,15 @@ type Limit struct {
 var (
 	DefaultClientLimit = Limit{Burst: 5, Every: time.Minute}
 	DefaultLinkLimit   = Limit{Burst: 10, Every: 30 * time.Second}
+	// DefaultJoinLimit bounds the guests one client can become (each is a
+	// row): 20, then one every 30 seconds.
+	DefaultJoinLimit = Limit{Burst: 20, Every: 30 * time.Second}
 )
 
 // limiter keeps a token bucket per key (client address, link id). Only
-// failures take a token; a request is refused while its bucket is empty,
-// the right passphrase included (or guessing would go on). A bucket that
+// what is limited takes a token (a wrong passphrase, a guest made); a
+// request is refused while its bucket is empty, the right passphrase
+// included (or guessing would go on). A bucket that
 // has filled up again is the same as a new one, so it is dropped when the
 // map grows: memory stays bounded by the keys that failed recently.
 type limiter struct {
@@ -59,8 +63,8 @@ func (l *limiter) wait(key string, now time.Time) time.Duration {
 	return time.Duration(math.Ceil((1 - tokens) * float64(l.limit.Every)))
 }
 
-// fail takes a token from key's bucket.
-func (l *limiter) fail(key string, now time.Time) {
+// count takes a token from key's bucket.
+func (l *limiter) count(key string, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.m[key]

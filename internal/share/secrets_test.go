@@ -79,8 +79,8 @@ func TestLimiter(t *testing.T) {
 	if l.wait("a", now) != 0 {
 		t.Fatal("a fresh key waits")
 	}
-	l.fail("a", now)
-	l.fail("a", now)
+	l.count("a", now)
+	l.count("a", now)
 	if d := l.wait("a", now); d != 10*time.Second {
 		t.Errorf("after the burst: wait %v", d)
 	}
@@ -94,12 +94,12 @@ func TestLimiter(t *testing.T) {
 		t.Error("another key waits")
 	}
 	for i := range pruneAt {
-		l.fail(strings.Repeat("k", i+1), now)
+		l.count(strings.Repeat("k", i+1), now)
 	}
 	if l.size() < pruneAt {
 		t.Fatalf("%d keys kept", l.size())
 	}
-	l.fail("new", now.Add(time.Hour)) // every older bucket has refilled
+	l.count("new", now.Add(time.Hour)) // every older bucket has refilled
 	if l.size() != 1 {
 		t.Errorf("%d keys kept after pruning", l.size())
 	}

@@ -65,10 +65,10 @@ type Options struct {
 	App   App
 	// URLBase is --url-base ("" = URLs relative to the page).
 	URLBase string
-	// ClientLimit and LinkLimit limit wrong passphrases (zero values:
-	// DefaultClientLimit and DefaultLinkLimit).
-	ClientLimit, LinkLimit Limit
-	Log                    *slog.Logger
+	// ClientLimit and LinkLimit limit wrong passphrases, JoinLimit the
+	// guests a client becomes (zero values: the defaults).
+	ClientLimit, LinkLimit, JoinLimit Limit
+	Log                               *slog.Logger
 	// Now is the clock (nil: time.Now); tests move it.
 	Now func() time.Time
 }
@@ -79,6 +79,7 @@ type Service struct {
 	log      *slog.Logger
 	byClient *limiter
 	byLink   *limiter
+	joins    *limiter
 	seen     *verdictCache // guests' media verdicts, see mayServe
 }
 
@@ -96,8 +97,11 @@ func New(opt Options) *Service {
 	if opt.LinkLimit == (Limit{}) {
 		opt.LinkLimit = DefaultLinkLimit
 	}
+	if opt.JoinLimit == (Limit{}) {
+		opt.JoinLimit = DefaultJoinLimit
+	}
 	return &Service{opt: opt, log: opt.Log, byClient: newLimiter(opt.ClientLimit), byLink: newLimiter(opt.LinkLimit),
-		seen: &verdictCache{m: map[string]verdict{}}}
+		joins: newLimiter(opt.JoinLimit), seen: &verdictCache{m: map[string]verdict{}}}
 }
 
 // Errors about links, as guests see them. An unknown link and a known one

@@ -469,3 +469,26 @@ func TestGuestURLsWithURLBase(t *testing.T) {
 		}
 	}
 }
+
+// Each guest is a row: one client cannot make them without end.
+func TestJoinLimit(t *testing.T) {
+	e := start(t)
+	m := e.addMedia("aaaa0001", "alice", true)
+	tok := e.link("alice", map[string]any{"media_file_id": m.ID, "permission": "view"})
+	bot := e.guest(tok)
+	bot.ip = "198.51.100.9"
+	for i := range 20 {
+		if code, _, out := bot.join(fmt.Sprintf("Bot %d", i), ""); code != 200 {
+			t.Fatalf("join %d: %d %v", i, code, out)
+		}
+	}
+	code, h, out := bot.join("Bot 21", "")
+	if code != 429 || h.Get("Retry-After") == "" || !strings.Contains(fmt.Sprint(out["error"]), "Too many guests from this address") {
+		t.Errorf("21st join: %d %q %v", code, h.Get("Retry-After"), out)
+	}
+	ann := e.guest(tok)
+	ann.ip = "203.0.113.5"
+	if code, _, out := ann.join("Ann", ""); code != 200 {
+		t.Errorf("another client: %d %v", code, out)
+	}
+}
