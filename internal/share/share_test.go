@@ -492,3 +492,35 @@ func TestJoinLimit(t *testing.T) {
 		t.Errorf("another client: %d %v", code, out)
 	}
 }
+
+// A link revoked behind the server's back (another process, a restore)
+// still ends its guests' sessions: every command checks it first.
+func TestRevokedElsewhereEndsAtTheNextCommand(t *testing.T) {
+	e := start(t)
+	m := e.addMedia("aaaa0001", "alice", true)
+	tok := e.link("alice", map[string]any{"media_file_id": m.ID, "permission": "comment"})
+	g := e.guest(tok)
+	if code, _, out := g.join("Ann", ""); code != 200 {
+		t.Fatalf("join: %d %v", code, out)
+	}
+	c, _ := g.mustDial()
+	if _, err := e.db().SQL().Exec("UPDATE share_links SET revoked = '2026-01-01 00:00:00' WHERE id = ?", tok[:12]); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Send(context.Background(), wsclient.AddComment(m.ID, "too late")); err != nil {
+		t.Fatal(err)
+	}
+	_, got, err := c.Wait(context.Background(), wait, func(*pb.ServerToClientCmd) bool { return false })
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != "This share link has been revoked." {
+		t.Errorf("session end: %v", err)
+	}
+	for _, m := range got {
+		if m.GetAddComments() != nil {
+			t.Errorf("the comment went through: %s", wsclient.Describe(got))
+		}
+	}
+	if cs, _ := e.db().ListCommentsByMediaFile(context.Background(), m.ID, store.All); len(cs) != 0 {
+		t.Errorf("%d comments stored", len(cs))
+	}
+}

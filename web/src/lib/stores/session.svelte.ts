@@ -73,6 +73,12 @@ export class SessionStore {
     return !this.guest;
   }
 
+  /** May we share this media file with guests? Its owner or an admin (the
+   * server asks the organizer too). */
+  canShare(ownerId: string): boolean {
+    return !this.guest && (this.isAdmin || (!!this.user && this.user.id === ownerId));
+  }
+
   /** May the user edit or delete this comment? (The server decides; this
    * only hides what it would refuse.) A guest's own comments carry no user
    * id, only its display name. */

@@ -56,8 +56,14 @@ describe('SessionStore for a guest', () => {
     expect(new SessionStore(new Dispatcher(), () => {}, guest('view')).canEdit(comment(undefined, 'Ann (guest)'))).toBe(false);
   });
 
-  it('a user has every right', () => {
-    const s = new SessionStore(new Dispatcher(), () => {});
+  it('a user has every right; shares their own files (an admin: anyone\'s)', () => {
+    const d = new Dispatcher();
+    const s = new SessionStore(d, () => {});
     expect([s.canComment, s.canDownload, s.canManage, s.guest]).toEqual([true, true, true, null]);
+    d.dispatch({ welcome: { user: { id: 'alice', name: 'Alice' }, isAdmin: false, serverVersion: '1' } });
+    expect([s.canShare('alice'), s.canShare('bob')]).toEqual([true, false]);
+    d.dispatch({ welcome: { user: { id: 'root', name: 'Root' }, isAdmin: true, serverVersion: '1' } });
+    expect(s.canShare('bob')).toBe(true);
+    expect(new SessionStore(new Dispatcher(), () => {}, guest('download')).canShare('')).toBe(false);
   });
 });
