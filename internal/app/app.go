@@ -22,6 +22,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/live"
 	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/metrics"
+	"github.com/clapshot-go/clapshot/internal/notify"
 	"github.com/clapshot-go/clapshot/internal/organizer"
 	"github.com/clapshot-go/clapshot/internal/review"
 	"github.com/clapshot-go/clapshot/internal/share"
@@ -66,6 +67,11 @@ type App struct {
 	Shares *share.Service
 
 	webUI *webui.Handler
+
+	// notifier hears of new comments; dispatcher sends the e-mails and
+	// webhook calls it queues.
+	notifier   *notify.Notifier
+	dispatcher *notify.Dispatcher
 }
 
 // Start prepares the data directory, binds the listener, opens (and if
@@ -162,6 +168,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	if a.HTTP.Origins.AllowsAny() {
 		log.Warn("--cors '*' lets any web site use this server in its users' name; list the allowed origins instead")
 	}
+	if err := a.newNotifications(); err != nil {
+		return fail(err)
+	}
 	trash := &mediadir.Trasher{DB: db, Layout: mediadir.Layout{DataDir: cfg.DataDir}}
 	a.Review = review.NewHub(a.life, review.Options{
 		DB:              store.Bind[review.Queries](db),
@@ -175,8 +184,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		RateLimit:       cfg.WSRateLimit,
 		Trash:           trash,
 		Metrics:         mtr,
+		CommentAdded:    a.commentAdded,
 	})
 	a.Events.SetDeliverer(a.Review)
+	a.registerNotificationsAndExport()
 	// Clapshot's routes match any path below them.
 	a.HTTP.Handle("/api/ws", a.Review)
 	a.HTTP.Handle("/api/ws/", a.Review)
@@ -241,6 +252,7 @@ func (a *App) Run(ctx context.Context) error {
 	if a.Live != nil {
 		g.Go(func() error { return a.Live.Run(life) })
 	}
+	g.Go(func() error { return a.dispatcher.Run(life) })
 
 	a.Log.Info("Clapshot server started", "version", version.Version, "listen", a.Listener.Addr().String(),
 		"data_dir", a.Config.DataDir, "workers", a.Config.Workers)
@@ -291,6 +303,8 @@ func (a *App) registerWebUI() error {
 		Conf:    conf,
 		Trusted: a.Identity.Trusted,
 		TusPath: ingest.TusPath,
+		// The Live page is offered only with cameras (newLive, right after).
+		LivePath: livePath(a.Config.LiveConfig),
 		// Announced to the app so it refuses too-large files before sending.
 		MaxUploadBytes: a.Config.UploadMaxSize,
 		Version:        version.Version,

@@ -35,8 +35,10 @@ func (s *session) addComment(c *pb.ClientToServerCmd_AddComment) error {
 	if row.ParentID, err = rowid.ParsePtr("parent id", c.ParentId); err != nil {
 		return err
 	}
+	var parent *store.Comment
 	if row.ParentID != nil {
-		parent, err := h.opt.DB.GetComment(s.ctx, *row.ParentID)
+		p, err := h.opt.DB.GetComment(s.ctx, *row.ParentID)
+		parent = &p
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("cannot reply: comment %d does not exist", *row.ParentID)
 		} else if err != nil {
@@ -80,6 +82,9 @@ func (s *session) addComment(c *pb.ClientToServerCmd_AddComment) error {
 		return fmt.Errorf("Failed to add comment: %w", err)
 	}
 	sendAll(h.sessionsOf(h.watchers, m.ID), h.render.AddComments(s.ctx, stored))
+	if h.opt.CommentAdded != nil {
+		h.opt.CommentAdded(s.ctx, stored, m, parent)
+	}
 	return nil
 }
 

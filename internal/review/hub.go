@@ -76,6 +76,10 @@ type Options struct {
 	WriteTimeout time.Duration
 	// Metrics records sessions, rooms and messages sent (nil: none).
 	Metrics *metrics.Metrics
+	// CommentAdded, when set, hears of every stored new comment (with the
+	// comment replied to, nil for a top-level one) after it was sent to
+	// the file's watchers: notifications hang here.
+	CommentAdded func(ctx context.Context, c store.Comment, m store.MediaFile, parent *store.Comment)
 }
 
 // Defaults used for zero Options fields.
@@ -455,8 +459,10 @@ func (h *Hub) Deliver(_ context.Context, m events.Message) bool {
 
 	h.mu.RLock()
 	targets := map[*session]bool{} // session -> is the user's own
-	for s := range h.watchers[m.MediaFileID] {
-		targets[s] = false
+	if !m.Personal {
+		for s := range h.watchers[m.MediaFileID] {
+			targets[s] = false
+		}
 	}
 	if m.UserID != "" {
 		for s := range h.byUser[m.UserID] {
@@ -472,6 +478,18 @@ func (h *Hub) Deliver(_ context.Context, m events.Message) bool {
 		}
 	}
 	return reached
+}
+
+// Watching reports whether userID has the media file open in a session.
+func (h *Hub) Watching(userID, mediaFileID string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.watchers[mediaFileID] {
+		if s.user.UserID == userID {
+			return true
+		}
+	}
+	return false
 }
 
 // notifyUser sends a user message to every session of userID and, if

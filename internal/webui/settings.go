@@ -97,6 +97,8 @@ type settings struct {
 	// starts with the guest's landing (name, passphrase) and is limited
 	// to what the link grants.
 	Guest bool `json:"guest,omitempty"`
+	// LiveURL is the live-camera API, present only with --live-config.
+	LiveURL string `json:"live_url,omitempty"`
 }
 
 func (h *Handler) baseSettings() settings {
@@ -133,6 +135,9 @@ func (h *Handler) pageSettings() settings {
 		s.TusURL = base + strings.TrimPrefix(h.opts.TusPath, "/")
 	}
 	s.SharesURL = base + "api/shares"
+	if h.opts.LivePath != "" {
+		s.LiveURL = base + strings.TrimPrefix(h.opts.LivePath, "/")
+	}
 	h.applyConfURLs(&s)
 	return s
 }
@@ -165,6 +170,9 @@ func (h *Handler) confSettings(r *http.Request) settings {
 	s.UploadURL = base + "/api/upload"
 	if h.opts.TusPath != "" {
 		s.TusURL = base + "/" + strings.TrimPrefix(h.opts.TusPath, "/")
+	}
+	if h.opts.LivePath != "" {
+		s.LiveURL = base + "/" + strings.TrimPrefix(h.opts.LivePath, "/")
 	}
 	h.applyConfURLs(&s)
 	return s

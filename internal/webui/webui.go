@@ -51,6 +51,9 @@ type Options struct {
 	Trusted func(*http.Request) bool
 	// TusPath is the tus endpoint's path ("" = the server has none).
 	TusPath string
+	// LivePath is the live-camera API's path ("" = no cameras configured:
+	// the app then shows no Live page).
+	LivePath string
 	// MaxUploadBytes is announced to the app (0 = no limit).
 	MaxUploadBytes int64
 	// Version is the server's version, shown in the app's About box.

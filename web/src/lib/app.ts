@@ -13,6 +13,7 @@
 //   stores/comments.svelte.ts  the open file's comments
 //   stores/collab.svelte.ts    the collaborative session
 //   stores/organizer.svelte.ts organizer actions, scripts, window.clapshot
+//   stores/live.svelte.ts      live cameras (HTTP, not the websocket): the Live page
 //   upload.svelte.ts           uploads in progress
 //
 // A new store: its own file in stores/, constructed here after what it
@@ -37,6 +38,7 @@ import type { Settings } from './settings';
 import { CollabStore } from './stores/collab.svelte';
 import { CommentsStore } from './stores/comments.svelte';
 import { Dispatcher, type Send } from './stores/dispatch';
+import { LiveStore } from './stores/live.svelte';
 import { MediaStore } from './stores/media.svelte';
 import { MessagesStore } from './stores/messages.svelte';
 import { NavigationStore } from './stores/navigation.svelte';
@@ -62,6 +64,7 @@ export class App {
   readonly collab: CollabStore;
   readonly nav: NavigationStore;
   readonly organizer: OrganizerStore;
+  readonly live: LiveStore;
   readonly uploads = new Uploads();
 
   private unlisten: (() => void) | null = null;
@@ -98,6 +101,7 @@ export class App {
     this.collab = new CollabStore({ dispatcher, messages, session: this.session, media: this.media, router, player, drawing, send });
     this.nav = new NavigationStore({ dispatcher, messages, router, media: this.media, collab: this.collab, send, appTitle: settings.appTitle });
     this.organizer = new OrganizerStore({ dispatcher, messages, nav: this.nav, send });
+    this.live = new LiveStore(settings.liveUrl);
     // The server names the file it refused; its upload row shows why.
     messages.onNotice((m) => {
       if (m.type === UserMessage_Type.ERROR && !m.seen) this.uploads.noteRejected(`${m.message} ${m.details ?? ''}`.trim());
@@ -120,5 +124,7 @@ export class App {
   onConnected() {
     this.nav.reopen();
     this.messages.reload();
+    // Cameras may have been added, or this user allowed, meanwhile.
+    void this.live.refresh();
   }
 }

@@ -14,6 +14,8 @@ export interface Settings {
   wsUrl: string;
   /** http(s) URL of /api/health, derived from wsUrl as Clapshot's client does. */
   healthUrl: string;
+  /** http(s) URL of the server's /api/ (ends with "/"), beside the websocket. */
+  apiUrl: string;
   /** Multipart upload endpoint (field "fileupload"). */
   uploadUrl: string;
   /** tus resumable-upload endpoint, or "" if the server has none. */
@@ -30,6 +32,8 @@ export interface Settings {
   sharesUrl: string;
   /** True on a share link's page (/s/<token>/): the app is a guest's. */
   guest: boolean;
+  /** The live-camera API (ends in "/"), or "" if the server has no cameras. */
+  liveUrl: string;
 }
 
 interface RawSettings {
@@ -45,6 +49,7 @@ interface RawSettings {
   server_version?: string;
   shares_url?: string;
   guest?: boolean;
+  live_url?: string;
 }
 
 /** Resolves a possibly relative URL against the page, keeping ws: schemes. */
@@ -66,6 +71,7 @@ export function parseSettings(raw: RawSettings, base: string): Settings {
   return {
     wsUrl: ws,
     healthUrl: healthUrlFor(ws),
+    apiUrl: healthUrlFor(ws).replace(/health$/, ''),
     uploadUrl: http(raw.upload_url || 'api/upload'),
     tusUrl: raw.tus_url === '' ? '' : http(raw.tus_url || 'api/upload/tus/'),
     appTitle: raw.app_title || 'Clapshot',
@@ -77,6 +83,7 @@ export function parseSettings(raw: RawSettings, base: string): Settings {
     serverVersion: raw.server_version || '',
     sharesUrl: raw.shares_url ? http(raw.shares_url) : '',
     guest: raw.guest === true,
+    liveUrl: raw.live_url ? http(raw.live_url.endsWith('/') ? raw.live_url : raw.live_url + '/') : '',
   };
 }
 
