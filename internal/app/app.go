@@ -25,6 +25,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/notify"
 	"github.com/clapshot-go/clapshot/internal/organizer"
 	"github.com/clapshot-go/clapshot/internal/review"
+	"github.com/clapshot-go/clapshot/internal/share"
 	"github.com/clapshot-go/clapshot/internal/store"
 	"github.com/clapshot-go/clapshot/internal/version"
 	"github.com/clapshot-go/clapshot/internal/webui"
@@ -62,6 +63,10 @@ type App struct {
 	end  context.CancelFunc
 	// Live is the live-camera engine (--live-config), nil without one.
 	Live *live.Engine
+	// Shares are the guest share links (/api/shares, /s/<token>/).
+	Shares *share.Service
+
+	webUI *webui.Handler
 
 	// notifier hears of new comments; dispatcher sends the e-mails and
 	// webhook calls it queues.
@@ -195,6 +200,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	if err := a.newPipeline(); err != nil {
 		return fail(err)
 	}
+	a.newShares()
 	if a.Organizer != nil {
 		a.Organizer.Attach(&organizer.Backend{
 			DB: store.Bind[organizer.Queries](db), Clients: a.Review, URLs: mediadir.URLs{Base: cfg.URLBase},
@@ -308,6 +314,7 @@ func (a *App) registerWebUI() error {
 		return err
 	}
 	ui.Register(a.HTTP)
+	a.webUI = ui
 	return nil
 }
 
