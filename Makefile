@@ -6,6 +6,9 @@ LDFLAGS     := -s -w -X github.com/clapshot-go/clapshot/internal/version.Version
 BIN         := bin
 DATA_DIR    ?= $(CURDIR)/data
 RUN_FLAGS   ?=
+# A live-camera config for `make run` (e.g. docs/examples/live.toml, whose
+# camera `make demo-live` starts); none by default.
+LIVE_CONFIG ?=
 # Pinned tools (code generators, nfpm) are installed here, whatever BIN is.
 TOOLS       ?= $(CURDIR)/bin/tools
 
@@ -20,9 +23,9 @@ WEB_DEPS := web/node_modules/.package-lock.json
 help: ## List targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
-run: deps-run build ## Set up, build and start a server on ./data (http://127.0.0.1:8095/)
+run: deps-run build ## Set up, build and start a server on ./data (http://127.0.0.1:8095/); LIVE_CONFIG=FILE adds cameras
 	@mkdir -p "$(DATA_DIR)"
-	$(BIN)/clapshot-server --data-dir "$(DATA_DIR)" --migrate $(RUN_FLAGS)
+	$(BIN)/clapshot-server --data-dir "$(DATA_DIR)" --migrate $(if $(LIVE_CONFIG),--live-config "$(LIVE_CONFIG)") $(RUN_FLAGS)
 
 build: ui ## Build everything (web UI, then the server embedding it) into ./bin
 	@$(MAKE) --no-print-directory server
@@ -91,8 +94,8 @@ demo: deps-demo build organizer ## nginx with basic auth + server (+ organizer) 
 
 # A test camera (ffmpeg's testsrc2 with a burnt-in clock, published to an
 # RTSP server on 127.0.0.1:8554) and video_server with the example config.
-# `make run RUN_FLAGS="--live-config docs/examples/live.toml"` in another
-# terminal shows the same camera in the review app.
+# `make run LIVE_CONFIG=docs/examples/live.toml` in another terminal shows
+# the same camera on the review app's Live page.
 DEMO_LIVE_CONF ?= docs/examples/live.toml
 DEMO_LIVE_FLAGS ?=
 
@@ -106,7 +109,9 @@ test: deps-test lint ui weed ## The whole test suite (installs what it needs whe
 
 test-web: build organizer ## Web UI: type check, unit tests (vitest), end-to-end tests in Chromium
 	cd web && npm run proto:check && npm run check && npm test
-	cd web && CLAPSHOT_SERVER=$(CURDIR)/$(BIN)/clapshot-server CLAPSHOT_ORGANIZER=$(CURDIR)/$(BIN)/clapshot-organizer-folders npm run e2e
+	$(GO) build -o $(BIN)/demo-live ./tools/demo-live
+	cd web && CLAPSHOT_SERVER=$(CURDIR)/$(BIN)/clapshot-server CLAPSHOT_ORGANIZER=$(CURDIR)/$(BIN)/clapshot-organizer-folders \
+		CLAPSHOT_DEMO_LIVE=$(CURDIR)/$(BIN)/demo-live npm run e2e
 
 # golangci-lint, pinned like the other tools: go vet's checks, errcheck,
 # staticcheck, ineffassign, unused, errorlint and gofmt (.golangci.yml says

@@ -66,6 +66,15 @@ func (a *App) newLive() error {
 	return nil
 }
 
+// livePath is where the web UI finds the live API: "" without
+// --live-config, so that the app shows no Live page.
+func livePath(liveConfig string) string {
+	if liveConfig == "" {
+		return ""
+	}
+	return webapi.Prefix
+}
+
 // liveStatus feeds /api/health?details=1.
 func (a *App) liveStatus() map[string]any {
 	online, total := 0, 0

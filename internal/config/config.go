@@ -85,6 +85,15 @@ type Config struct {
 	// TranscodeScript runs instead of ffmpeg for transcodes ("": ffmpeg).
 	TranscodeScript string
 
+	// Notifications.
+	// SMTPURL is the mail server for e-mail notifications ("": no e-mail),
+	// smtp://[user:password@]host[:port][?tls=required] or smtps://...
+	SMTPURL string
+	// SMTPFrom is the sender of notification e-mails.
+	SMTPFrom string
+	// WebhookAllowPrivate lets users' webhooks call loopback and private
+	// addresses (off: they could reach internal services).
+	WebhookAllowPrivate bool
 	// LiveConfig is a live-camera configuration file in LdDl/video-server's
 	// format (TOML or JSON; "" = no live cameras). See docs/live.md.
 	LiveConfig string
@@ -117,6 +126,8 @@ type raw struct {
 	migrate, json, help, version, orgTest              bool
 
 	uploadMaxSize, uploadExpiry, trashRetention, transcodeScript string
+	smtpURL, smtpFrom                                            string
+	webhookAllowPrivate                                          bool
 
 	liveConfig string
 }
@@ -151,6 +162,9 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 	fs.StringVar(&r.uploadExpiry, "upload-expiry", "24h", "Remove unfinished resumable uploads after this long, e.g. 24h or 7d")
 	fs.StringVar(&r.trashRetention, "trash-retention", "0", "Purge deleted media from videos/trash after this long, e.g. 30d (0 = keep forever)")
 	fs.StringVar(&r.transcodeScript, "transcode-script", "", "Executable to run instead of ffmpeg for transcodes (see docs/transcoding.md)")
+	fs.StringVar(&r.smtpURL, "smtp-url", "", "Mail server for notification e-mails: smtp://[user:password@]host[:port][?tls=required] (STARTTLS when offered) or smtps://... (prefer the environment or config file for a password)")
+	fs.StringVar(&r.smtpFrom, "smtp-from", "", "Sender of notification e-mails, e.g. \"Clapshot <clapshot@example.com>\"")
+	fs.BoolVar(&r.webhookAllowPrivate, "webhook-allow-private", false, "Let users' notification webhooks call loopback and private addresses")
 	fs.StringVar(&r.liveConfig, "live-config", "", "Live cameras: a video-server style TOML or JSON file (see docs/live.md); [live] config = FILE in the --config file")
 	fs.StringVar(&r.configFile, "config", "", "Read options from this INI file ([general] section, keys are long option names)")
 	fs.BoolVarP(&r.help, "help", "h", false, "Print help")
@@ -301,6 +315,10 @@ func (r *raw) validate() (*Config, error) {
 		ClientConf:  strings.TrimSpace(r.clientConf),
 		WebDir:      strings.TrimSpace(r.webDir),
 		LiveConfig:  strings.TrimSpace(r.liveConfig),
+
+		SMTPURL:             strings.TrimSpace(r.smtpURL),
+		SMTPFrom:            strings.TrimSpace(r.smtpFrom),
+		WebhookAllowPrivate: r.webhookAllowPrivate,
 	}
 	if strings.TrimSpace(r.dataDir) == "" && r.orgTest {
 		// The organizer tests make their own data directories.
@@ -405,6 +423,9 @@ func (r *raw) validateMedia(c *Config) error {
 	}
 	if c.UploadExpiry < time.Minute {
 		return fmt.Errorf("--upload-expiry %q: must be at least 1m (uploads need time to resume)", r.uploadExpiry)
+	}
+	if c.SMTPURL != "" && c.SMTPFrom == "" {
+		return errors.New("--smtp-url needs --smtp-from, the sender of notification e-mails")
 	}
 	if c.TrashRetention, err = ParseDuration(r.trashRetention); err != nil {
 		return fmt.Errorf("--trash-retention %q: %w", r.trashRetention, err)
