@@ -12,7 +12,7 @@ LIVE_CONFIG ?=
 # Pinned tools (code generators, nfpm) are installed here, whatever BIN is.
 TOOLS       ?= $(CURDIR)/bin/tools
 
-.PHONY: help run build server organizer video-server ui test test-web lint bench proto deb deb-package demo demo-live deps-run deps-demo deps-test deps-bench clean
+.PHONY: help run build server organizer video-server ui test test-web lint weed bench proto deb deb-package demo demo-live deps-run deps-demo deps-test deps-bench clean
 
 # The web UI (web/) is built with npm into web/dist, which the server embeds.
 # It is rebuilt only when its sources change.
@@ -103,7 +103,7 @@ demo-live: deps-run video-server ## A test camera on rtsp://127.0.0.1:8554/cam +
 	$(GO) build -o $(BIN)/demo-live ./tools/demo-live
 	$(BIN)/demo-live -video-server $(BIN)/video_server -conf $(DEMO_LIVE_CONF) -dir "$(DEMO_DIR)/live" $(DEMO_LIVE_FLAGS)
 
-test: deps-test lint ui ## The whole test suite (installs what it needs when run as root)
+test: deps-test lint ui weed ## The whole test suite (installs what it needs when run as root)
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) test-web
 
@@ -120,10 +120,30 @@ GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT         := $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
 lint: $(GOLANGCI_LINT) ## golangci-lint: vet, errcheck, staticcheck, ... and gofmt (see .golangci.yml)
-	$(GOLANGCI_LINT) run ./...
+# --allow-parallel-runners: several checkouts on one machine share golangci-lint's lock;
+# without it a second run fails instead of waiting.
+	$(GOLANGCI_LINT) run --allow-parallel-runners ./...
 
 $(GOLANGCI_LINT):
 	GOBIN=$(dir $(GOLANGCI_LINT)) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+# SeaweedFS (Apache-2.0): the real S3-compatible server the archive's tests
+# start on loopback (internal/live/livetest.StartS3). `go install` refuses
+# its module (its go.mod has replace directives), so it is built in the
+# module's own directory. The build is long (about 10 min of CPU; 40 min
+# on a busy 2-core machine) and is stopped after WEED_BUILD_TIMEOUT seconds.
+WEED_VERSION       := v0.0.0-20261109003541-7506e5f91cd6
+WEED               := $(TOOLS)/weed-$(WEED_VERSION)/weed
+WEED_BUILD_TIMEOUT ?= 3600
+
+weed: $(WEED) ## Build SeaweedFS's weed into bin/tools (the S3 server of the archive tests)
+
+$(WEED):
+	@mkdir -p $(dir $(WEED))
+	@echo "Building SeaweedFS $(WEED_VERSION) for the S3 tests (long; at most $(WEED_BUILD_TIMEOUT) s)"
+	dir=$$(cd / && $(GO) mod download -json github.com/seaweedfs/seaweedfs@$(WEED_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p') && \
+		test -n "$$dir" && cd "$$dir" && \
+		timeout $(WEED_BUILD_TIMEOUT) $(GO) build -trimpath -buildvcs=false -o $(WEED).tmp ./weed && mv $(WEED).tmp $(WEED)
 
 # The live suite compares with mediamtx, built by hand (see docs/BENCHMARKS.md);
 # give its path with BENCH_FLAGS="-mediamtx PATH" if it is not the default.

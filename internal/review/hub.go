@@ -22,11 +22,13 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/clapshot-go/clapshot/internal/access"
 	"github.com/clapshot-go/clapshot/internal/auth"
@@ -337,6 +339,12 @@ func (h *Hub) SendToSession(sid string, cmd *pb.ServerToClientCmd) error {
 	if s == nil {
 		return fmt.Errorf("session %q: %w", sid, ErrNoSession)
 	}
+	if sp := cmd.GetShowPage(); sp != nil && s.guest != nil {
+		// An organizer's page, as a guest may see it.
+		sp = proto.CloneOf(sp)
+		sp.PageItems = s.guestItems(sp.PageItems)
+		cmd = &pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_ShowPage_{ShowPage: sp}}
+	}
 	if !s.send(encode(cmd)) {
 		return fmt.Errorf("session %q: %w", sid, ErrNoSession)
 	}
@@ -413,6 +421,12 @@ func (h *Hub) OpenMediaFile(ctx context.Context, sid, mediaFileID string) error 
 	if err != nil {
 		return err
 	}
+	// A guest sees only what the link grants, whoever opens it for them.
+	if s.guest != nil {
+		if d := h.access.Check(ctx, s.identity(), s.mediaOp("open media file", pb.AuthzUserActionRequest_MediaFileOp_VIEW, m, true)); d != nil {
+			return fmt.Errorf("session %q is a guest's: %w", sid, d)
+		}
+	}
 	return s.sendOpenMediaFile(ctx, m, true)
 }
 
@@ -488,7 +502,8 @@ func (h *Hub) notifyUser(ctx context.Context, userID string, msg *pb.UserMessage
 		msg.Refs = &pb.UserMessage_Refs{}
 	}
 	targets := h.sessionsOf(h.byUser, userID)
-	if persist {
+	// Guests are no users: their messages are never stored.
+	if persist && !strings.HasPrefix(userID, auth.GuestIDPrefix) {
 		row := store.Message{
 			UserID:      userID,
 			Seen:        len(targets) > 0,

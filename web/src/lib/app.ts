@@ -19,8 +19,12 @@
 // A new store: its own file in stores/, constructed here after what it
 // needs, its handlers registered in its constructor, and a context in
 // stores/context.ts for its components. Where the planned features fit:
-//   guest share links  the guest identity and its rights in session (canEdit
-//                      and kin), the link's parameter in router.ts
+//   a Live page        its own store; a case in navigation's View, a Route
+//                      parameter in router.ts, a branch in App.svelte
+//   guest share links  (done) the guest and its rights in session (canComment,
+//                      canManage and kin); the page (Root.svelte, GuestLanding)
+//                      is the link's own, /s/<token>/, so the router is the same;
+//                      the owner's side is stores/shares.svelte.ts (ShareDialog)
 //   version stacks, compare view
 //                      a store that follows media.onSwitch; compare is a View
 //   notifications      a store that claims or watches user messages
@@ -41,7 +45,7 @@ import { NavigationStore } from './stores/navigation.svelte';
 import { OrganizerStore } from './stores/organizer.svelte';
 import { ProgressStore } from './stores/progress.svelte';
 import { Router } from './stores/router';
-import { SessionStore } from './stores/session.svelte';
+import { SessionStore, type Guest } from './stores/session.svelte';
 import { toasts } from './toasts.svelte';
 import { Uploads } from './upload.svelte';
 
@@ -65,7 +69,8 @@ export class App {
 
   private unlisten: (() => void) | null = null;
 
-  constructor(settings: Settings, router = new Router()) {
+  /** @param guest a share link's guest, on the link's page */
+  constructor(settings: Settings, router = new Router(), guest: Guest | null = null) {
     this.settings = settings;
     this.router = router;
     this.conn = new Connection({
@@ -74,6 +79,8 @@ export class App {
       onOpen: () => this.onConnected(),
       onMessage: (m) => this.dispatcher.dispatch(m),
       onProtocolError: (e) => toasts.add('error', e),
+      // A link that is gone or has ended stays so.
+      finalStatuses: guest ? [404, 410] : undefined,
     });
     const send: Send = (cmd) => this.conn.send(cmd);
     const dispatcher = (this.dispatcher = new Dispatcher((e, m) => {
@@ -86,7 +93,7 @@ export class App {
     player.onSeekStart = () => {
       if (drawing.mode === 'view') drawing.stop();
     };
-    this.session = new SessionStore(dispatcher, send);
+    this.session = new SessionStore(dispatcher, send, guest);
     const messages = (this.messages = new MessagesStore(dispatcher, send));
     this.progress = new ProgressStore(messages);
     this.media = new MediaStore(player, drawing, send);
