@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -299,8 +300,9 @@ func TestReport(t *testing.T) {
 	}))
 	for _, want := range []string{
 		"<title>Review comments: Cut 3 &lt;final&gt; &amp; &#34;approved&#34;</title>",
-		`<img alt="Frame at 01:00:00;00" src="data:image/jpeg;base64,`,
-		`<img alt="Drawing" src="data:image/webp;base64,UklGR`,
+		`role="img" aria-label="Frame at 01:00:00;00"><use href="#i`,
+		`role="img" aria-label="Drawing"><use href="#i`,
+		`preserveAspectRatio="xMidYMid meet" href="data:image/webp;base64,UklGR`,
 		"&lt;script&gt;alert(1)&lt;/script&gt;",
 		"01:09:59;28 – 01:10:03;27",
 		"6 comments · 2 replies · file cut 3 #final.mov",
@@ -318,6 +320,24 @@ func TestReport(t *testing.T) {
 	}
 	if n := strings.Count(out, "<article"); n != 6 {
 		t.Errorf("%d comments in the report, want 6", n)
+	}
+	// Each image is inlined once (frames 0 and 1800 share their bytes
+	// here), before any use of it, and every use names one.
+	if n := strings.Count(out, "data:image/jpeg;base64,"); n != 1 {
+		t.Errorf("the shared frame is inlined %d times, want once", n)
+	}
+	defined := map[string]int{}
+	for _, m := range regexp.MustCompile(`<image id="(i\d+)"`).FindAllStringSubmatchIndex(out, -1) {
+		defined[out[m[2]:m[3]]] = m[0]
+	}
+	uses := regexp.MustCompile(`<use href="#(i\d+)"/>`).FindAllStringSubmatchIndex(out, -1)
+	if len(defined) != 2 || len(uses) != 3 {
+		t.Errorf("%d images defined and %d uses, want 2 and 3 (two frames, one drawing)", len(defined), len(uses))
+	}
+	for _, m := range uses {
+		if at, ok := defined[out[m[2]:m[3]]]; !ok || at > m[0] {
+			t.Errorf("use of %s: not defined before it", out[m[2]:m[3]])
+		}
 	}
 }
 

@@ -155,7 +155,7 @@ func seedComments(ctx context.Context, dir, mediaFileID string, n int, shape com
 	// A 1280x720 canvas with a few marks, like a reviewer's sketch (the
 	// client's blank canvas is about 1 KB).
 	out, err := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi",
-		"-i", "color=c=black@0.0:s=1280x720,format=rgba,drawbox=x=100:y=80:w=400:h=220:color=red@1:t=8,drawbox=x=700:y=300:w=240:h=180:color=yellow@1:t=6,drawgrid=w=160:h=90:t=2:c=white@0.5",
+		"-i", "color=c=black@0.0:s=1280x720,format=yuva420p,drawbox=x=100:y=80:w=400:h=220:color=red@1:t=8:replace=1,drawbox=x=700:y=300:w=240:h=180:color=yellow@1:t=6:replace=1,drawgrid=w=160:h=90:t=2:c=white@0.5:replace=1",
 		"-frames:v", "1", "-c:v", "libwebp", "-quality", "80", "-y", sample).CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("make a drawing with ffmpeg: %v\n%s", err, out)

@@ -102,6 +102,7 @@ e2e('a comment reaches the owner in the app and by signed webhook; comments expo
   // Every export from the media menu downloads a file with the comment.
   await alice.goto(`${ctx.server.url}?vid=${mediaId}`);
   await alice.waitForFunction(() => document.querySelector('video')?.readyState >= 2, null, { timeout: 30_000 });
+  let report = '';
   const want = {
     'EDL markers': [/\.edl$/, /00:00:01:05/],
     'CSV spreadsheet': [/\.csv$/, /Logo too small/],
@@ -119,6 +120,22 @@ e2e('a comment reaches the owner in the app and by signed webhook; comments expo
     assert.match(download.suggestedFilename(), /^notify comments\./, label);
     const text = readFileSync(await download.path(), 'utf8');
     assert.match(text, content, `${label}:\n${text.slice(0, 400)}`);
+    if (label === 'Report with frames') report = text;
   }
+  // The report shows the comment's frame in Chromium: the <use> resolves
+  // to an inlined image that decodes to the video's size.
+  const page = await alice.context().newPage();
+  await page.setContent(report);
+  const shown = await page.evaluate(async () => {
+    const pic = document.querySelector('svg[role="img"][aria-label^="Frame at"]');
+    const def = document.getElementById(pic?.querySelector('use')?.getAttribute('href')?.slice(1) ?? '');
+    const img = new Image();
+    img.src = def?.getAttribute('href') ?? '';
+    await img.decode();
+    const box = pic.getBoundingClientRect();
+    return { w: img.naturalWidth, h: img.naturalHeight, boxW: box.width, boxH: box.height };
+  });
+  assert.ok(shown.w > 0 && shown.h > 0 && shown.boxW > 100 && shown.boxH > 50, `report frame: ${JSON.stringify(shown)}`);
+  await page.close();
   assert.deepEqual(s.consoleErrors(), []);
 }, opts);

@@ -362,10 +362,12 @@ func (h *Handler) frames(ctx context.Context, m store.MediaFile, media export.Me
 	}
 	dir := h.Layout.Stills(m.ID)
 	var want, missing []int64
+	seen := map[int64]bool{}
 	for _, c := range cs {
-		if c.Frame == nil || slices.Contains(want, *c.Frame) {
+		if c.Frame == nil || seen[*c.Frame] {
 			continue
 		}
+		seen[*c.Frame] = true
 		want = append(want, *c.Frame)
 		if _, err := os.Stat(filepath.Join(dir, stillName(*c.Frame))); err != nil && !h.isUnmade(m.ID, *c.Frame) {
 			missing = append(missing, *c.Frame)
