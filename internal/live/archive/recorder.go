@@ -16,9 +16,29 @@ const (
 	writeRetryMax = 30 * time.Second
 )
 
-// chainSlack is how far a continuing segment's clock may be from the end
-// of the one before and still start exactly there.
-const chainSlack = 50 * time.Millisecond
+// chainStep is how far a continuing segment's clock may be from the end
+// of the one before and still be taken as jitter (see chainStart).
+const chainStep = 2 * time.Second
+
+// chainStart is where a segment that continues the one before (which
+// ended at prevEnd after lasting prevDur) starts, when the camera's clock
+// says camera. It starts where the last one ended, nudged toward the
+// camera's clock by at most 1 % of the last segment (and never more than
+// half of MergeGap): the ranges then have no false gaps, and the archive
+// still follows the camera's clock, which drifts far slower (a crystal's
+// ~50 ppm). The camera's mapping of media time to wall time jitters by
+// 100 ms and more when the sender is busy (ffmpeg's RTCP reports on a
+// loaded machine), which snapping to it would turn into gaps and overlaps.
+// A step of chainStep or more is a real change of the camera's clock and
+// is taken as it is.
+func chainStart(prevEnd time.Time, prevDur time.Duration, camera time.Time) time.Time {
+	d := camera.Sub(prevEnd)
+	if d >= chainStep || d <= -chainStep {
+		return camera
+	}
+	slew := min(prevDur/100, MergeGap/2)
+	return prevEnd.Add(max(-slew, min(d, slew)))
+}
 
 // recorder turns a stream's tap into segments.
 type recorder struct {
@@ -29,9 +49,10 @@ type recorder struct {
 	w           *segWriter
 	tracks      *media.Tracks
 	lastDropped uint64
-	dropPending bool      // units were lost: the next keyframe starts a new segment
-	continues   bool      // the next segment follows the last one without a gap
-	chainEnd    time.Time // where the last segment ended, when continues
+	dropPending bool          // units were lost: the next keyframe starts a new segment
+	continues   bool          // the next segment follows the last one without a gap
+	chainEnd    time.Time     // where the last segment ended, when continues
+	chainDur    time.Duration // how long it lasted
 	retryAt     time.Time
 	backoff     time.Duration
 }
@@ -126,15 +147,14 @@ func (r *recorder) openSegment(k *media.Unit) {
 		return
 	}
 	// The camera's clock names the file, unless it is far from ours. A
-	// segment that continues the last one starts exactly where that one
-	// ended (so that ranges have no false gaps), unless the camera's
-	// clock has moved away from the media's by more than chainSlack.
+	// segment that continues the last one starts where that one ended
+	// (chainStart).
 	start := k.NTP
 	if d := start.Sub(k.Received); !k.Received.IsZero() && (d > 30*time.Second || d < -30*time.Second) {
 		start = k.Received
 	}
-	if d := start.Sub(r.chainEnd); r.continues && d < chainSlack && d > -chainSlack {
-		start = r.chainEnd
+	if r.continues {
+		start = chainStart(r.chainEnd, r.chainDur, start)
 	}
 	r.continues = false
 	if !start.Equal(k.NTP) {
@@ -164,7 +184,7 @@ func (r *recorder) closeSegment(nextDTS int64) {
 		r.store.fail("write", err) // what is complete stays
 	}
 	seg := w.segment()
-	r.chainEnd = seg.End()
+	r.chainEnd, r.chainDur = seg.End(), seg.Duration
 	r.store.closed(seg)
 }
 
