@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/clapshot-go/clapshot/internal/media"
 )
 
 // Config is the server's validated configuration.
@@ -84,6 +86,9 @@ type Config struct {
 	TrashRetention time.Duration
 	// TranscodeScript runs instead of ffmpeg for transcodes ("": ffmpeg).
 	TranscodeScript string
+	// HLSLadder are the rungs of the adaptive HLS ladder made for every new
+	// video (nil: none, --hls-ladder off).
+	HLSLadder []media.Rung
 
 	// LiveConfig is a live-camera configuration file in LdDl/video-server's
 	// format (TOML or JSON; "" = no live cameras). See docs/live.md.
@@ -115,6 +120,8 @@ type raw struct {
 	port, workers, debug, wsMaxMessageMB               int
 	poll, bitrate, wsRateLimit                         float64
 	migrate, json, help, version, orgTest              bool
+	hlsLadder                                          bool
+	hlsLadderRungs                                     string
 
 	uploadMaxSize, uploadExpiry, trashRetention, transcodeScript string
 
@@ -151,6 +158,8 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 	fs.StringVar(&r.uploadExpiry, "upload-expiry", "24h", "Remove unfinished resumable uploads after this long, e.g. 24h or 7d")
 	fs.StringVar(&r.trashRetention, "trash-retention", "0", "Purge deleted media from videos/trash after this long, e.g. 30d (0 = keep forever)")
 	fs.StringVar(&r.transcodeScript, "transcode-script", "", "Executable to run instead of ffmpeg for transcodes (see docs/transcoding.md)")
+	fs.BoolVar(&r.hlsLadder, "hls-ladder", false, "After ingest, also make an adaptive HLS ladder of each video (H.264 + AAC, CMAF), played with a quality menu")
+	fs.StringVar(&r.hlsLadderRungs, "hls-ladder-rungs", "1080:5,720:2.8,360:0.8", "The ladder's rungs as HEIGHT:MBITS, highest first; capped at the source's size")
 	fs.StringVar(&r.liveConfig, "live-config", "", "Live cameras: a video-server style TOML or JSON file (see docs/live.md); [live] config = FILE in the --config file")
 	fs.StringVar(&r.configFile, "config", "", "Read options from this INI file ([general] section, keys are long option names)")
 	fs.BoolVarP(&r.help, "help", "h", false, "Print help")
@@ -427,6 +436,13 @@ func (r *raw) validateMedia(c *Config) error {
 			return fmt.Errorf("--transcode-script %q: not executable (chmod +x it)", s)
 		}
 		c.TranscodeScript = abs
+	}
+	rungs, err := media.ParseLadder(r.hlsLadderRungs)
+	if err != nil {
+		return fmt.Errorf("--hls-ladder-rungs: %w", err)
+	}
+	if r.hlsLadder {
+		c.HLSLadder = rungs
 	}
 	return nil
 }

@@ -31,6 +31,8 @@ type processSpec struct {
 	// Backfill: thumbnails for an old media file; failures are logged,
 	// not sent to the owner.
 	Backfill bool `json:"backfill,omitempty"`
+	// Ladder are the renditions of a ladder job.
+	Ladder []media.Rendition `json:"ladder,omitempty"`
 }
 
 // materialize moves a recorded upload into place (see ingestSpec.From).
@@ -206,7 +208,7 @@ func (p *Pipeline) record(ctx context.Context, job store.Job, spec ingestSpec, i
 
 // processingJobs are the jobs a new media file needs: a remux or
 // transcode unless it plays as is, and thumbnails, made by the transcode's
-// own decode when there is one.
+// own decode when there is one; with --hls-ladder, a video's ladder.
 func (p *Pipeline) processingJobs(orig, name string, info media.Info, plan media.Plan) []store.Job {
 	var jobs []store.Job
 	in := info
@@ -216,6 +218,9 @@ func (p *Pipeline) processingJobs(orig, name string, info media.Info, plan media
 	}
 	if !embedThumbs && info.Type != media.Audio {
 		jobs = append(jobs, store.Job{Kind: KindThumbs, Spec: encodeSpec(processSpec{Src: orig, Name: name, Info: &in})})
+	}
+	if j, ok := p.ladderJob(orig, name, info); ok {
+		jobs = append(jobs, j)
 	}
 	return jobs
 }

@@ -22,6 +22,7 @@ type Queries interface {
 	Jobs
 	MediaFiles
 	Users
+	HLSLadders
 }
 
 // Jobs is the job queue (ingest_jobs).
@@ -50,6 +51,11 @@ type MediaFiles interface {
 	SetRecompressionDone(ctx context.Context, id string, at *time.Time) error
 	SetThumbnails(ctx context.Context, id string, hasThumb bool, cols, rows *int64, done time.Time) error
 	SetThumbsDone(ctx context.Context, id string, done time.Time) error
+}
+
+// HLSLadders records finished adaptive ladders (media_hls).
+type HLSLadders interface {
+	SetHLSLadder(ctx context.Context, l store.HLSLadder) error
 }
 
 // Users records uploaders.

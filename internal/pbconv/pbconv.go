@@ -37,6 +37,9 @@ type MediaFileOptions struct {
 	// NoRawMetadata leaves out processingMetadata.ffprobeMetadataAll, the
 	// raw metadata JSON (often kilobytes), which listings do not need.
 	NoRawMetadata bool
+	// HLS: the media file has an adaptive ladder; hlsUrl is its master
+	// playlist.
+	HLS bool
 }
 
 // MediaFile converts a media file row with its subtitles, following
@@ -93,6 +96,10 @@ func MediaFile(m store.MediaFile, subs []store.Subtitle, u mediadir.URLs, opt Me
 	} else if m.RecompressionDone != nil {
 		play := u.Transcoded(m.ID)
 		out.PlaybackUrl = &play
+	}
+	if opt.HLS {
+		hls := u.HLSMaster(m.ID)
+		out.HlsUrl = &hls
 	}
 	out.DefaultSubtitleId = rowid.FormatPtr(m.DefaultSubtitleID)
 	for _, s := range subs {

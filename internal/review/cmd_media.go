@@ -63,7 +63,11 @@ func (s *session) sendOpenMediaFile(ctx context.Context, m store.MediaFile, room
 	if err != nil {
 		return err
 	}
-	mf := pbconv.MediaFile(m, subs, h.opt.URLs, pbconv.MediaFileOptions{})
+	_, lerr := h.opt.DB.GetHLSLadder(ctx, m.ID)
+	if lerr != nil && !errors.Is(lerr, store.ErrNotFound) {
+		return lerr
+	}
+	mf := pbconv.MediaFile(m, subs, h.opt.URLs, pbconv.MediaFileOptions{HLS: lerr == nil})
 	if mf.PlaybackUrl == nil {
 		return errors.New("No playback file")
 	}

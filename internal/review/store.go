@@ -33,6 +33,8 @@ type MediaFiles interface {
 	// single-row calls here.
 	GetMediaFile(ctx context.Context, id string) (store.MediaFile, error)
 	RenameMediaFile(ctx context.Context, id, title string) error
+	// GetHLSLadder is the media file's adaptive ladder, if it has one.
+	GetHLSLadder(ctx context.Context, mediaFileID string) (store.HLSLadder, error)
 }
 
 // Comments are a media file's comments.

@@ -178,8 +178,12 @@ type MediaFile struct {
 	DefaultSubtitleId  *string                      `protobuf:"bytes,21,opt,name=default_subtitle_id,json=defaultSubtitleId,proto3,oneof" json:"default_subtitle_id,omitempty"`
 	PlaybackUrl        *string                      `protobuf:"bytes,100,opt,name=playback_url,json=playbackUrl,proto3,oneof" json:"playback_url,omitempty"` // what the player loads
 	OrigUrl            *string                      `protobuf:"bytes,101,opt,name=orig_url,json=origUrl,proto3,oneof" json:"orig_url,omitempty"`             // the original upload
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Extension: the master playlist of the adaptive HLS ladder
+	// (--hls-ladder), once it is made. A player that cannot play HLS, or
+	// Clapshot's client, uses playback_url.
+	HlsUrl        *string `protobuf:"bytes,1000,opt,name=hls_url,json=hlsUrl,proto3,oneof" json:"hls_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MediaFile) Reset() {
@@ -292,6 +296,13 @@ func (x *MediaFile) GetPlaybackUrl() string {
 func (x *MediaFile) GetOrigUrl() string {
 	if x != nil && x.OrigUrl != nil {
 		return *x.OrigUrl
+	}
+	return ""
+}
+
+func (x *MediaFile) GetHlsUrl() string {
+	if x != nil && x.HlsUrl != nil {
+		return *x.HlsUrl
 	}
 	return ""
 }
@@ -1869,7 +1880,7 @@ var File_common_proto protoreflect.FileDescriptor
 const file_common_proto_rawDesc = "" +
 	"\n" +
 	"\fcommon.proto\x12\bclapshot\x1a\x1fgoogle/protobuf/timestamp.proto\"\a\n" +
-	"\x05Empty\"\xc5\x05\n" +
+	"\x05Empty\"\xf0\x05\n" +
 	"\tMediaFile\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\x05title\x18\x02 \x01(\tH\x00R\x05title\x88\x01\x01\x12\x17\n" +
@@ -1884,7 +1895,8 @@ const file_common_proto_rawDesc = "" +
 	"\tsubtitles\x18\x14 \x03(\v2\x12.clapshot.SubtitleR\tsubtitles\x123\n" +
 	"\x13default_subtitle_id\x18\x15 \x01(\tH\x05R\x11defaultSubtitleId\x88\x01\x01\x12&\n" +
 	"\fplayback_url\x18d \x01(\tH\x06R\vplaybackUrl\x88\x01\x01\x12\x1e\n" +
-	"\borig_url\x18e \x01(\tH\aR\aorigUrl\x88\x01\x01B\b\n" +
+	"\borig_url\x18e \x01(\tH\aR\aorigUrl\x88\x01\x01\x12\x1d\n" +
+	"\ahls_url\x18\xe8\a \x01(\tH\bR\x06hlsUrl\x88\x01\x01B\b\n" +
 	"\x06_titleB\v\n" +
 	"\t_durationB\r\n" +
 	"\v_added_timeB\x0f\n" +
@@ -1892,7 +1904,9 @@ const file_common_proto_rawDesc = "" +
 	"\x14_processing_metadataB\x16\n" +
 	"\x14_default_subtitle_idB\x0f\n" +
 	"\r_playback_urlB\v\n" +
-	"\t_orig_url\"d\n" +
+	"\t_orig_urlB\n" +
+	"\n" +
+	"\b_hls_url\"d\n" +
 	"\x11MediaFileDuration\x12\x1a\n" +
 	"\bduration\x18\x01 \x01(\x01R\bduration\x12!\n" +
 	"\ftotal_frames\x18\x02 \x01(\x03R\vtotalFrames\x12\x10\n" +

@@ -42,7 +42,15 @@ export interface MediaFile {
     | string
     | undefined;
   /** the original upload */
-  origUrl?: string | undefined;
+  origUrl?:
+    | string
+    | undefined;
+  /**
+   * Extension: the master playlist of the adaptive HLS ladder
+   * (--hls-ladder), once it is made. A player that cannot play HLS, or
+   * Clapshot's client, uses playback_url.
+   */
+  hlsUrl?: string | undefined;
 }
 
 export interface MediaFileDuration {
@@ -399,6 +407,11 @@ export const MediaFile: MessageFns<MediaFile> = {
         : isSet(object.orig_url)
         ? globalThis.String(object.orig_url)
         : undefined,
+      hlsUrl: isSet(object.hlsUrl)
+        ? globalThis.String(object.hlsUrl)
+        : isSet(object.hls_url)
+        ? globalThis.String(object.hls_url)
+        : undefined,
     };
   },
 
@@ -439,6 +452,9 @@ export const MediaFile: MessageFns<MediaFile> = {
     }
     if (message.origUrl !== undefined) {
       obj.origUrl = message.origUrl;
+    }
+    if (message.hlsUrl !== undefined) {
+      obj.hlsUrl = message.hlsUrl;
     }
     return obj;
   },
