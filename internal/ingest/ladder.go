@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -49,7 +50,9 @@ func (p *Pipeline) runLadder(ctx context.Context, job store.Job, log *slog.Logge
 	}
 	id, in := *job.MediaFileID, *spec.Info
 	out := media.Outputs{HLSDir: p.l.HLSDir(id, mediadir.NewUUID())}
-	args, err := media.LadderArgs(in, spec.Ladder, spec.Src, out.HLSDir, mediadir.HLSMaster)
+	// The heavy workers may all make ladders at once: share the CPUs.
+	threads := media.LadderThreads(spec.Ladder, max(1, runtime.NumCPU()/p.o.Workers))
+	args, err := media.LadderArgs(in, spec.Ladder, spec.Src, out.HLSDir, mediadir.HLSMaster, threads)
 	if err != nil {
 		return p.failLadder(ctx, job, spec, out, "", err, log)
 	}

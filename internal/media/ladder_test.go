@@ -80,23 +80,36 @@ func TestGoldenLadderArgv(t *testing.T) {
 	in := videoInfo()
 	silentPortrait := videoInfo()
 	silentPortrait.AudioStream, silentPortrait.Width, silentPortrait.Height, silentPortrait.FPS = -1, 1080, 1920, "29.970"
+	threads := map[string][]int{"ladder_1080p": LadderThreads(PlanLadder(in, DefaultLadder), 8)}
 	for name, in := range map[string]Info{"ladder_1080p": in, "ladder_portrait_silent": silentPortrait} {
 		t.Run(name, func(t *testing.T) {
-			args, err := LadderArgs(in, PlanLadder(in, DefaultLadder), "/data/videos/abcd1234/orig/clip.mov", dir, "master.m3u8")
+			args, err := LadderArgs(in, PlanLadder(in, DefaultLadder), "/data/videos/abcd1234/orig/clip.mov", dir, "master.m3u8", threads[name])
 			if err != nil {
 				t.Fatal(err)
 			}
 			checkGolden(t, name, strings.Join(args, "\n")+"\n")
 		})
 	}
-	if _, err := LadderArgs(Info{Type: Audio, VideoStream: -1, AudioStream: 0}, DefaultLadderRenditions(), "/x", dir, "master.m3u8"); err == nil {
+	if _, err := LadderArgs(Info{Type: Audio, VideoStream: -1, AudioStream: 0}, DefaultLadderRenditions(), "/x", dir, "master.m3u8", nil); err == nil {
 		t.Error("audio got a ladder")
 	}
-	if _, err := LadderArgs(in, PlanLadder(in, DefaultLadder), "/x", "relative/dir", "master.m3u8"); err == nil {
+	if _, err := LadderArgs(in, PlanLadder(in, DefaultLadder), "/x", "relative/dir", "master.m3u8", nil); err == nil {
 		t.Error("a relative output directory was accepted")
 	}
-	if _, err := LadderArgs(in, PlanLadder(in, DefaultLadder), "/x", dir, "../master.m3u8"); err == nil {
+	if _, err := LadderArgs(in, PlanLadder(in, DefaultLadder), "/x", dir, "../master.m3u8", nil); err == nil {
 		t.Error("a master playlist outside the directory was accepted")
+	}
+}
+
+func TestLadderThreads(t *testing.T) {
+	rends := PlanLadder(videoInfo(), DefaultLadder) // 1920×1080, 1280×720, 640×360
+	for _, c := range []struct {
+		cpus int
+		want []int
+	}{{1, []int{1, 1, 1}}, {2, []int{1, 1, 1}}, {8, []int{5, 2, 1}}, {32, []int{21, 9, 2}}} {
+		if got := LadderThreads(rends, c.cpus); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%d CPUs: %v, want %v", c.cpus, got, c.want)
+		}
 	}
 }
 
@@ -118,7 +131,7 @@ func TestLadderRun(t *testing.T) {
 	}
 	rends := PlanLadder(in, []Rung{{360, 600_000}, {240, 300_000}, {144, 150_000}})
 	dir := filepath.Join(tmp, "hls")
-	args, err := LadderArgs(in, rends, src, dir, "master.m3u8")
+	args, err := LadderArgs(in, rends, src, dir, "master.m3u8", LadderThreads(rends, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
