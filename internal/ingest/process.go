@@ -98,6 +98,9 @@ func (p *Pipeline) runTranscode(ctx context.Context, job store.Job, log *slog.Lo
 			if err := q.SetRecompressionDone(ctx, id, &now); err != nil {
 				return err
 			}
+			if err := markVersion(ctx, q, id, store.VersionReady); err != nil {
+				return err
+			}
 		}
 		if spec.Thumbs {
 			if err := setThumbs(ctx, q, id, in); err != nil {
@@ -317,6 +320,9 @@ func (b *bestEffort) Write(p []byte) (int, error) {
 // original is untouched and stays playable from orig/ if it can be), the
 // stderr tail is kept in the job and shown to the user.
 func (p *Pipeline) failProcess(ctx context.Context, job store.Job, spec processSpec, out media.Outputs, tail string, err error, log *slog.Logger) error {
+	if job.MediaFileID != nil && !errors.Is(err, errJobDeleted) {
+		p.markVersionFailed(ctx, *job.MediaFileID, log) // the stack keeps its last good version
+	}
 	return p.fail(ctx, job, spec, out, tail, err, "Media transcoding failed", log)
 }
 

@@ -23,6 +23,7 @@ type Queries interface {
 	MediaFiles
 	Users
 	HLSLadders
+	Versions
 }
 
 // Jobs is the job queue (ingest_jobs).
@@ -56,6 +57,13 @@ type MediaFiles interface {
 // HLSLadders records finished adaptive ladders (media_hls).
 type HLSLadders interface {
 	SetHLSLadder(ctx context.Context, l store.HLSLadder) error
+}
+
+// Versions are the version stacks (media_versions) new versions join.
+type Versions interface {
+	AddVersion(ctx context.Context, targetID, newID, state string) (store.Version, error)
+	// SetVersionState is store.ErrNotFound for a file in no stack.
+	SetVersionState(ctx context.Context, mediaFileID, state string) error
 }
 
 // Users records uploaders.

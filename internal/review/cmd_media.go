@@ -67,7 +67,11 @@ func (s *session) sendOpenMediaFile(ctx context.Context, m store.MediaFile, room
 	if lerr != nil && !errors.Is(lerr, store.ErrNotFound) {
 		return lerr
 	}
-	mf := pbconv.MediaFile(m, subs, h.opt.URLs, pbconv.MediaFileOptions{HLS: lerr == nil})
+	stack, versions, err := h.stackOptions(ctx, m)
+	if err != nil {
+		return err
+	}
+	mf := pbconv.MediaFile(m, subs, h.opt.URLs, pbconv.MediaFileOptions{HLS: lerr == nil, Stack: stack, Versions: versions})
 	if mf.PlaybackUrl == nil {
 		return errors.New("No playback file")
 	}

@@ -121,6 +121,8 @@ export interface ClientToServerCmd {
   moveToFolder?: ClientToServerCmd_MoveToFolder | undefined;
   reorderItems?: ClientToServerCmd_ReorderItems | undefined;
   logout?: ClientToServerCmd_Logout | undefined;
+  addVersion?: ClientToServerCmd_AddVersion | undefined;
+  listVersionComments?: ClientToServerCmd_ListVersionComments | undefined;
 }
 
 export interface ClientToServerCmd_OpenNavigationPage {
@@ -235,6 +237,23 @@ export interface ClientToServerCmd_ReorderItems_ListingDataEntry {
 }
 
 export interface ClientToServerCmd_Logout {
+}
+
+/**
+ * Extension: makes media_file_id (an existing media file of the same
+ * kind and owner) the newest version of version_of's stack.
+ */
+export interface ClientToServerCmd_AddVersion {
+  mediaFileId: string;
+  versionOf: string;
+}
+
+/**
+ * Extension: the comments of the other versions of media_file_id's
+ * stack, answered as addComments (their media_file_id tells them apart).
+ */
+export interface ClientToServerCmd_ListVersionComments {
+  mediaFileId: string;
 }
 
 export const ServerToClientCmd: MessageFns<ServerToClientCmd> = {
@@ -748,6 +767,16 @@ export const ClientToServerCmd: MessageFns<ClientToServerCmd> = {
         ? ClientToServerCmd_ReorderItems.fromJSON(object.reorder_items)
         : undefined,
       logout: isSet(object.logout) ? ClientToServerCmd_Logout.fromJSON(object.logout) : undefined,
+      addVersion: isSet(object.addVersion)
+        ? ClientToServerCmd_AddVersion.fromJSON(object.addVersion)
+        : isSet(object.add_version)
+        ? ClientToServerCmd_AddVersion.fromJSON(object.add_version)
+        : undefined,
+      listVersionComments: isSet(object.listVersionComments)
+        ? ClientToServerCmd_ListVersionComments.fromJSON(object.listVersionComments)
+        : isSet(object.list_version_comments)
+        ? ClientToServerCmd_ListVersionComments.fromJSON(object.list_version_comments)
+        : undefined,
     };
   },
 
@@ -806,6 +835,12 @@ export const ClientToServerCmd: MessageFns<ClientToServerCmd> = {
     }
     if (message.logout !== undefined) {
       obj.logout = ClientToServerCmd_Logout.toJSON(message.logout);
+    }
+    if (message.addVersion !== undefined) {
+      obj.addVersion = ClientToServerCmd_AddVersion.toJSON(message.addVersion);
+    }
+    if (message.listVersionComments !== undefined) {
+      obj.listVersionComments = ClientToServerCmd_ListVersionComments.toJSON(message.listVersionComments);
     }
     return obj;
   },
@@ -1390,6 +1425,54 @@ export const ClientToServerCmd_Logout: MessageFns<ClientToServerCmd_Logout> = {
 
   toJSON(_: ClientToServerCmd_Logout): unknown {
     const obj: any = {};
+    return obj;
+  },
+};
+
+export const ClientToServerCmd_AddVersion: MessageFns<ClientToServerCmd_AddVersion> = {
+  fromJSON(object: any): ClientToServerCmd_AddVersion {
+    return {
+      mediaFileId: isSet(object.mediaFileId)
+        ? globalThis.String(object.mediaFileId)
+        : isSet(object.media_file_id)
+        ? globalThis.String(object.media_file_id)
+        : "",
+      versionOf: isSet(object.versionOf)
+        ? globalThis.String(object.versionOf)
+        : isSet(object.version_of)
+        ? globalThis.String(object.version_of)
+        : "",
+    };
+  },
+
+  toJSON(message: ClientToServerCmd_AddVersion): unknown {
+    const obj: any = {};
+    if (message.mediaFileId !== "") {
+      obj.mediaFileId = message.mediaFileId;
+    }
+    if (message.versionOf !== "") {
+      obj.versionOf = message.versionOf;
+    }
+    return obj;
+  },
+};
+
+export const ClientToServerCmd_ListVersionComments: MessageFns<ClientToServerCmd_ListVersionComments> = {
+  fromJSON(object: any): ClientToServerCmd_ListVersionComments {
+    return {
+      mediaFileId: isSet(object.mediaFileId)
+        ? globalThis.String(object.mediaFileId)
+        : isSet(object.media_file_id)
+        ? globalThis.String(object.media_file_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ClientToServerCmd_ListVersionComments): unknown {
+    const obj: any = {};
+    if (message.mediaFileId !== "") {
+      obj.mediaFileId = message.mediaFileId;
+    }
     return obj;
   },
 };
