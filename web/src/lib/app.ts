@@ -13,6 +13,7 @@
 //   stores/comments.svelte.ts  the open file's comments
 //   stores/collab.svelte.ts    the collaborative session
 //   stores/organizer.svelte.ts organizer actions, scripts, window.clapshot
+//   stores/versions.svelte.ts  the open file's version stack, earlier versions' comments
 //   upload.svelte.ts           uploads in progress
 //
 // A new store: its own file in stores/, constructed here after what it
@@ -42,6 +43,7 @@ import { OrganizerStore } from './stores/organizer.svelte';
 import { ProgressStore } from './stores/progress.svelte';
 import { Router } from './stores/router';
 import { SessionStore } from './stores/session.svelte';
+import { VersionsStore } from './stores/versions.svelte';
 import { toasts } from './toasts.svelte';
 import { Uploads } from './upload.svelte';
 
@@ -60,6 +62,7 @@ export class App {
   readonly collab: CollabStore;
   readonly nav: NavigationStore;
   readonly organizer: OrganizerStore;
+  readonly versions: VersionsStore;
   readonly uploads = new Uploads();
 
   private unlisten: (() => void) | null = null;
@@ -93,6 +96,7 @@ export class App {
     this.collab = new CollabStore({ dispatcher, messages, session: this.session, media: this.media, router, player, drawing, send });
     this.nav = new NavigationStore({ dispatcher, messages, router, media: this.media, collab: this.collab, send, appTitle: settings.appTitle });
     this.organizer = new OrganizerStore({ dispatcher, messages, nav: this.nav, send });
+    this.versions = new VersionsStore({ dispatcher, media: this.media, player, send, open: (id) => this.nav.openMedia(id) });
     // The server names the file it refused; its upload row shows why.
     messages.onNotice((m) => {
       if (m.type === UserMessage_Type.ERROR && !m.seen) this.uploads.noteRejected(`${m.message} ${m.details ?? ''}`.trim());

@@ -16,6 +16,7 @@ import type { OrganizerStore } from './organizer.svelte';
 import type { ProgressStore } from './progress.svelte';
 import type { Router } from './router';
 import type { SessionStore } from './session.svelte';
+import type { VersionsStore } from './versions.svelte';
 
 export const [getSettings, setSettings] = createContext<Settings>();
 export const [getConnection, setConnection] = createContext<Connection>();
@@ -31,6 +32,7 @@ export const [getOrganizer, setOrganizer] = createContext<OrganizerStore>();
 export const [getUploads, setUploads] = createContext<Uploads>();
 export const [getPlayer, setPlayer] = createContext<PlayerController>();
 export const [getDrawing, setDrawing] = createContext<Drawing>();
+export const [getVersions, setVersions] = createContext<VersionsStore>();
 
 /** Makes every store available to the components below the caller. */
 export function provideStores(app: App) {
@@ -48,4 +50,5 @@ export function provideStores(app: App) {
   setUploads(app.uploads);
   setPlayer(app.player);
   setDrawing(app.drawing);
+  setVersions(app.versions);
 }

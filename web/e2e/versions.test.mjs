@@ -1,0 +1,101 @@
+// Version stacks: uploading cut 2 onto cut 1 from the player, switching
+// versions at the same time in the media, cut 1's comments shown faded on
+// cut 2, the stack as one tile, and a version of the wrong kind refused.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { addMedia, e2e, openHome, owner, serverAndBrowser, testMediaPath, testVideo } from './harness.mjs';
+
+let cut1;
+const ctx = serverAndBrowser({
+  setup: async (c) => {
+    cut1 = await addMedia(c.server, c.browser, testVideo('cut1.mp4', { seconds: 6 }));
+  },
+});
+const opts = { server: () => ctx.server, timeout: 180_000 };
+
+async function openClip(s, id) {
+  const page = await s.open(ctx.browser, `${ctx.server.url}?vid=${id}`, owner);
+  await waitPlayable(page);
+  return page;
+}
+
+async function waitPlayable(page) {
+  await page.waitForFunction(() => {
+    const v = document.querySelector('video');
+    return v && v.readyState >= 2 && v.videoWidth > 0;
+  }, null, { timeout: 60_000 });
+}
+
+const timecode = (page) => page.getByLabel('Timecode', { exact: true });
+
+async function seekTo(page, tc) {
+  await timecode(page).fill(tc);
+  await timecode(page).press('Enter');
+  await page.waitForFunction((w) => document.querySelector('input[aria-label="Timecode"]')?.value === w, tc);
+}
+
+e2e('cut 2 onto cut 1: switch at the same time, earlier comments faded, one tile', async (s) => {
+  const page = await openClip(s, cut1);
+  // A comment on cut 1 at 1 s.
+  await seekTo(page, '00:00:01:00');
+  const box = page.getByLabel('Comment', { exact: true });
+  await box.fill('The cut at one second is late');
+  await box.press('Enter');
+  await page.locator('article.card', { hasText: 'The cut at one second is late' }).waitFor();
+
+  // Upload cut 2 from the player.
+  const cut2file = testVideo('cut2.mp4', { seconds: 6, size: '480x270' });
+  await page.getByLabel('New version file').setInputFiles(cut2file);
+  const versionMenu = page.getByRole('combobox', { name: 'Version' });
+  await versionMenu.waitFor({ timeout: 60_000 });
+  assert.deepEqual(await versionMenu.locator('option').allTextContents(), ['v1 · cut1.mp4', 'v2 · cut2.mp4']);
+
+  // Switch to v2 at 2 s: the same time in cut 2.
+  await seekTo(page, '00:00:02:00');
+  await versionMenu.selectOption({ label: 'v2 · cut2.mp4' });
+  await page.waitForURL((u) => u.searchParams.get('vid') !== cut1, { timeout: 30_000 });
+  const cut2 = new URL(page.url()).searchParams.get('vid');
+  await page.waitForFunction(() => document.querySelector('video')?.videoWidth === 480, null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelector('input[aria-label="Timecode"]')?.value === '00:00:02:00', null, { timeout: 30_000 });
+  const t = await page.evaluate(() => document.querySelector('video').currentTime);
+  assert.equal(Math.floor(t * 25 + 1e-6), 50, `cut 2 at ${t} s, want frame 50`);
+  assert.equal(await versionMenu.inputValue(), cut2);
+  assert.equal(await page.locator('article.card').count(), 0, "cut 2 has none of cut 1's comments of its own");
+
+  // Cut 1's comment, faded, on request; clicking it seeks there.
+  await page.getByLabel('Show comments of earlier versions').check();
+  const older = page.locator('[data-older-comment]', { hasText: 'The cut at one second is late' });
+  await older.waitFor();
+  assert.match(await older.textContent(), /^v1/);
+  assert.ok(Number(await older.evaluate((el) => getComputedStyle(el).opacity)) < 1, 'shown faded');
+  await older.click();
+  await page.waitForFunction(() => document.querySelector('input[aria-label="Timecode"]')?.value === '00:00:01:00');
+
+  // Back to v1, at the same time.
+  await versionMenu.selectOption({ label: 'v1 · cut1.mp4' });
+  await page.waitForFunction(() => document.querySelector('video')?.videoWidth === 320, null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelector('input[aria-label="Timecode"]')?.value === '00:00:01:00', null, { timeout: 30_000 });
+
+  // The home page shows the stack once, as cut 2.
+  const home = await openHome(s, ctx.browser, ctx.server);
+  const tiles = home.locator('.tile[data-key^="m:"]');
+  await home.locator(`.tile[data-key="m:${cut2}"]`).waitFor();
+  assert.equal(await home.locator(`.tile[data-key="m:${cut1}"]`).count(), 0);
+  assert.equal((await home.locator(`.tile[data-key="m:${cut2}"] .ver`).textContent()).trim(), 'v2 / 2');
+  assert.equal(await tiles.count(), 1);
+  assert.deepEqual(s.consoleErrors(), []);
+}, opts);
+
+e2e('an audio file as a new version of a video is refused, with the reason', async (s) => {
+  const tone = testMediaPath('tone.wav');
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=330:duration=2', tone]);
+  if (r.status !== 0) throw new Error(`ffmpeg: ${r.stderr}`);
+  const page = await openClip(s, cut1);
+  await page.getByLabel('New version file').setInputFiles(tone);
+  await page.getByText(/New version refused/).first().waitFor({ timeout: 60_000 });
+  // The message carries the reason (its details, folded in the drawer).
+  await page.getByText(/'tone\.wav': A new version of 'cut1\.mp4' must be a video like it, but this file is an audio file/).first()
+    .waitFor({ state: 'attached' });
+  const options = await page.getByRole('combobox', { name: 'Version' }).locator('option').allTextContents();
+  assert.ok(!options.some((o) => o.includes('tone.wav')), `the audio file joined the stack: ${options}`);
+}, opts);
