@@ -51,6 +51,8 @@ type MediaFileOptions struct {
 type StackVersion struct {
 	Version store.Version
 	Title   *string
+	// PlaybackURL is what a compare view plays it from ("" if nothing yet).
+	PlaybackURL string
 }
 
 // MediaFile converts a media file row with its subtitles, following
@@ -117,6 +119,9 @@ func MediaFile(m store.MediaFile, subs []store.Subtitle, u mediadir.URLs, opt Me
 		for _, v := range opt.Versions {
 			vs.Versions = append(vs.Versions, &pb.VersionStack_Version{MediaFileId: v.Version.MediaFileID,
 				Version: uint32(v.Version.Version), State: v.Version.State, Title: v.Title, AddedTime: Timestamp(v.Version.Added)})
+			if v.PlaybackURL != "" {
+				vs.Versions[len(vs.Versions)-1].PlaybackUrl = &v.PlaybackURL
+			}
 		}
 		out.VersionStack = vs
 	}

@@ -39,13 +39,15 @@ func (h *Hub) stackOptions(ctx context.Context, m store.MediaFile) (*store.Stack
 	if err != nil {
 		return nil, nil, err
 	}
-	titles := map[string]*string{}
+	byID := map[string]store.MediaFile{}
 	for _, f := range files {
-		titles[f.ID] = f.Title
+		byID[f.ID] = f
 	}
 	out := make([]pbconv.StackVersion, len(stack))
 	for i, v := range stack {
-		out[i] = pbconv.StackVersion{Version: v, Title: titles[v.MediaFileID]}
+		f := byID[v.MediaFileID]
+		out[i] = pbconv.StackVersion{Version: v, Title: f.Title,
+			PlaybackURL: pbconv.MediaFile(f, nil, h.opt.URLs, pbconv.MediaFileOptions{NoRawMetadata: true}).GetPlaybackUrl()}
 	}
 	return &info, out, nil
 }

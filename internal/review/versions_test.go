@@ -121,3 +121,32 @@ func TestVersionStackCommands(t *testing.T) {
 		t.Errorf("a plain file has a stack: %v", om)
 	}
 }
+
+// A collab room carries the compare view (our extension) like the rest of
+// its state: to every member, and to a late joiner; bad values are refused.
+func TestCollabMirrorsCompare(t *testing.T) {
+	s := startServer(t)
+	s.addMedia("aaaa0001", "alice", "video")
+	s.addMedia("aaaa0002", "alice", "video")
+	alice, bob := s.dial("alice"), s.dial("bob")
+	alice.openMedia("aaaa0001")
+	alice.send("joinCollab", map[string]any{"collabId": "cmp", "mediaFileId": "aaaa0001"})
+	alice.expectMsg(pb.UserMessage_OK, "joined")
+	alice.send("collabReport", map[string]any{"paused": true, "seekTimeSec": 2.5,
+		"compareMediaFileId": "aaaa0002", "compareMode": "wipe", "wipePosition": 0.25})
+	ev := alice.expectCollabEvent()
+	if ev.GetCompareMediaFileId() != "aaaa0002" || ev.GetCompareMode() != "wipe" || ev.GetWipePosition() != 0.25 {
+		t.Errorf("event: %v", ev)
+	}
+	bob.openMedia("aaaa0001")
+	bob.send("joinCollab", map[string]any{"collabId": "cmp", "mediaFileId": "aaaa0001"})
+	late := bob.waitFor("the room's state", func(c *pb.ServerToClientCmd) bool { return c.GetCollabEvent() != nil }).GetCollabEvent()
+	if late.GetCompareMediaFileId() != "aaaa0002" || late.GetCompareMode() != "wipe" || late.GetWipePosition() != 0.25 || late.GetSeekTimeSec() != 2.5 {
+		t.Errorf("late joiner: %v", late)
+	}
+	for _, bad := range []map[string]any{{"compareMode": "overlay"}, {"compareMode": "wipe", "wipePosition": 1.5}} {
+		bad["paused"], bad["seekTimeSec"] = true, 1
+		alice.send("collabReport", bad)
+		alice.waitFor("the refusal", userMsg(pb.UserMessage_ERROR, "Cmd 'CollabReport' failed"))
+	}
+}

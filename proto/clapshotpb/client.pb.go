@@ -1001,10 +1001,14 @@ type ServerToClientCmd_CollabEvent struct {
 	SubtitleId  *string                `protobuf:"bytes,6,opt,name=subtitle_id,json=subtitleId,proto3,oneof" json:"subtitle_id,omitempty"`
 	// Extension: the loop range (seconds), when the sender loops a part
 	// of the media.
-	LoopStartSec  *float64 `protobuf:"fixed64,1000,opt,name=loop_start_sec,json=loopStartSec,proto3,oneof" json:"loop_start_sec,omitempty"`
-	LoopEndSec    *float64 `protobuf:"fixed64,1001,opt,name=loop_end_sec,json=loopEndSec,proto3,oneof" json:"loop_end_sec,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LoopStartSec *float64 `protobuf:"fixed64,1000,opt,name=loop_start_sec,json=loopStartSec,proto3,oneof" json:"loop_start_sec,omitempty"`
+	LoopEndSec   *float64 `protobuf:"fixed64,1001,opt,name=loop_end_sec,json=loopEndSec,proto3,oneof" json:"loop_end_sec,omitempty"`
+	// Extension: the compare view (see CollabReport).
+	CompareMediaFileId *string  `protobuf:"bytes,1002,opt,name=compare_media_file_id,json=compareMediaFileId,proto3,oneof" json:"compare_media_file_id,omitempty"`
+	CompareMode        *string  `protobuf:"bytes,1003,opt,name=compare_mode,json=compareMode,proto3,oneof" json:"compare_mode,omitempty"`
+	WipePosition       *float64 `protobuf:"fixed64,1004,opt,name=wipe_position,json=wipePosition,proto3,oneof" json:"wipe_position,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ServerToClientCmd_CollabEvent) Reset() {
@@ -1089,6 +1093,27 @@ func (x *ServerToClientCmd_CollabEvent) GetLoopStartSec() float64 {
 func (x *ServerToClientCmd_CollabEvent) GetLoopEndSec() float64 {
 	if x != nil && x.LoopEndSec != nil {
 		return *x.LoopEndSec
+	}
+	return 0
+}
+
+func (x *ServerToClientCmd_CollabEvent) GetCompareMediaFileId() string {
+	if x != nil && x.CompareMediaFileId != nil {
+		return *x.CompareMediaFileId
+	}
+	return ""
+}
+
+func (x *ServerToClientCmd_CollabEvent) GetCompareMode() string {
+	if x != nil && x.CompareMode != nil {
+		return *x.CompareMode
+	}
+	return ""
+}
+
+func (x *ServerToClientCmd_CollabEvent) GetWipePosition() float64 {
+	if x != nil && x.WipePosition != nil {
+		return *x.WipePosition
 	}
 	return 0
 }
@@ -1830,10 +1855,16 @@ type ClientToServerCmd_CollabReport struct {
 	Drawing     *string                `protobuf:"bytes,4,opt,name=drawing,proto3,oneof" json:"drawing,omitempty"`
 	SubtitleId  *string                `protobuf:"bytes,5,opt,name=subtitle_id,json=subtitleId,proto3,oneof" json:"subtitle_id,omitempty"`
 	// Extension: see ServerToClientCmd.CollabEvent.
-	LoopStartSec  *float64 `protobuf:"fixed64,1000,opt,name=loop_start_sec,json=loopStartSec,proto3,oneof" json:"loop_start_sec,omitempty"`
-	LoopEndSec    *float64 `protobuf:"fixed64,1001,opt,name=loop_end_sec,json=loopEndSec,proto3,oneof" json:"loop_end_sec,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LoopStartSec *float64 `protobuf:"fixed64,1000,opt,name=loop_start_sec,json=loopStartSec,proto3,oneof" json:"loop_start_sec,omitempty"`
+	LoopEndSec   *float64 `protobuf:"fixed64,1001,opt,name=loop_end_sec,json=loopEndSec,proto3,oneof" json:"loop_end_sec,omitempty"`
+	// Extension: the compare view: the media file shown beside the open
+	// one (unset: no compare view), "side" (side by side) or "wipe",
+	// and the wipe's position (0..1 of the width, from the left).
+	CompareMediaFileId *string  `protobuf:"bytes,1002,opt,name=compare_media_file_id,json=compareMediaFileId,proto3,oneof" json:"compare_media_file_id,omitempty"`
+	CompareMode        *string  `protobuf:"bytes,1003,opt,name=compare_mode,json=compareMode,proto3,oneof" json:"compare_mode,omitempty"`
+	WipePosition       *float64 `protobuf:"fixed64,1004,opt,name=wipe_position,json=wipePosition,proto3,oneof" json:"wipe_position,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ClientToServerCmd_CollabReport) Reset() {
@@ -1911,6 +1942,27 @@ func (x *ClientToServerCmd_CollabReport) GetLoopStartSec() float64 {
 func (x *ClientToServerCmd_CollabReport) GetLoopEndSec() float64 {
 	if x != nil && x.LoopEndSec != nil {
 		return *x.LoopEndSec
+	}
+	return 0
+}
+
+func (x *ClientToServerCmd_CollabReport) GetCompareMediaFileId() string {
+	if x != nil && x.CompareMediaFileId != nil {
+		return *x.CompareMediaFileId
+	}
+	return ""
+}
+
+func (x *ClientToServerCmd_CollabReport) GetCompareMode() string {
+	if x != nil && x.CompareMode != nil {
+		return *x.CompareMode
+	}
+	return ""
+}
+
+func (x *ClientToServerCmd_CollabReport) GetWipePosition() float64 {
+	if x != nil && x.WipePosition != nil {
+		return *x.WipePosition
 	}
 	return 0
 }
@@ -2219,7 +2271,7 @@ var File_client_proto protoreflect.FileDescriptor
 
 const file_client_proto_rawDesc = "" +
 	"\n" +
-	"\fclient.proto\x12\x0fclapshot.client\x1a\fcommon.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x10\n" +
+	"\fclient.proto\x12\x0fclapshot.client\x1a\fcommon.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x12\n" +
 	"\x11ServerToClientCmd\x12F\n" +
 	"\awelcome\x18\n" +
 	" \x01(\v2*.clapshot.client.ServerToClientCmd.WelcomeH\x00R\awelcome\x12@\n" +
@@ -2264,7 +2316,7 @@ const file_client_proto_rawDesc = "" +
 	"\n" +
 	"DelComment\x12\x1d\n" +
 	"\n" +
-	"comment_id\x18\x01 \x01(\tR\tcommentId\x1a\xd3\x02\n" +
+	"comment_id\x18\x01 \x01(\tR\tcommentId\x1a\x9d\x04\n" +
 	"\vCollabEvent\x12\x1b\n" +
 	"\tfrom_user\x18\x01 \x01(\tR\bfromUser\x12\x16\n" +
 	"\x06paused\x18\x02 \x01(\bR\x06paused\x12\x12\n" +
@@ -2275,12 +2327,18 @@ const file_client_proto_rawDesc = "" +
 	"subtitleId\x88\x01\x01\x12*\n" +
 	"\x0eloop_start_sec\x18\xe8\a \x01(\x01H\x02R\floopStartSec\x88\x01\x01\x12&\n" +
 	"\floop_end_sec\x18\xe9\a \x01(\x01H\x03R\n" +
-	"loopEndSec\x88\x01\x01B\n" +
+	"loopEndSec\x88\x01\x01\x127\n" +
+	"\x15compare_media_file_id\x18\xea\a \x01(\tH\x04R\x12compareMediaFileId\x88\x01\x01\x12'\n" +
+	"\fcompare_mode\x18\xeb\a \x01(\tH\x05R\vcompareMode\x88\x01\x01\x12)\n" +
+	"\rwipe_position\x18\xec\a \x01(\x01H\x06R\fwipePosition\x88\x01\x01B\n" +
 	"\n" +
 	"\b_drawingB\x0e\n" +
 	"\f_subtitle_idB\x11\n" +
 	"\x0f_loop_start_secB\x0f\n" +
-	"\r_loop_end_sec\x1a\xdb\x01\n" +
+	"\r_loop_end_secB\x18\n" +
+	"\x16_compare_media_file_idB\x0f\n" +
+	"\r_compare_modeB\x10\n" +
+	"\x0e_wipe_position\x1a\xdb\x01\n" +
 	"\n" +
 	"SetCookies\x12T\n" +
 	"\acookies\x18\x01 \x03(\v2:.clapshot.client.ServerToClientCmd.SetCookies.CookiesEntryR\acookies\x12;\n" +
@@ -2289,7 +2347,7 @@ const file_client_proto_rawDesc = "" +
 	"\fCookiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x05\n" +
-	"\x03cmd\"\xb3\x1f\n" +
+	"\x03cmd\"\xfd \n" +
 	"\x11ClientToServerCmd\x12i\n" +
 	"\x14open_navigation_page\x18\n" +
 	" \x01(\v25.clapshot.client.ClientToServerCmd.OpenNavigationPageH\x00R\x12openNavigationPage\x12Z\n" +
@@ -2376,7 +2434,7 @@ const file_client_proto_rawDesc = "" +
 	"JoinCollab\x12\x1b\n" +
 	"\tcollab_id\x18\x01 \x01(\tR\bcollabId\x12\"\n" +
 	"\rmedia_file_id\x18\x02 \x01(\tR\vmediaFileId\x1a\r\n" +
-	"\vLeaveCollab\x1a\xb7\x02\n" +
+	"\vLeaveCollab\x1a\x81\x04\n" +
 	"\fCollabReport\x12\x16\n" +
 	"\x06paused\x18\x01 \x01(\bR\x06paused\x12\x12\n" +
 	"\x04loop\x18\x02 \x01(\bR\x04loop\x12\"\n" +
@@ -2386,12 +2444,18 @@ const file_client_proto_rawDesc = "" +
 	"subtitleId\x88\x01\x01\x12*\n" +
 	"\x0eloop_start_sec\x18\xe8\a \x01(\x01H\x02R\floopStartSec\x88\x01\x01\x12&\n" +
 	"\floop_end_sec\x18\xe9\a \x01(\x01H\x03R\n" +
-	"loopEndSec\x88\x01\x01B\n" +
+	"loopEndSec\x88\x01\x01\x127\n" +
+	"\x15compare_media_file_id\x18\xea\a \x01(\tH\x04R\x12compareMediaFileId\x88\x01\x01\x12'\n" +
+	"\fcompare_mode\x18\xeb\a \x01(\tH\x05R\vcompareMode\x88\x01\x01\x12)\n" +
+	"\rwipe_position\x18\xec\a \x01(\x01H\x06R\fwipePosition\x88\x01\x01B\n" +
 	"\n" +
 	"\b_drawingB\x0e\n" +
 	"\f_subtitle_idB\x11\n" +
 	"\x0f_loop_start_secB\x0f\n" +
-	"\r_loop_end_sec\x1a4\n" +
+	"\r_loop_end_secB\x18\n" +
+	"\x16_compare_media_file_idB\x0f\n" +
+	"\r_compare_modeB\x10\n" +
+	"\x0e_wipe_position\x1a4\n" +
 	"\fOrganizerCmd\x12\x10\n" +
 	"\x03cmd\x18\x01 \x01(\tR\x03cmd\x12\x12\n" +
 	"\x04args\x18\x02 \x01(\tR\x04args\x1a\x81\x02\n" +

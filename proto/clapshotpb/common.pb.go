@@ -1490,6 +1490,7 @@ type VersionStack_Version struct {
 	State         string                 `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"` // "processing", "ready" or "failed" (its transcode failed)
 	Title         *string                `protobuf:"bytes,4,opt,name=title,proto3,oneof" json:"title,omitempty"`
 	AddedTime     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=added_time,json=addedTime,proto3,oneof" json:"added_time,omitempty"`
+	PlaybackUrl   *string                `protobuf:"bytes,6,opt,name=playback_url,json=playbackUrl,proto3,oneof" json:"playback_url,omitempty"` // what a compare view plays it from
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1557,6 +1558,13 @@ func (x *VersionStack_Version) GetAddedTime() *timestamppb.Timestamp {
 		return x.AddedTime
 	}
 	return nil
+}
+
+func (x *VersionStack_Version) GetPlaybackUrl() string {
+	if x != nil && x.PlaybackUrl != nil {
+		return *x.PlaybackUrl
+	}
+	return ""
 }
 
 type MediaFilePreviewData_ThumbSheet struct {
@@ -2072,22 +2080,24 @@ const file_common_proto_rawDesc = "" +
 	"\t_orig_urlB\n" +
 	"\n" +
 	"\b_hls_urlB\x10\n" +
-	"\x0e_version_stack\"\x82\x03\n" +
+	"\x0e_version_stack\"\xbb\x03\n" +
 	"\fVersionStack\x12\x19\n" +
 	"\bstack_id\x18\x01 \x01(\tR\astackId\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\x12\x14\n" +
 	"\x05count\x18\x03 \x01(\rR\x05count\x12\x17\n" +
 	"\ahead_id\x18\x04 \x01(\tR\x06headId\x12:\n" +
-	"\bversions\x18\x05 \x03(\v2\x1e.clapshot.VersionStack.VersionR\bversions\x1a\xd1\x01\n" +
+	"\bversions\x18\x05 \x03(\v2\x1e.clapshot.VersionStack.VersionR\bversions\x1a\x8a\x02\n" +
 	"\aVersion\x12\"\n" +
 	"\rmedia_file_id\x18\x01 \x01(\tR\vmediaFileId\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\x12\x14\n" +
 	"\x05state\x18\x03 \x01(\tR\x05state\x12\x19\n" +
 	"\x05title\x18\x04 \x01(\tH\x00R\x05title\x88\x01\x01\x12>\n" +
 	"\n" +
-	"added_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampH\x01R\taddedTime\x88\x01\x01B\b\n" +
+	"added_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampH\x01R\taddedTime\x88\x01\x01\x12&\n" +
+	"\fplayback_url\x18\x06 \x01(\tH\x02R\vplaybackUrl\x88\x01\x01B\b\n" +
 	"\x06_titleB\r\n" +
-	"\v_added_time\"d\n" +
+	"\v_added_timeB\x0f\n" +
+	"\r_playback_url\"d\n" +
 	"\x11MediaFileDuration\x12\x1a\n" +
 	"\bduration\x18\x01 \x01(\x01R\bduration\x12!\n" +
 	"\ftotal_frames\x18\x02 \x01(\x03R\vtotalFrames\x12\x10\n" +

@@ -1,11 +1,14 @@
 // Version stacks: uploading cut 2 onto cut 1 from the player, switching
 // versions at the same time in the media, cut 1's comments shown faded on
-// cut 2, the stack as one tile, and a version of the wrong kind refused.
+// cut 2, the stack as one tile, a version of the wrong kind refused, and
+// comparing cut 2 with cut 1 (side by side, wipe) on one clock, mirrored to
+// a collab session.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { addMedia, e2e, openHome, owner, serverAndBrowser, testMediaPath, testVideo } from './harness.mjs';
 
 let cut1;
+let cut2;
 const ctx = serverAndBrowser({
   setup: async (c) => {
     cut1 = await addMedia(c.server, c.browser, testVideo('cut1.mp4', { seconds: 6 }));
@@ -54,7 +57,7 @@ e2e('cut 2 onto cut 1: switch at the same time, earlier comments faded, one tile
   await seekTo(page, '00:00:02:00');
   await versionMenu.selectOption({ label: 'v2 · cut2.mp4' });
   await page.waitForURL((u) => u.searchParams.get('vid') !== cut1, { timeout: 30_000 });
-  const cut2 = new URL(page.url()).searchParams.get('vid');
+  cut2 = new URL(page.url()).searchParams.get('vid');
   await page.waitForFunction(() => document.querySelector('video')?.videoWidth === 480, null, { timeout: 30_000 });
   await page.waitForFunction(() => document.querySelector('input[aria-label="Timecode"]')?.value === '00:00:02:00', null, { timeout: 30_000 });
   const t = await page.evaluate(() => document.querySelector('video').currentTime);
@@ -98,4 +101,79 @@ e2e('an audio file as a new version of a video is refused, with the reason', asy
     .waitFor({ state: 'attached' });
   const options = await page.getByRole('combobox', { name: 'Version' }).locator('option').allTextContents();
   assert.ok(!options.some((o) => o.includes('tone.wav')), `the audio file joined the stack: ${options}`);
+}, opts);
+
+/** The frame each <video> shows after a seek to frame f (typed into the
+ * player's frame box): a's and b's presented frames, from
+ * requestVideoFrameCallback registered before the seek. */
+async function seekBoth(page, f) {
+  const shown = page.evaluate(() => Promise.all([...document.querySelectorAll('video.a, video.b')].map((v) => new Promise((res) => {
+    v.requestVideoFrameCallback((_n, m) => res(m.mediaTime));
+    setTimeout(() => res(v.currentTime), 5000); // no new frame (already there)
+  }))));
+  const box = page.getByLabel('Frame number', { exact: true });
+  await box.fill(String(f));
+  await box.press('Enter');
+  const [ta, tb] = await shown;
+  await page.waitForFunction(() => [...document.querySelectorAll('video')].every((v) => !v.seeking));
+  return [Math.floor(ta * 25 + 1e-6), Math.floor(tb * 25 + 1e-6)];
+}
+
+e2e('compare cut 2 with cut 1: side by side and wipe, one clock, mirrored to a collab session', async (s) => {
+  assert.ok(cut2, 'the first test made cut 2');
+  const alice = await openClip(s, cut2);
+  await alice.getByRole('combobox', { name: 'Compare with' }).selectOption({ label: 'v1 · cut1.mp4' });
+  const stage = alice.locator('.stage');
+  await alice.waitForFunction(() => document.querySelector('video.b')?.readyState >= 2, null, { timeout: 30_000 });
+  assert.match(await stage.getAttribute('class'), /\bside\b/);
+
+  // Seek sync: both show the same frame after every seek (25 fps).
+  const errors = [];
+  for (const f of [12, 75, 3, 149, 40, 101, 0, 66]) {
+    const [fa, fb] = await seekBoth(alice, f);
+    assert.equal(fa, f, `the compared-to player shows frame ${fa}, not ${f}`);
+    errors.push(Math.abs(fa - fb));
+  }
+  console.log(`compare seek-sync error, frames: ${errors.join(', ')} (max ${Math.max(...errors)})`);
+  assert.ok(Math.max(...errors) <= 1, `seek-sync error ${errors}`);
+
+  // Playing: b follows a's clock; paused again, the same frame.
+  await alice.getByRole('button', { name: 'Play' }).click();
+  await alice.waitForFunction(() => document.querySelector('video.a').currentTime > 1.5, null, { timeout: 20_000 });
+  const playing = await alice.evaluate(() => !document.querySelector('video.b').paused);
+  assert.ok(playing, 'the compared file plays along');
+  await alice.getByRole('button', { name: 'Pause' }).click();
+  await alice.waitForFunction(() => {
+    const [a, b] = [document.querySelector('video.a'), document.querySelector('video.b')];
+    return a.paused && b.paused && !b.seeking && Math.floor(a.currentTime * 25 + 1e-6) === Math.floor(b.currentTime * 25 + 1e-6);
+  }, null, { timeout: 10_000 });
+
+  // The wipe: cut 1 on the right of the line, which the slider moves.
+  await alice.getByRole('combobox', { name: 'Compare mode' }).selectOption('wipe');
+  const wipe = alice.getByRole('slider', { name: 'Wipe position' });
+  await wipe.waitFor();
+  assert.equal(await alice.locator('video.b').evaluate((v) => v.style.clipPath), 'inset(0px 0px 0px 50%)');
+  await wipe.focus();
+  await alice.keyboard.press('ArrowLeft');
+  await alice.keyboard.press('ArrowLeft');
+  assert.equal(await wipe.getAttribute('aria-valuenow'), '40');
+  assert.equal(await alice.locator('video.b').evaluate((v) => v.style.clipPath), 'inset(0px 0px 0px 40%)');
+
+  // A collab session mirrors the compare view.
+  await alice.getByRole('button', { name: 'Start collaborative session' }).click();
+  await alice.getByRole('region', { name: 'Collaborative session' }).waitFor();
+  await wipe.focus();
+  await alice.keyboard.press('ArrowRight'); // a change, reported to the room
+  const bob = await s.open(ctx.browser, alice.url(), { user: 'bob', name: 'Bob' });
+  await waitPlayable(bob);
+  await bob.locator('.stage.wipe video.b').waitFor({ timeout: 30_000 });
+  await bob.waitForFunction(() => document.querySelector('video.b')?.style.clipPath === 'inset(0px 0px 0px 45%)', null, { timeout: 15_000 });
+  await alice.getByRole('combobox', { name: 'Compare mode' }).selectOption('side');
+  await bob.locator('.stage.side').waitFor({ timeout: 15_000 });
+  await seekBoth(alice, 88);
+  await bob.waitForFunction(() => [...document.querySelectorAll('video')].every((v) => Math.floor(v.currentTime * 25 + 1e-6) === 88 && !v.seeking),
+    null, { timeout: 15_000 });
+  await alice.getByRole('combobox', { name: 'Compare with' }).selectOption('');
+  await bob.locator('video.b').waitFor({ state: 'detached', timeout: 15_000 });
+  assert.deepEqual(s.consoleErrors(), []);
 }, opts);

@@ -14,6 +14,7 @@
 //   stores/collab.svelte.ts    the collaborative session
 //   stores/organizer.svelte.ts organizer actions, scripts, window.clapshot
 //   stores/versions.svelte.ts  the open file's version stack, earlier versions' comments
+//   stores/compare.svelte.ts   the compare view (another version beside the open one)
 //   upload.svelte.ts           uploads in progress
 //
 // A new store: its own file in stores/, constructed here after what it
@@ -35,6 +36,7 @@ import { PlayerController } from './player.svelte';
 import type { Settings } from './settings';
 import { CollabStore } from './stores/collab.svelte';
 import { CommentsStore } from './stores/comments.svelte';
+import { CompareStore } from './stores/compare.svelte';
 import { Dispatcher, type Send } from './stores/dispatch';
 import { MediaStore } from './stores/media.svelte';
 import { MessagesStore } from './stores/messages.svelte';
@@ -63,6 +65,7 @@ export class App {
   readonly nav: NavigationStore;
   readonly organizer: OrganizerStore;
   readonly versions: VersionsStore;
+  readonly compare: CompareStore;
   readonly uploads = new Uploads();
 
   private unlisten: (() => void) | null = null;
@@ -93,7 +96,9 @@ export class App {
     this.progress = new ProgressStore(messages);
     this.media = new MediaStore(player, drawing, send);
     this.comments = new CommentsStore(dispatcher, this.media, send);
-    this.collab = new CollabStore({ dispatcher, messages, session: this.session, media: this.media, router, player, drawing, send });
+    this.compare = new CompareStore(this.media);
+    this.collab = new CollabStore({ dispatcher, messages, session: this.session, media: this.media, router, player, drawing, send, compare: this.compare });
+    this.compare.onChange = () => this.collab.report();
     this.nav = new NavigationStore({ dispatcher, messages, router, media: this.media, collab: this.collab, send, appTitle: settings.appTitle });
     this.organizer = new OrganizerStore({ dispatcher, messages, nav: this.nav, send });
     this.versions = new VersionsStore({ dispatcher, media: this.media, player, send, open: (id) => this.nav.openMedia(id) });

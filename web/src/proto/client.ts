@@ -88,7 +88,13 @@ export interface ServerToClientCmd_CollabEvent {
    * of the media.
    */
   loopStartSec?: number | undefined;
-  loopEndSec?: number | undefined;
+  loopEndSec?:
+    | number
+    | undefined;
+  /** Extension: the compare view (see CollabReport). */
+  compareMediaFileId?: string | undefined;
+  compareMode?: string | undefined;
+  wipePosition?: number | undefined;
 }
 
 export interface ServerToClientCmd_SetCookies {
@@ -206,7 +212,17 @@ export interface ClientToServerCmd_CollabReport {
     | undefined;
   /** Extension: see ServerToClientCmd.CollabEvent. */
   loopStartSec?: number | undefined;
-  loopEndSec?: number | undefined;
+  loopEndSec?:
+    | number
+    | undefined;
+  /**
+   * Extension: the compare view: the media file shown beside the open
+   * one (unset: no compare view), "side" (side by side) or "wipe",
+   * and the wipe's position (0..1 of the width, from the left).
+   */
+  compareMediaFileId?: string | undefined;
+  compareMode?: string | undefined;
+  wipePosition?: number | undefined;
 }
 
 export interface ClientToServerCmd_OrganizerCmd {
@@ -582,6 +598,21 @@ export const ServerToClientCmd_CollabEvent: MessageFns<ServerToClientCmd_CollabE
         : isSet(object.loop_end_sec)
         ? globalThis.Number(object.loop_end_sec)
         : undefined,
+      compareMediaFileId: isSet(object.compareMediaFileId)
+        ? globalThis.String(object.compareMediaFileId)
+        : isSet(object.compare_media_file_id)
+        ? globalThis.String(object.compare_media_file_id)
+        : undefined,
+      compareMode: isSet(object.compareMode)
+        ? globalThis.String(object.compareMode)
+        : isSet(object.compare_mode)
+        ? globalThis.String(object.compare_mode)
+        : undefined,
+      wipePosition: isSet(object.wipePosition)
+        ? globalThis.Number(object.wipePosition)
+        : isSet(object.wipe_position)
+        ? globalThis.Number(object.wipe_position)
+        : undefined,
     };
   },
 
@@ -610,6 +641,15 @@ export const ServerToClientCmd_CollabEvent: MessageFns<ServerToClientCmd_CollabE
     }
     if (message.loopEndSec !== undefined) {
       obj.loopEndSec = floatToJson(message.loopEndSec);
+    }
+    if (message.compareMediaFileId !== undefined) {
+      obj.compareMediaFileId = message.compareMediaFileId;
+    }
+    if (message.compareMode !== undefined) {
+      obj.compareMode = message.compareMode;
+    }
+    if (message.wipePosition !== undefined) {
+      obj.wipePosition = floatToJson(message.wipePosition);
     }
     return obj;
   },
@@ -1208,6 +1248,21 @@ export const ClientToServerCmd_CollabReport: MessageFns<ClientToServerCmd_Collab
         : isSet(object.loop_end_sec)
         ? globalThis.Number(object.loop_end_sec)
         : undefined,
+      compareMediaFileId: isSet(object.compareMediaFileId)
+        ? globalThis.String(object.compareMediaFileId)
+        : isSet(object.compare_media_file_id)
+        ? globalThis.String(object.compare_media_file_id)
+        : undefined,
+      compareMode: isSet(object.compareMode)
+        ? globalThis.String(object.compareMode)
+        : isSet(object.compare_mode)
+        ? globalThis.String(object.compare_mode)
+        : undefined,
+      wipePosition: isSet(object.wipePosition)
+        ? globalThis.Number(object.wipePosition)
+        : isSet(object.wipe_position)
+        ? globalThis.Number(object.wipe_position)
+        : undefined,
     };
   },
 
@@ -1233,6 +1288,15 @@ export const ClientToServerCmd_CollabReport: MessageFns<ClientToServerCmd_Collab
     }
     if (message.loopEndSec !== undefined) {
       obj.loopEndSec = floatToJson(message.loopEndSec);
+    }
+    if (message.compareMediaFileId !== undefined) {
+      obj.compareMediaFileId = message.compareMediaFileId;
+    }
+    if (message.compareMode !== undefined) {
+      obj.compareMode = message.compareMode;
+    }
+    if (message.wipePosition !== undefined) {
+      obj.wipePosition = floatToJson(message.wipePosition);
     }
     return obj;
   },

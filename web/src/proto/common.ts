@@ -81,7 +81,11 @@ export interface VersionStack_Version {
   /** "processing", "ready" or "failed" (its transcode failed) */
   state: string;
   title?: string | undefined;
-  addedTime?: Date | undefined;
+  addedTime?:
+    | Date
+    | undefined;
+  /** what a compare view plays it from */
+  playbackUrl?: string | undefined;
 }
 
 export interface MediaFileDuration {
@@ -557,6 +561,11 @@ export const VersionStack_Version: MessageFns<VersionStack_Version> = {
         : isSet(object.added_time)
         ? fromJsonTimestamp(object.added_time)
         : undefined,
+      playbackUrl: isSet(object.playbackUrl)
+        ? globalThis.String(object.playbackUrl)
+        : isSet(object.playback_url)
+        ? globalThis.String(object.playback_url)
+        : undefined,
     };
   },
 
@@ -576,6 +585,9 @@ export const VersionStack_Version: MessageFns<VersionStack_Version> = {
     }
     if (message.addedTime !== undefined) {
       obj.addedTime = message.addedTime.toISOString();
+    }
+    if (message.playbackUrl !== undefined) {
+      obj.playbackUrl = message.playbackUrl;
     }
     return obj;
   },

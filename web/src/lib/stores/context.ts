@@ -9,6 +9,7 @@ import type { Settings } from '../settings';
 import type { Uploads } from '../upload.svelte';
 import type { CollabStore } from './collab.svelte';
 import type { CommentsStore } from './comments.svelte';
+import type { CompareStore } from './compare.svelte';
 import type { MediaStore } from './media.svelte';
 import type { MessagesStore } from './messages.svelte';
 import type { NavigationStore } from './navigation.svelte';
@@ -33,6 +34,7 @@ export const [getUploads, setUploads] = createContext<Uploads>();
 export const [getPlayer, setPlayer] = createContext<PlayerController>();
 export const [getDrawing, setDrawing] = createContext<Drawing>();
 export const [getVersions, setVersions] = createContext<VersionsStore>();
+export const [getCompare, setCompare] = createContext<CompareStore>();
 
 /** Makes every store available to the components below the caller. */
 export function provideStores(app: App) {
@@ -51,4 +53,5 @@ export function provideStores(app: App) {
   setPlayer(app.player);
   setDrawing(app.drawing);
   setVersions(app.versions);
+  setCompare(app.compare);
 }
