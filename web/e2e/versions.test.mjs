@@ -177,3 +177,22 @@ e2e('compare cut 2 with cut 1: side by side and wipe, one clock, mirrored to a c
   await bob.locator('video.b').waitFor({ state: 'detached', timeout: 15_000 });
   assert.deepEqual(s.consoleErrors(), []);
 }, opts);
+
+e2e('a file dropped on the player becomes the next version', async (s) => {
+  const page = await openClip(s, cut2);
+  // A drop from the desktop: a File in a DataTransfer, made in the page
+  // from a clip the server has (cut 1's original, under a new name).
+  await page.evaluate(async (url) => {
+    const blob = await (await fetch(url)).blob();
+    const dt = new DataTransfer();
+    dt.items.add(new File([blob], 'cut3.mp4', { type: 'video/mp4' }));
+    const stage = document.querySelector('.stage');
+    stage.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    stage.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, `${ctx.server.url}videos/${cut1}/orig/cut1.mp4`);
+  const versionMenu = page.getByRole('combobox', { name: 'Version' });
+  await page.waitForFunction(() => [...document.querySelectorAll('select[aria-label="Version"] option')].some((o) => o.textContent.startsWith('v3')),
+    null, { timeout: 60_000 });
+  assert.deepEqual(await versionMenu.locator('option').allTextContents(), ['v1 · cut1.mp4', 'v2 · cut2.mp4', 'v3 · cut3.mp4']);
+  assert.deepEqual(s.consoleErrors(), []);
+}, opts);
