@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 )
 
@@ -37,20 +34,13 @@ type compareResult struct {
 // over the clip and 10 s of playback, against the same two files in a
 // plain page driven naively.
 func runCompare(ctx context.Context, env *Env) (*Report, error) {
-	web := filepath.Join(env.Root, "web")
-	if _, err := os.Stat(filepath.Join(web, "dist", "index.html")); err != nil {
-		return nil, fmt.Errorf("the web UI is not built: run `make build` first")
-	}
 	seeks := 40
 	if env.Quick {
 		seeks = 10
 	}
-	cmd := exec.CommandContext(ctx, "node", "bench/compare.mjs", "--server", env.ServerBin, "--work", env.Work, "--seeks", strconv.Itoa(seeks))
-	cmd.Dir = web
-	cmd.Stderr = env.Log
-	out, err := cmd.Output()
+	out, err := runWebBench(ctx, env, "compare.mjs", "--seeks", strconv.Itoa(seeks))
 	if err != nil {
-		return nil, fmt.Errorf("web/bench/compare.mjs: %w", err)
+		return nil, err
 	}
 	var r compareResult
 	if err := json.Unmarshal(bytes.TrimSpace(out), &r); err != nil {
