@@ -27,6 +27,8 @@ test | bench)
 	want nginx nginx-light
 	want htpasswd apache2-utils
 	want adduser adduser
+	want xmllint libxml2-utils # validates the FCPXML and Premiere exports against their DTDs
+	want python3 python3       # reads the CSV export back with Python's csv module
 	;;
 demo)
 	want nginx nginx-light

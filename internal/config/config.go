@@ -90,6 +90,15 @@ type Config struct {
 	// video (nil: none, --hls-ladder off).
 	HLSLadder []media.Rung
 
+	// Notifications.
+	// SMTPURL is the mail server for e-mail notifications ("": no e-mail),
+	// smtp://[user:password@]host[:port][?tls=required] or smtps://...
+	SMTPURL string
+	// SMTPFrom is the sender of notification e-mails.
+	SMTPFrom string
+	// WebhookAllowPrivate lets users' webhooks call loopback and private
+	// addresses (off: they could reach internal services).
+	WebhookAllowPrivate bool
 	// LiveConfig is a live-camera configuration file in LdDl/video-server's
 	// format (TOML or JSON; "" = no live cameras). See docs/live.md.
 	LiveConfig string
@@ -124,6 +133,8 @@ type raw struct {
 	hlsLadderRungs                                     string
 
 	uploadMaxSize, uploadExpiry, trashRetention, transcodeScript string
+	smtpURL, smtpFrom                                            string
+	webhookAllowPrivate                                          bool
 
 	liveConfig string
 }
@@ -160,6 +171,9 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 	fs.StringVar(&r.transcodeScript, "transcode-script", "", "Executable to run instead of ffmpeg for transcodes (see docs/transcoding.md)")
 	fs.BoolVar(&r.hlsLadder, "hls-ladder", false, "After ingest, also make an adaptive HLS ladder of each video (H.264 + AAC, CMAF), played with a quality menu")
 	fs.StringVar(&r.hlsLadderRungs, "hls-ladder-rungs", "1080:5,720:2.8,360:0.8", "The ladder's rungs as HEIGHT:MBITS, highest first; capped at the source's size")
+	fs.StringVar(&r.smtpURL, "smtp-url", "", "Mail server for notification e-mails: smtp://[user:password@]host[:port][?tls=required] (STARTTLS when offered) or smtps://... (prefer the environment or config file for a password)")
+	fs.StringVar(&r.smtpFrom, "smtp-from", "", "Sender of notification e-mails, e.g. \"Clapshot <clapshot@example.com>\"")
+	fs.BoolVar(&r.webhookAllowPrivate, "webhook-allow-private", false, "Let users' notification webhooks call loopback and private addresses")
 	fs.StringVar(&r.liveConfig, "live-config", "", "Live cameras: a video-server style TOML or JSON file (see docs/live.md); [live] config = FILE in the --config file")
 	fs.StringVar(&r.configFile, "config", "", "Read options from this INI file ([general] section, keys are long option names)")
 	fs.BoolVarP(&r.help, "help", "h", false, "Print help")
@@ -310,6 +324,10 @@ func (r *raw) validate() (*Config, error) {
 		ClientConf:  strings.TrimSpace(r.clientConf),
 		WebDir:      strings.TrimSpace(r.webDir),
 		LiveConfig:  strings.TrimSpace(r.liveConfig),
+
+		SMTPURL:             strings.TrimSpace(r.smtpURL),
+		SMTPFrom:            strings.TrimSpace(r.smtpFrom),
+		WebhookAllowPrivate: r.webhookAllowPrivate,
 	}
 	if strings.TrimSpace(r.dataDir) == "" && r.orgTest {
 		// The organizer tests make their own data directories.
@@ -414,6 +432,9 @@ func (r *raw) validateMedia(c *Config) error {
 	}
 	if c.UploadExpiry < time.Minute {
 		return fmt.Errorf("--upload-expiry %q: must be at least 1m (uploads need time to resume)", r.uploadExpiry)
+	}
+	if c.SMTPURL != "" && c.SMTPFrom == "" {
+		return errors.New("--smtp-url needs --smtp-from, the sender of notification e-mails")
 	}
 	if c.TrashRetention, err = ParseDuration(r.trashRetention); err != nil {
 		return fmt.Errorf("--trash-retention %q: %w", r.trashRetention, err)

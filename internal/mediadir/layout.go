@@ -23,6 +23,7 @@
 //	videos/<id>/thumbs/thumb.webp   160×90 poster, letterboxed
 //	videos/<id>/thumbs/sheet-10x10.webp          sprite sheet of 100 frames (video only)
 //	videos/<id>/thumbs/stdout.txt, stderr.txt   the thumbnailer's output
+//	videos/<id>/thumbs/stills/<frame>.jpg       frames under comments, for export reports (ours; made on demand)
 //	videos/<id>/subs/orig/<name>    an uploaded subtitle file, as uploaded
 //	videos/<id>/subs/<name>.vtt     its WebVTT conversion (none when it was WebVTT)
 //	videos/<id>/drawings/<hash>.webp            comment drawings, named by content
@@ -31,6 +32,7 @@ package mediadir
 
 import (
 	"fmt"
+	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -48,6 +50,7 @@ const (
 	subsDir     = "subs"
 	drawingsDir = "drawings"
 	hlsLink     = "hls"
+	stillsDir   = "stills"
 )
 
 // HLSMaster is the file name of a ladder's master playlist.
@@ -105,6 +108,30 @@ func (l Layout) Poster(id string) string { return l.join(videosDir, id, thumbsDi
 // Sheet is the sprite sheet of cols×rows frames.
 func (l Layout) Sheet(id string, cols, rows int) string {
 	return l.join(videosDir, id, thumbsDir, sheetName(int64(cols), int64(rows)))
+}
+
+// Stills holds JPEGs of single frames (<frame>.jpg), made for comment
+// export reports and kept, like thumbnails, until the media is trashed.
+func (l Layout) Stills(id string) string { return l.join(videosDir, id, thumbsDir, stillsDir) }
+
+// Playable is the local file a browser plays for the media: the
+// transcode or remux behind video.mp4 once there is one, else the
+// original (already browser-safe, or not processed yet).
+func (l Layout) Playable(id, origFilename string) (string, error) {
+	if !safeName(id) {
+		return "", fmt.Errorf("media file id %q cannot name a directory", id)
+	}
+	if _, err := os.Stat(l.VideoLink(id)); err == nil {
+		return l.VideoLink(id), nil
+	}
+	if !fileName(origFilename) {
+		return "", fmt.Errorf("media file %s: no playable file (original name %q)", id, origFilename)
+	}
+	orig := filepath.Join(l.OrigDir(id), origFilename)
+	if _, err := os.Stat(orig); err != nil {
+		return "", fmt.Errorf("media file %s: no playable file: %w", id, err)
+	}
+	return orig, nil
 }
 
 // VideoLink is the video.mp4 symlink to the playable file.

@@ -23,21 +23,22 @@ func (s *session) addComment(c *pb.ClientToServerCmd_AddComment) error {
 		return err
 	}
 	row := store.Comment{
-		MediaFileID:    m.ID,
-		UserID:         new(s.user.UserID),
-		UsernameIfNull: s.user.UserName,
-		Comment:        c.Comment,
-		Timecode:       c.Timecode,
-		TimecodeEnd:    c.TimecodeEnd,
+		MediaFileID: m.ID,
+		Comment:     c.Comment,
+		Timecode:    c.Timecode,
+		TimecodeEnd: c.TimecodeEnd,
 	}
+	s.commentAuthor(&row)
 	if c.TimecodeEnd != nil && deref(c.Timecode) == "" {
 		return errors.New("a range comment (timecodeEnd) needs a start timecode")
 	}
 	if row.ParentID, err = rowid.ParsePtr("parent id", c.ParentId); err != nil {
 		return err
 	}
+	var parent *store.Comment
 	if row.ParentID != nil {
-		parent, err := h.opt.DB.GetComment(s.ctx, *row.ParentID)
+		p, err := h.opt.DB.GetComment(s.ctx, *row.ParentID)
+		parent = &p
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("cannot reply: comment %d does not exist", *row.ParentID)
 		} else if err != nil {
@@ -76,11 +77,14 @@ func (s *session) addComment(c *pb.ClientToServerCmd_AddComment) error {
 			return errors.New("drawing must be a data:image/webp;base64 URL")
 		}
 	}
-	stored, err := h.opt.DB.InsertComment(s.ctx, row)
+	stored, err := s.insertComment(row)
 	if err != nil {
 		return fmt.Errorf("Failed to add comment: %w", err)
 	}
 	sendAll(h.sessionsOf(h.watchers, m.ID), h.render.AddComments(s.ctx, stored))
+	if h.opt.CommentAdded != nil {
+		h.opt.CommentAdded(s.ctx, stored, m, parent)
+	}
 	return nil
 }
 
@@ -93,6 +97,10 @@ func (s *session) loadComment(idStr, verb string) (c store.Comment, ok bool, err
 		return c, false, err
 	}
 	c, err = s.hub.opt.DB.GetComment(s.ctx, id)
+	if errors.Is(err, store.ErrNotFound) && s.guest != nil {
+		s.notShared()
+		return c, false, nil
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		s.userError(&pb.UserMessage{Message: "Failed to " + verb + " comment.", Details: new("No such comment. Cannot " + verb + ".")}, true)
 		return c, false, nil

@@ -47,7 +47,7 @@ func runRealtime(ctx context.Context, env *Env) (*Report, error) {
 	if err := seedMedia(ctx, dir, sz.media); err != nil {
 		return nil, err
 	}
-	drawingBytes, err := seedComments(ctx, dir, mediaID(0), sz.comments)
+	drawingBytes, err := seedComments(ctx, dir, mediaID(0), sz.comments, commentShape{})
 	if err != nil {
 		return nil, err
 	}
@@ -130,10 +130,23 @@ func startRef(ctx context.Context, bin string) (string, int, func(), error) {
 	return base, cmd.Process.Pid, stop, nil
 }
 
+// commentShape says what seeded comments look like beyond their text and
+// drawings; the zero value is the realtime suite's: top-level comments on
+// whole seconds.
+type commentShape struct {
+	// Frames spreads timecodes over the frames of a 25 fps clip this long
+	// (0: one comment per whole second).
+	Frames int
+	// Replies makes every third comment a reply to the last top-level one.
+	Replies bool
+	// Ranges makes every tenth top-level comment a 12-frame range.
+	Ranges bool
+}
+
 // seedComments adds n comments to a media file, every third with a
 // drawing file (a real WebP made by ffmpeg, each under its own name), and
 // returns the drawing's size.
-func seedComments(ctx context.Context, dir, mediaFileID string, n int) (int, error) {
+func seedComments(ctx context.Context, dir, mediaFileID string, n int, shape commentShape) (int, error) {
 	drawings := filepath.Join(dir, "videos", mediaFileID, "drawings")
 	if err := os.MkdirAll(drawings, 0o755); err != nil {
 		return 0, err
@@ -158,10 +171,25 @@ func seedComments(ctx context.Context, dir, mediaFileID string, n int) (int, err
 	defer db.Close()
 	base := time.Now().UTC().Add(-time.Duration(n) * time.Second)
 	err = db.InTx(ctx, func(q *store.Queries) error {
+		// The comments' author must exist (user_id is a foreign key).
+		if err := q.EnsureUser(ctx, benchUser, "Bench User"); err != nil {
+			return err
+		}
+		var lastTop *int64
 		for i := range n {
 			c := store.Comment{MediaFileID: mediaFileID, UserID: new(benchUser), UsernameIfNull: "Bench User",
 				Comment: fmt.Sprintf("Comment %d: the colour grade drifts here, please check", i), Timecode: new(fmt.Sprintf("00:%02d:%02d:00", i/60%60, i%60)),
 				Created: base.Add(time.Duration(i) * time.Second)}
+			if shape.Frames > 0 {
+				f := (i * 7919) % shape.Frames // spread, not in order
+				c.Timecode = new(frameTimecode(f))
+				if shape.Ranges && i%10 == 0 && f+12 < shape.Frames {
+					c.TimecodeEnd = new(frameTimecode(f + 12))
+				}
+			}
+			if shape.Replies && i%3 == 2 && lastTop != nil {
+				c.ParentID, c.Timecode, c.TimecodeEnd = lastTop, nil, nil
+			}
 			if i%3 == 0 {
 				sum := sha256.Sum256([]byte(strconv.Itoa(i)))
 				name := hex.EncodeToString(sum[:])[:16] + ".webp"
@@ -170,13 +198,22 @@ func seedComments(ctx context.Context, dir, mediaFileID string, n int) (int, err
 				}
 				c.Drawing = &name
 			}
-			if _, err := q.InsertComment(ctx, c); err != nil {
+			stored, err := q.InsertComment(ctx, c)
+			if err != nil {
 				return err
+			}
+			if stored.ParentID == nil {
+				lastTop = &stored.ID
 			}
 		}
 		return nil
 	})
 	return len(img), err
+}
+
+// frameTimecode is a frame's timecode at 25 fps as the clients store it.
+func frameTimecode(f int) string {
+	return fmt.Sprintf("00:%02d:%02d:%02d", f/25/60, f/25%60, f%25)
 }
 
 // wsConn is a bench client connection whose reader hands every message to

@@ -15,6 +15,7 @@
 //   stores/organizer.svelte.ts organizer actions, scripts, window.clapshot
 //   stores/versions.svelte.ts  the open file's version stack, earlier versions' comments
 //   stores/compare.svelte.ts   the compare view (another version beside the open one)
+//   stores/live.svelte.ts      live cameras (HTTP, not the websocket): the Live page
 //   upload.svelte.ts           uploads in progress
 //
 // A new store: its own file in stores/, constructed here after what it
@@ -22,8 +23,10 @@
 // stores/context.ts for its components. Where the planned features fit:
 //   a Live page        its own store; a case in navigation's View, a Route
 //                      parameter in router.ts, a branch in App.svelte
-//   guest share links  the guest identity and its rights in session (canEdit
-//                      and kin), the link's parameter in router.ts
+//   guest share links  (done) the guest and its rights in session (canComment,
+//                      canManage and kin); the page (Root.svelte, GuestLanding)
+//                      is the link's own, /s/<token>/, so the router is the same;
+//                      the owner's side is stores/shares.svelte.ts (ShareDialog)
 //   version stacks, compare view
 //                      a store that follows media.onSwitch; compare is a View
 //   notifications      a store that claims or watches user messages
@@ -38,13 +41,14 @@ import { CollabStore } from './stores/collab.svelte';
 import { CommentsStore } from './stores/comments.svelte';
 import { CompareStore } from './stores/compare.svelte';
 import { Dispatcher, type Send } from './stores/dispatch';
+import { LiveStore } from './stores/live.svelte';
 import { MediaStore } from './stores/media.svelte';
 import { MessagesStore } from './stores/messages.svelte';
 import { NavigationStore } from './stores/navigation.svelte';
 import { OrganizerStore } from './stores/organizer.svelte';
 import { ProgressStore } from './stores/progress.svelte';
 import { Router } from './stores/router';
-import { SessionStore } from './stores/session.svelte';
+import { SessionStore, type Guest } from './stores/session.svelte';
 import { VersionsStore } from './stores/versions.svelte';
 import { toasts } from './toasts.svelte';
 import { Uploads } from './upload.svelte';
@@ -66,11 +70,13 @@ export class App {
   readonly organizer: OrganizerStore;
   readonly versions: VersionsStore;
   readonly compare: CompareStore;
+  readonly live: LiveStore;
   readonly uploads = new Uploads();
 
   private unlisten: (() => void) | null = null;
 
-  constructor(settings: Settings, router = new Router()) {
+  /** @param guest a share link's guest, on the link's page */
+  constructor(settings: Settings, router = new Router(), guest: Guest | null = null) {
     this.settings = settings;
     this.router = router;
     this.conn = new Connection({
@@ -79,6 +85,8 @@ export class App {
       onOpen: () => this.onConnected(),
       onMessage: (m) => this.dispatcher.dispatch(m),
       onProtocolError: (e) => toasts.add('error', e),
+      // A link that is gone or has ended stays so.
+      finalStatuses: guest ? [404, 410] : undefined,
     });
     const send: Send = (cmd) => this.conn.send(cmd);
     const dispatcher = (this.dispatcher = new Dispatcher((e, m) => {
@@ -91,7 +99,7 @@ export class App {
     player.onSeekStart = () => {
       if (drawing.mode === 'view') drawing.stop();
     };
-    this.session = new SessionStore(dispatcher, send);
+    this.session = new SessionStore(dispatcher, send, guest);
     const messages = (this.messages = new MessagesStore(dispatcher, send));
     this.progress = new ProgressStore(messages);
     this.media = new MediaStore(player, drawing, send);
@@ -102,6 +110,7 @@ export class App {
     this.nav = new NavigationStore({ dispatcher, messages, router, media: this.media, collab: this.collab, send, appTitle: settings.appTitle });
     this.organizer = new OrganizerStore({ dispatcher, messages, nav: this.nav, send });
     this.versions = new VersionsStore({ dispatcher, media: this.media, player, send, open: (id) => this.nav.openMedia(id) });
+    this.live = new LiveStore(settings.liveUrl);
     // The server names the file it refused; its upload row shows why.
     messages.onNotice((m) => {
       if (m.type === UserMessage_Type.ERROR && !m.seen) this.uploads.noteRejected(`${m.message} ${m.details ?? ''}`.trim());
@@ -124,5 +133,7 @@ export class App {
   onConnected() {
     this.nav.reopen();
     this.messages.reload();
+    // Cameras may have been added, or this user allowed, meanwhile.
+    void this.live.refresh();
   }
 }

@@ -14,6 +14,8 @@ export interface Settings {
   wsUrl: string;
   /** http(s) URL of /api/health, derived from wsUrl as Clapshot's client does. */
   healthUrl: string;
+  /** http(s) URL of the server's /api/ (ends with "/"), beside the websocket. */
+  apiUrl: string;
   /** Multipart upload endpoint (field "fileupload"). */
   uploadUrl: string;
   /** tus resumable-upload endpoint, or "" if the server has none. */
@@ -26,6 +28,12 @@ export interface Settings {
   /** Largest accepted upload in bytes; 0 = no limit announced. */
   maxUploadBytes: number;
   serverVersion: string;
+  /** The owners' share link API (/api/shares), "" if the server has none. */
+  sharesUrl: string;
+  /** True on a share link's page (/s/<token>/): the app is a guest's. */
+  guest: boolean;
+  /** The live-camera API (ends in "/"), or "" if the server has no cameras. */
+  liveUrl: string;
 }
 
 interface RawSettings {
@@ -39,6 +47,9 @@ interface RawSettings {
   logout_url?: string;
   max_upload_bytes?: number;
   server_version?: string;
+  shares_url?: string;
+  guest?: boolean;
+  live_url?: string;
 }
 
 /** Resolves a possibly relative URL against the page, keeping ws: schemes. */
@@ -60,6 +71,7 @@ export function parseSettings(raw: RawSettings, base: string): Settings {
   return {
     wsUrl: ws,
     healthUrl: healthUrlFor(ws),
+    apiUrl: healthUrlFor(ws).replace(/health$/, ''),
     uploadUrl: http(raw.upload_url || 'api/upload'),
     tusUrl: raw.tus_url === '' ? '' : http(raw.tus_url || 'api/upload/tus/'),
     appTitle: raw.app_title || 'Clapshot',
@@ -69,6 +81,9 @@ export function parseSettings(raw: RawSettings, base: string): Settings {
     logoutUrl: raw.logout_url ? http(raw.logout_url) : '',
     maxUploadBytes: Number(raw.max_upload_bytes) > 0 ? Number(raw.max_upload_bytes) : 0,
     serverVersion: raw.server_version || '',
+    sharesUrl: raw.shares_url ? http(raw.shares_url) : '',
+    guest: raw.guest === true,
+    liveUrl: raw.live_url ? http(raw.live_url.endsWith('/') ? raw.live_url : raw.live_url + '/') : '',
   };
 }
 
