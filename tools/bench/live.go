@@ -60,41 +60,17 @@ func runLive(ctx context.Context, env *Env) (*Report, error) {
 	if env.Quick {
 		sz = liveSizes{streams: 3, viewers: 20, measure: 4 * time.Second, warm: 2 * time.Second, returns: 1}
 	}
-	ours, err := filepath.Abs(*videoServerBin)
+	ours, mtx, err := liveBinaries()
 	if err != nil {
 		return nil, err
-	}
-	if _, err := os.Stat(ours); err != nil {
-		return nil, fmt.Errorf("video_server binary: %w (make video-server builds it)", err)
-	}
-	mtx, _ := filepath.Abs(*mediamtxBin)
-	if _, err := os.Stat(mtx); err != nil {
-		return nil, fmt.Errorf("mediamtx binary %s: %w (the reference; see docs/BENCHMARKS.md for how it is built)", mtx, err)
 	}
 
-	env.Logf("   encoding the 1080p30 2 Mbit/s clip with ffmpeg")
-	clip, err := livetest.Encode(ctx, livetest.CameraOptions{Size: "1920x1080", FPS: 30, GOP: 30, Bitrate: "2M"}, 10)
-	if err != nil {
-		return nil, err
-	}
-	var clipBytes int
-	for _, au := range clip.AUs {
-		for _, n := range au {
-			clipBytes += len(n)
-		}
-	}
-	load, err := newLiveLoad(clip)
+	load, note, err := startLiveLoad(ctx, env, sz.streams)
 	if err != nil {
 		return nil, err
 	}
 	defer load.close()
-	for i := range sz.streams {
-		load.start(i)
-	}
-
-	rep := &Report{}
-	rep.Notes = append(rep.Notes, fmt.Sprintf("Load: %d publishers (gortsplib, in the benchmark process) replay a %d-frame 1920x1080 30 fps H.264 clip of %.2f Mbit/s (ffmpeg testsrc2 with a burnt-in clock, keyframe every 30 frames) into an RTSP server in the same process; both servers pull every stream from it over RTSP/TCP. CPU is the run time of the server's threads (/proc/PID/task/*/schedstat: user and system time, in nanoseconds), memory its VmRSS.",
-		sz.streams, len(clip.AUs), float64(clipBytes)*8/float64(len(clip.AUs))*30/1e6))
+	rep := &Report{Notes: []string{note}}
 
 	parts := map[string]bool{}
 	for _, p := range strings.Split(*liveParts, ",") {
@@ -122,6 +98,47 @@ func runLive(ctx context.Context, env *Env) (*Report, error) {
 }
 
 const mediamtxVersion = "v1.21.0"
+
+// liveBinaries are the absolute paths of video_server and mediamtx (the
+// reference), once both are there.
+func liveBinaries() (ours, mtx string, err error) {
+	if ours, err = filepath.Abs(*videoServerBin); err != nil {
+		return "", "", err
+	}
+	if _, err := os.Stat(ours); err != nil {
+		return "", "", fmt.Errorf("video_server binary: %w (make video-server builds it)", err)
+	}
+	mtx, _ = filepath.Abs(*mediamtxBin)
+	if _, err := os.Stat(mtx); err != nil {
+		return "", "", fmt.Errorf("mediamtx binary %s: %w (the reference; see docs/BENCHMARKS.md for how it is built)", mtx, err)
+	}
+	return ours, mtx, nil
+}
+
+// startLiveLoad encodes the 1080p30 2 Mbit/s clip and publishes it as n
+// cameras; note describes the load for the report.
+func startLiveLoad(ctx context.Context, env *Env, n int) (*liveLoad, string, error) {
+	env.Logf("   encoding the 1080p30 2 Mbit/s clip with ffmpeg")
+	clip, err := livetest.Encode(ctx, livetest.CameraOptions{Size: "1920x1080", FPS: 30, GOP: 30, Bitrate: "2M"}, 10)
+	if err != nil {
+		return nil, "", err
+	}
+	var clipBytes int
+	for _, au := range clip.AUs {
+		for _, n := range au {
+			clipBytes += len(n)
+		}
+	}
+	load, err := newLiveLoad(clip)
+	if err != nil {
+		return nil, "", err
+	}
+	for i := range n {
+		load.start(i)
+	}
+	return load, fmt.Sprintf("Load: %d publishers (gortsplib, in the benchmark process) replay a %d-frame 1920x1080 30 fps H.264 clip of %.2f Mbit/s (ffmpeg testsrc2 with a burnt-in clock, keyframe every 30 frames) into an RTSP server in the same process; both servers pull every stream from it over RTSP/TCP. CPU is the run time of the server's threads (/proc/PID/task/*/schedstat: user and system time, in nanoseconds), memory its VmRSS.",
+		n, len(clip.AUs), float64(clipBytes)*8/float64(len(clip.AUs))*30/1e6), nil
+}
 
 // liveLoad is the cameras: an RTSP server and one publisher per path.
 type liveLoad struct {
@@ -266,9 +283,15 @@ func procDir(env *Env, name string, n int, file string, conf func(ports []int) s
 // startOurs runs video_server without streams (they are added through
 // /enable_camera, so that its idle memory can be measured first).
 func startOurs(ctx context.Context, env *Env, bin, tag string) (*liveProc, error) {
+	return startOursWith(ctx, env, bin, tag, "")
+}
+
+// startOursWith is startOurs with more of the configuration file (e.g. an
+// [archive] section).
+func startOursWith(ctx context.Context, env *Env, bin, tag, extra string) (*liveProc, error) {
 	dir, ports, err := procDir(env, "ours-"+tag, 2, "conf.toml", func(ports []int) string {
-		return fmt.Sprintf("[api]\nenabled = true\nhost = \"127.0.0.1\"\nport = %d\n\n[video]\nhost = \"127.0.0.1\"\nport = %d\n\n[llhls]\nms_per_segment = 1000\nms_per_part = 200\n",
-			ports[0], ports[1])
+		return fmt.Sprintf("[api]\nenabled = true\nhost = \"127.0.0.1\"\nport = %d\n\n[video]\nhost = \"127.0.0.1\"\nport = %d\n\n[llhls]\nms_per_segment = 1000\nms_per_part = 200\n\n%s",
+			ports[0], ports[1], extra)
 	})
 	if err != nil {
 		return nil, err

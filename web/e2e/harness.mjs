@@ -259,3 +259,37 @@ export async function restartServer(ctx, { signal = 'SIGTERM', whileDown = async
     },
   };
 }
+
+/** A test camera (startCamera), and a server with a --live-config file
+ * that `config(camera, dir)` writes (dir: a scratch folder, removed
+ * after), and a browser, for a test file; tests read ctx.camera,
+ * ctx.server, ctx.browser and ctx.dir. */
+export function cameraServerAndBrowser(config) {
+  const ctx = { camera: null, server: null, browser: null, dir: '' };
+  before(async () => {
+    ctx.camera = await startCamera();
+    ctx.dir = mkdtempSync(join(tmpdir(), 'clapshot-e2e-live-'));
+    const conf = join(ctx.dir, 'live.toml');
+    writeFileSync(conf, config(ctx.camera, ctx.dir));
+    ctx.server = await startServer({ args: ['--live-config', conf] });
+    ctx.browser = await launchBrowser();
+  });
+  after(async () => {
+    await ctx.browser?.close();
+    await ctx.server?.stop();
+    await ctx.camera?.stop();
+    if (ctx.dir) rmSync(ctx.dir, { recursive: true, force: true });
+  });
+  return ctx;
+}
+
+/** Waits until the <video> at `selector` plays (in `mode`, its
+ * data-mode, when given): its time advances by over a second. */
+export async function videoPlays(page, selector = 'video', mode = null) {
+  await page.waitForFunction(([q, m]) => {
+    const v = document.querySelector(q);
+    return v && (!m || v.dataset.mode === m) && v.readyState >= 2 && v.currentTime > 0.1 && !v.paused;
+  }, [selector, mode], { timeout: 45_000 });
+  const t0 = await page.evaluate((q) => document.querySelector(q).currentTime, selector);
+  await page.waitForFunction(([q, t]) => document.querySelector(q).currentTime > t + 1, [selector, t0], { timeout: 20_000 });
+}

@@ -3,28 +3,19 @@
 // (--live-config), played in Chromium by hls.js (LL-HLS) and by MSE over
 // the websocket; per-stream `users` decide who sees what.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before } from 'node:test';
-import { e2e, launchBrowser, openHome, owner, startCamera, startServer } from './harness.mjs';
+import { cameraServerAndBrowser, e2e, openHome, owner, startServer, videoPlays } from './harness.mjs';
 
 const LOBBY = '0742091c-19cd-4658-9b4f-5320da160f45'; // everyone
 const DESK = '1d1b2c3e-8f4a-4c7e-9a55-0b6f2e1c9d01'; // alice only
 const BROKEN = '2e2c3d4f-9a5b-4d8f-8b66-1c7a3f2dae12'; // a camera that is not there
 
 const bob = { user: 'bob', name: 'Bob' };
-const ctx = { camera: null, server: null, browser: null, dir: '' };
-
-before(async () => {
-  ctx.camera = await startCamera();
-  ctx.dir = mkdtempSync(join(tmpdir(), 'clapshot-e2e-live-'));
-  const conf = join(ctx.dir, 'live.toml');
-  // TCP: two sessions on one gortsplib test server must not SETUP over UDP
-  // at once (a race inside gortsplib v5.6.5's server).
-  writeFileSync(conf, `
+// TCP: two sessions on one gortsplib test server must not SETUP over UDP
+// at once (a race inside gortsplib v5.6.5's server).
+const ctx = cameraServerAndBrowser((camera, dir) => `
 [hls]
-directory = ${JSON.stringify(join(ctx.dir, 'hls'))}
+directory = ${JSON.stringify(join(dir, 'hls'))}
 
 [engine]
 reconnect_max_ms = 1000
@@ -32,14 +23,14 @@ reconnect_max_ms = 1000
 [[rtsp_streams]]
 guid = "${LOBBY}"
 name = "Lobby"
-url = "${ctx.camera.url}"
+url = "${camera.url}"
 transport = "tcp"
 output_types = ["mse", "llhls"]
 
 [[rtsp_streams]]
 guid = "${DESK}"
 name = "Alice's desk"
-url = "${ctx.camera.url}"
+url = "${camera.url}"
 transport = "tcp"
 output_types = ["mse", "llhls"]
 users = ["alice"]
@@ -50,28 +41,13 @@ name = "Broken"
 url = "rtsp://127.0.0.1:9/nothing"
 transport = "tcp"
 `);
-  ctx.server = await startServer({ args: ['--live-config', conf] });
-  ctx.browser = await launchBrowser();
-});
-
-after(async () => {
-  await ctx.browser?.close();
-  await ctx.server?.stop();
-  await ctx.camera?.stop();
-  if (ctx.dir) rmSync(ctx.dir, { recursive: true, force: true });
-});
 
 const opts = { server: () => ctx.server, timeout: 120_000 };
 const tile = (page, id) => page.locator(`.tile[data-stream="${id}"]`);
 
-/** Waits until the <video> plays: its time advances by over a second. */
+/** Waits until the <video> plays; what it plays. */
 async function playing(page) {
-  await page.waitForFunction(() => {
-    const v = document.querySelector('video.live-video');
-    return v && v.readyState >= 2 && v.currentTime > 0.2 && !v.paused;
-  }, null, { timeout: 45_000 });
-  const t0 = await page.evaluate(() => document.querySelector('video.live-video').currentTime);
-  await page.waitForFunction((t) => document.querySelector('video.live-video').currentTime > t + 1, t0, { timeout: 15_000 });
+  await videoPlays(page, 'video.live-video');
   return page.evaluate(() => {
     const v = document.querySelector('video.live-video');
     return { mode: v.dataset.mode, width: v.videoWidth, height: v.videoHeight };

@@ -1,17 +1,21 @@
 package archive
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/clapshot-go/clapshot/internal/live/archive/s3store"
 )
 
 // Remote is an object store for closed segments (s3store.Client).
@@ -23,6 +27,8 @@ type Remote interface {
 	Open(ctx context.Context, bucket, key string) (io.ReadCloser, error)
 	// Delete removes an object; a missing object is not an error.
 	Delete(ctx context.Context, bucket, key string) error
+	// List returns the objects whose keys start with prefix.
+	List(ctx context.Context, bucket, prefix string) ([]s3store.Object, error)
 }
 
 // Store is one stream's archive: its segments (closed, and the one being
@@ -82,6 +88,8 @@ func openStore(id string, set Settings, remote Remote, log *slog.Logger) (*Store
 			return nil, fmt.Errorf("archive directory: %w", err)
 		}
 	}
+	_, statErr := os.Stat(s.indexPath())
+	lost := errors.Is(statErr, os.ErrNotExist)
 	known, bad, err := readIndex(s.indexPath())
 	if err != nil {
 		return nil, fmt.Errorf("archive index: %w", err)
@@ -126,6 +134,11 @@ func openStore(id string, set Settings, remote Remote, log *slog.Logger) (*Store
 			segs = append(segs, seg)
 		}
 	}
+	if lost && s.remote != nil {
+		// Without an index the uploaded segments are known only to the
+		// bucket: list it and measure what is there.
+		segs = append(segs, s.fromBucket(known)...)
+	}
 	slices.SortFunc(segs, func(a, b Segment) int { return a.Start.Compare(b.Start) })
 	s.segs = segs
 	if writable {
@@ -134,6 +147,60 @@ func openStore(id string, set Settings, remote Remote, log *slog.Logger) (*Store
 		}
 	}
 	return s, nil
+}
+
+// BucketRebuildTimeout bounds rebuilding a lost index from the bucket.
+const BucketRebuildTimeout = 5 * time.Minute
+
+// fromBucket lists the stream's objects and measures each one the index
+// does not know (reading it whole), for an index that was lost. A bucket
+// that cannot be listed is reported; recording goes on, and the segments
+// in it are found the next time the index is missing.
+func (s *Store) fromBucket(known map[string]Segment) []Segment {
+	ctx, cancel := context.WithTimeout(context.Background(), BucketRebuildTimeout)
+	defer cancel()
+	prefix := s.objectKey("")
+	objs, err := s.remote.List(ctx, s.set.Bucket, prefix)
+	if err != nil {
+		s.log.Error("Archive: the index is missing and the bucket cannot be listed; uploaded segments are left out", "error", err)
+		return nil
+	}
+	var out []Segment
+	for _, o := range objs {
+		name := path.Base(o.Key)
+		if sid, _, ok := parseName(name); !ok || sid != s.id || o.Key != s.objectKey(name) {
+			continue
+		}
+		if _, ok := known[name]; ok {
+			continue
+		}
+		seg, err := s.measureObject(ctx, o.Key, name)
+		if err != nil {
+			s.log.Warn("Archive: an object in the bucket is not a playable segment; left out (it is kept)", "key", o.Key, "problem", err.Error())
+			continue
+		}
+		out = append(out, seg)
+	}
+	s.log.Info("Archive: index missing; rebuilt from the bucket", "bucket", s.set.Bucket, "prefix", prefix, "objects", len(objs), "segments", len(out))
+	return out
+}
+
+// measureObject reads one object of the bucket as scan reads a file.
+func (s *Store) measureObject(ctx context.Context, key, name string) (Segment, error) {
+	rc, err := s.remote.Open(ctx, s.set.Bucket, key)
+	if err != nil {
+		return Segment{}, err
+	}
+	defer rc.Close()
+	info, err := scanSegment(bufio.NewReaderSize(rc, 1<<20))
+	if err != nil {
+		return Segment{}, err
+	}
+	if info.parts == 0 {
+		return Segment{}, errors.New("no media in it")
+	}
+	_, start, _ := parseName(name)
+	return Segment{Name: name, Start: start, Duration: info.duration, Size: info.size, Codec: info.codec, Init: info.init, Remote: true, Key: key}, nil
 }
 
 // scan measures a file the index does not know: the open segment of a

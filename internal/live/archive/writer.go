@@ -79,6 +79,9 @@ type segWriter struct {
 	lastSync time.Time
 	syncGap  time.Duration
 	initHash string
+	// buf holds a part while it is marshalled; kept, so that each part
+	// does not grow (and clear) a new one.
+	buf seekablebuffer.Buffer
 }
 
 // createSegment makes a new file starting with the keyframe k.
@@ -226,12 +229,16 @@ func (w *segWriter) flush() error {
 	if len(w.audio) > 0 {
 		p.Tracks = append(p.Tracks, &fmp4.PartTrack{ID: 2, BaseTime: uint64(w.audioPTS), Samples: w.audio})
 	}
-	w.part, w.audio = nil, nil
-	var buf seekablebuffer.Buffer
-	if err := p.Marshal(&buf); err != nil {
+	w.buf.Reset()
+	err := p.Marshal(&w.buf)
+	// The samples are in the buffer now; their slices are used again.
+	clear(w.part)
+	clear(w.audio)
+	w.part, w.audio = w.part[:0], w.audio[:0]
+	if err != nil {
 		return fmt.Errorf("part: %w", err)
 	}
-	if err := w.write(buf.Bytes()); err != nil {
+	if err := w.write(w.buf.Bytes()); err != nil {
 		return err
 	}
 	w.onDisk = w.end

@@ -253,6 +253,17 @@ func (m *Muxer) WriteUnit(u *media.Unit) error {
 		dur = uint32(dts - m.lastDTS)
 	}
 	m.lastDTS, m.lastDur, m.haveLast = dts, dur, true
+	m.mu.Lock()
+	idle := len(m.viewers) == 0
+	m.mu.Unlock()
+	if idle {
+		// Nobody to send it to (a recorded stream nobody watches): keep
+		// the timeline going, skip copying the frame into a fragment. A
+		// viewer who subscribes starts at a keyframe anyway.
+		m.nextSeq()
+		m.audio = m.audio[:0]
+		return nil
+	}
 	frag := []fragTrack{{id: 1, base: uint64(dts), samples: []fragSample{{
 		dur: dur, cto: int32(u.PTS - u.DTS), nonSync: !u.Key, nalus: u.Data,
 	}}}}

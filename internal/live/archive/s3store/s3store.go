@@ -183,3 +183,26 @@ func (c *Client) Delete(ctx context.Context, bucket, key string) error {
 	}
 	return nil
 }
+
+// Object is one listed object.
+type Object struct {
+	Key  string
+	Size int64
+}
+
+// List returns the objects of bucket whose keys start with prefix, at any
+// depth. A bucket that does not exist has none.
+func (c *Client) List(ctx context.Context, bucket, prefix string) ([]Object, error) {
+	var out []Object
+	for o := range c.c.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if o.Err != nil {
+			var er minio.ErrorResponse
+			if errors.As(o.Err, &er) && er.Code == "NoSuchBucket" {
+				return nil, nil
+			}
+			return nil, c.describe("list "+bucket+"/"+prefix, o.Err)
+		}
+		out = append(out, Object{Key: o.Key, Size: o.Size})
+	}
+	return out, nil
+}

@@ -7,8 +7,9 @@ import type { LivePlayback, PlaybackEvents } from './playback';
 /** What the user is told about a fatal hls.js error. Playlists answer 404
  * for an unknown stream and for one the user may not watch, 503 before
  * the camera's first picture (docs/live.md). */
-export function describeHlsError(d: Pick<ErrorData, 'type' | 'details' | 'response' | 'error'>): { message: string; retry: boolean } {
+export function describeHlsError(d: Pick<ErrorData, 'type' | 'details' | 'response' | 'error'>, vod = false): { message: string; retry: boolean } {
   const code = d.response?.code ?? 0;
+  if (code === 404 && vod) return { message: 'Nothing recorded there any more, or you may not watch this stream (404)', retry: false };
   if (code === 404) return { message: 'No such stream, or you may not watch it (404)', retry: false };
   if (code === 403) return { message: 'The server refused this request (403)', retry: false };
   if (code === 503) return { message: 'The camera has sent no picture yet (503): it may be offline', retry: true };
@@ -20,17 +21,18 @@ export function describeHlsError(d: Pick<ErrorData, 'type' | 'details' | 'respon
 
 const idle: LivePlayback = { stop() {}, latency: () => null };
 
-/** Plays an HLS or LL-HLS playlist in a <video>. If `signal` is aborted
- * while hls.js is loading, the <video> is left alone (another player may
- * have it by then). */
-export async function startHls(video: HTMLVideoElement, url: string, ev: PlaybackEvents, signal?: AbortSignal): Promise<LivePlayback> {
+/** Plays an HLS or LL-HLS playlist in a <video>; with vod, a recording
+ * (the archive's VOD playlist: it starts where its EXT-X-START says). If
+ * `signal` is aborted while hls.js is loading, the <video> is left alone
+ * (another player may have it by then). */
+export async function startHls(video: HTMLVideoElement, url: string, ev: PlaybackEvents, signal?: AbortSignal, vod = false): Promise<LivePlayback> {
   const { default: Hls } = await import('hls.js');
   if (signal?.aborted) return idle;
   if (!Hls.isSupported()) {
     if (video.canPlayType('application/vnd.apple.mpegurl')) return nativeHls(video, url, ev);
     throw new Error('This browser can play HLS neither with Media Source Extensions nor natively');
   }
-  const hls = new Hls({ lowLatencyMode: true, backBufferLength: 10 });
+  const hls = vod ? new Hls({ lowLatencyMode: false, backBufferLength: 30 }) : new Hls({ lowLatencyMode: true, backBufferLength: 10 });
   let stopped = false;
   let recovered = false;
   const stop = () => {
@@ -47,7 +49,7 @@ export async function startHls(video: HTMLVideoElement, url: string, ev: Playbac
       return;
     }
     stop();
-    const { message, retry } = describeHlsError(d);
+    const { message, retry } = describeHlsError(d, vod);
     ev.onerror(message, retry);
   });
   hls.on(Hls.Events.MANIFEST_PARSED, () => {
@@ -61,8 +63,9 @@ export async function startHls(video: HTMLVideoElement, url: string, ev: Playbac
     stop,
     latency: () => {
       const at = hls.playingDate;
-      return at ? Math.max(0, (Date.now() - at.getTime()) / 1000) : null;
+      return at && !vod ? Math.max(0, (Date.now() - at.getTime()) / 1000) : null;
     },
+    at: () => hls.playingDate?.getTime() ?? null,
   };
 }
 

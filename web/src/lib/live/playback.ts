@@ -7,6 +7,9 @@ export interface LivePlayback {
   stop(): void;
   /** Seconds from the picture shown to the newest one received, if known. */
   latency(): number | null;
+  /** The camera's clock of the picture shown (ms since the epoch), if
+   * known: where archive playback is. */
+  at?(): number | null;
 }
 
 /** What a player tells the page. */

@@ -44,6 +44,11 @@ export interface LiveStream {
   llhlsUrl: string;
   hlsUrl: string;
   mseUrl: string;
+  /** Where the stream's archive is served (ranges, vod.m3u8, review below
+   * it), absolute; "" when it is not. */
+  archiveUrl: string;
+  /** The stream is being recorded now. */
+  recording: boolean;
 }
 
 /** A failed request to the live API: its HTTP status (0: no answer) and
@@ -116,6 +121,8 @@ export function parseStream(raw: unknown, base: string, where = 'stream'): LiveS
     llhlsUrl: url('llhls_url'),
     hlsUrl: url('hls_url'),
     mseUrl: url('mse_url'),
+    archiveUrl: url('archive_url'),
+    recording: raw.recording === true,
   };
 }
 
@@ -132,6 +139,33 @@ export function wsUrlFor(httpUrl: string): string {
 
 /** The fetch the store uses (window.fetch, or a test's). */
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
+
+/** Asks the live API for JSON (GET unless init says otherwise) and
+ * returns its answer; a failure is a LiveError with the server's reason
+ * ({"error": "…"}) or the HTTP status. */
+export async function requestJSON(fetchFn: Fetch, url: string, init: RequestInit = {}): Promise<unknown> {
+  let r: Response;
+  try {
+    r = await fetchFn(url, { cache: 'no-store', credentials: 'same-origin', ...init });
+  } catch (e) {
+    throw new LiveError(`Cannot reach the server: ${(e as Error).message}`, 0);
+  }
+  if (!r.ok) {
+    let msg = `${r.status} ${r.statusText}`.trim();
+    try {
+      const body = await r.json();
+      if (isObject(body) && typeof body.error === 'string' && body.error) msg = body.error;
+    } catch {
+      // Not JSON (e.g. a proxy's page): the status says enough.
+    }
+    throw new LiveError(msg, r.status);
+  }
+  try {
+    return await r.json();
+  } catch {
+    throw new LiveError('The server sent something that is not JSON', r.status);
+  }
+}
 
 /** How often the open Live page refreshes the list. */
 export const POLL_MS = 3000;
@@ -171,28 +205,8 @@ export class LiveStore {
     return this.streams.find((s) => s.id === id);
   }
 
-  private async getJSON(path: string): Promise<unknown> {
-    let r: Response;
-    try {
-      r = await this.fetchFn(this.base + path, { cache: 'no-store', credentials: 'same-origin' });
-    } catch (e) {
-      throw new LiveError(`Cannot reach the server: ${(e as Error).message}`, 0);
-    }
-    if (!r.ok) {
-      let msg = `${r.status} ${r.statusText}`.trim();
-      try {
-        const body = await r.json();
-        if (isObject(body) && typeof body.error === 'string' && body.error) msg = body.error;
-      } catch {
-        // Not JSON (e.g. a proxy's page): the status says enough.
-      }
-      throw new LiveError(msg, r.status);
-    }
-    try {
-      return await r.json();
-    } catch {
-      throw new LiveError('The server sent something that is not JSON', r.status);
-    }
+  private getJSON(path: string): Promise<unknown> {
+    return requestJSON(this.fetchFn, this.base + path);
   }
 
   /** Reads the list again; concurrent calls share one request. */

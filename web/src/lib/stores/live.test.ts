@@ -31,6 +31,8 @@ const example = {
   llhls_url: `streams/${ID}/llhls/index.m3u8`,
   hls_url: `streams/${ID}/hls/index.m3u8`,
   mse_url: `streams/${ID}/mse`,
+  archive_url: `streams/${ID}/archive/`,
+  recording: true,
 };
 
 describe('parseStream', () => {
@@ -58,12 +60,14 @@ describe('parseStream', () => {
       llhlsUrl: `https://review.example.com/clap/api/live/streams/${ID}/llhls/index.m3u8`,
       hlsUrl: `https://review.example.com/clap/api/live/streams/${ID}/hls/index.m3u8`,
       mseUrl: `https://review.example.com/clap/api/live/streams/${ID}/mse`,
+      archiveUrl: `https://review.example.com/clap/api/live/streams/${ID}/archive/`,
+      recording: true,
     });
   });
 
   it('fills what a stream without picture or outputs lacks, and keeps what it has', () => {
     const s = parseStream({ id: ID, state: 'offline', last_error: 'camera unreachable: connection refused', last_error_at: '2026-12-03T09:30:00Z', mse_url: '', bitrate_bps: 'x' }, 'http://h/api/live/');
-    expect([s.name, s.state, s.codecs, s.width, s.bitrateBps, s.llhlsUrl, s.mseUrl, s.outputs]).toEqual([ID, 'offline', '', 0, 0, '', '', []]);
+    expect([s.name, s.state, s.codecs, s.width, s.bitrateBps, s.llhlsUrl, s.mseUrl, s.outputs, s.archiveUrl, s.recording]).toEqual([ID, 'offline', '', 0, 0, '', '', [], '', false]);
     expect([s.lastError, s.lastErrorAt?.toISOString()]).toEqual(['camera unreachable: connection refused', '2026-12-03T09:30:00.000Z']);
   });
 

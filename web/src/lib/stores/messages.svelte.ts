@@ -44,9 +44,13 @@ export class MessagesStore {
     this.claims.push(fn);
   }
 
-  /** Calls fn for every notice, after it is listed and toasted. */
-  onNotice(fn: NoticeHook) {
+  /** Calls fn for every notice, after it is listed and toasted, until the
+   * returned function is called. */
+  onNotice(fn: NoticeHook): () => void {
     this.noticeHooks.push(fn);
+    return () => {
+      this.noticeHooks = this.noticeHooks.filter((h) => h !== fn);
+    };
   }
 
   /** Asks the server for the user's messages (on every connect). */
