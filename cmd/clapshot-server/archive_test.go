@@ -98,7 +98,7 @@ users = ["alice"]
 	if err := json.Unmarshal([]byte(body), &res); code != 202 || err != nil || res.ID == "" {
 		t.Fatalf("send to review: %d %s", code, body)
 	}
-	if res.Duration < 5 || res.Duration > 6.5 || !strings.HasPrefix(res.Title, "Lobby ") {
+	if res.Duration < 5 || res.Duration > 6.5 || !strings.HasPrefix(res.Title, "Lobby ") || strings.HasSuffix(res.Title, ".mp4") {
 		t.Errorf("exported %+v for a 5 s range", res)
 	}
 

@@ -88,6 +88,8 @@ func (h *Handler) review(w http.ResponseWriter, r *http.Request) {
 	if title == "" {
 		title = fmt.Sprintf("%s %s–%s UTC", st.Config().Name, from.UTC().Format("2006-01-02 15:04:05"), to.UTC().Format("15:04:05"))
 	}
+	// The file needs its extension; the title is what the user named it
+	// (an upload's title is its file name, but a clip never had one).
 	raw := title
 	if !strings.HasSuffix(strings.ToLower(raw), ".mp4") {
 		raw += ".mp4"
@@ -118,7 +120,7 @@ func (h *Handler) review(w http.ResponseWriter, r *http.Request) {
 	cookies := auth.Cookies(r.Header)
 	id, err := ingest.MediaID(path, ident.UserID, cookies)
 	if err == nil {
-		err = h.Review.Submit(r.Context(), ingest.Upload{Path: path, Title: mediadir.Title(raw), UserID: ident.UserID,
+		err = h.Review.Submit(r.Context(), ingest.Upload{Path: path, Title: mediadir.Title(title), UserID: ident.UserID,
 			UserName: ident.UserName, Cookies: cookies, Source: "archive"})
 	}
 	if err != nil {
@@ -129,7 +131,7 @@ func (h *Handler) review(w http.ResponseWriter, r *http.Request) {
 	log.Info("Send to review: archive range queued as a media file", "media_file_id", id,
 		"start", exp.Start, "duration", exp.Duration.Round(time.Millisecond))
 	writeJSON(w, http.StatusAccepted, map[string]any{
-		"media_file_id": id, "title": mediadir.Title(raw), "start": exp.Start.UTC(), "duration": exp.Duration.Seconds(),
+		"media_file_id": id, "title": mediadir.Title(title), "start": exp.Start.UTC(), "duration": exp.Duration.Seconds(),
 		"codec": exp.Codec,
 	})
 }
