@@ -282,3 +282,40 @@ e2e('the picture: v2 onto v1 keeps the frame shown, and compare under the wipe p
   assert.ok(Math.abs(paused.a - paused.b) <= 1, `paused: v2 shows frame ${paused.a}, v1 frame ${paused.b}`);
   assert.deepEqual(s.consoleErrors(), []);
 }, opts);
+
+e2e('on the home page: a file dropped on a tile, and "Upload new version…" in its menu, stack onto it', async (s) => {
+  const first = await addMedia(ctx.server, ctx.browser, testVideo('tile1.mp4', { seconds: 2 }));
+  const home = await openHome(s, ctx.browser, ctx.server);
+  const stackTile = home.locator('.tile[data-key^="m:"]').filter({ hasText: /tile\d\.mp4/ });
+  await home.locator(`.tile[data-key="m:${first}"]`).waitFor();
+
+  // A drop from the desktop onto the tile.
+  await home.evaluate(async ([url, key]) => {
+    const blob = await (await fetch(url)).blob();
+    const dt = new DataTransfer();
+    dt.items.add(new File([blob], 'tile2.mp4', { type: 'video/mp4' }));
+    const tile = document.querySelector(`.tile[data-key="${key}"]`);
+    tile.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    tile.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, [`${ctx.server.url}videos/${first}/orig/tile1.mp4`, `m:${first}`]);
+  await stackTile.locator('.ver', { hasText: 'v2 / 2' }).waitFor({ timeout: 60_000 });
+  assert.equal(await stackTile.count(), 1, 'the stack is one tile');
+  assert.match(await stackTile.textContent(), /tile2\.mp4/);
+
+  // The tile's menu, through the browser's file chooser.
+  const chooser = home.waitForEvent('filechooser');
+  await stackTile.click({ button: 'right' });
+  await home.getByRole('menuitem', { name: 'Upload new version…' }).click();
+  await (await chooser).setFiles(testVideo('tile3.mp4', { seconds: 2, size: '480x270' }));
+  await stackTile.locator('.ver', { hasText: 'v3 / 3' }).waitFor({ timeout: 60_000 });
+  assert.equal(await stackTile.count(), 1, 'the stack is still one tile');
+  assert.match(await stackTile.textContent(), /tile3\.mp4/);
+  assert.equal(await home.locator(`.tile[data-key="m:${first}"]`).count(), 0, 'v1 is inside the stack, not a tile of its own');
+
+  // The stack's newest version opens with all three in its Version menu.
+  const key = await stackTile.getAttribute('data-key');
+  const page = await openClip(s, key.slice(2));
+  assert.deepEqual(await page.getByRole('combobox', { name: 'Version' }).locator('option').allTextContents(),
+    ['v1 · tile1.mp4', 'v2 · tile2.mp4', 'v3 · tile3.mp4']);
+  assert.deepEqual(s.consoleErrors(), []);
+}, opts);
