@@ -68,6 +68,11 @@ func (p *Pipeline) cleanUploadDirs(ctx context.Context, now time.Time) {
 	if err != nil {
 		return
 	}
+	// The uploads in flight before the jobs: an upload that ends in
+	// between has queued its job before it stopped being in flight, so
+	// the job list names its directory (the other order missed it, and
+	// took a file that had just been queued).
+	busy := p.inflightDirs()
 	jobs, err := p.db.ListJobs(ctx, store.JobQueued, store.JobRunning)
 	if err != nil {
 		return
@@ -82,7 +87,7 @@ func (p *Pipeline) cleanUploadDirs(ctx context.Context, now time.Time) {
 	}
 	for _, e := range entries {
 		dir := filepath.Join(p.l.Upload(), e.Name())
-		if !e.IsDir() || dir == filepath.Clean(p.l.Tus()) || referenced[dir] || p.uploading(dir) {
+		if !e.IsDir() || dir == filepath.Clean(p.l.Tus()) || referenced[dir] || busy[dir] {
 			continue
 		}
 		files, err := os.ReadDir(dir)
@@ -121,8 +126,13 @@ func (p *Pipeline) beginUpload(dir string) func() {
 	}
 }
 
-func (p *Pipeline) uploading(dir string) bool {
+// inflightDirs are the upload directories being written now.
+func (p *Pipeline) inflightDirs() map[string]bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.inflight[dir]
+	busy := make(map[string]bool, len(p.inflight))
+	for d := range p.inflight {
+		busy[d] = true
+	}
+	return busy
 }

@@ -227,8 +227,21 @@ func TestSlowClientDropped(t *testing.T) {
 	const reports = 250
 	drawing := "data:image/webp;base64," + base64.StdEncoding.EncodeToString(append(append([]byte{}, webpImage...), make([]byte, 48<<10)...))
 	report := `{"collabReport":{"paused":true,"seekTimeSec":1,"drawing":"` + drawing + `"}}`
+	// The presenter stays at most `window` reports ahead of what alice and
+	// bob have received, so their queues (16 messages, 1 MiB) never fill,
+	// however the loaded machine schedules the server's writers: only
+	// carol, who reads nothing, overflows.
+	const window = 4
+	received := make(chan struct{}, reports)
 	go func() {
 		for i := 0; i < reports; i++ {
+			if i >= window {
+				select {
+				case <-received:
+				case <-time.After(waitTime):
+					return
+				}
+			}
 			if presenter.conn.Write(context.Background(), websocket.MessageText, []byte(report)) != nil {
 				return
 			}
@@ -237,6 +250,7 @@ func TestSlowClientDropped(t *testing.T) {
 	for i := 0; i < reports; i++ {
 		presenter.expectCollabEvent()
 		watcher.expectCollabEvent()
+		received <- struct{}{}
 	}
 	if !strings.Contains(s.logs.String(), "Disconnecting a client that does not keep up") {
 		t.Error("the stuck client was not disconnected")

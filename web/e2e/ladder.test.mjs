@@ -58,6 +58,28 @@ async function waitQuality(page, want, timeout = 60_000) {
     });
 }
 
+/** The height of the frames the <video> presents (requestVideoFrameCallback's
+ * metadata, the decoded picture, not the element's size). */
+function presentedHeight(page) {
+  return page.evaluate(() => new Promise((res) => {
+    const v = document.querySelector('video');
+    v.requestVideoFrameCallback((_now, m) => res(m.height));
+    setTimeout(() => res(v.videoHeight), 2000); // paused: no new frame
+  }));
+}
+
+/** Waits until the presented picture is one of the heights in want. */
+async function waitPresentedHeight(page, want, timeout = 60_000) {
+  const deadline = Date.now() + timeout;
+  let h;
+  while (Date.now() < deadline) {
+    h = await presentedHeight(page);
+    if (want.includes(h)) return h;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the presented picture is ${h} pixels high after ${timeout / 1000} s, want one of ${want}`);
+}
+
 e2e('hls.js plays the ladder, with a quality menu, and switches down on a throttled link', async (s) => {
   const page = await openPlayer(s);
   assert.equal(await page.locator('.player').getAttribute('data-source'), 'hls');
@@ -71,6 +93,7 @@ e2e('hls.js plays the ladder, with a quality menu, and switches down on a thrott
   await page.getByRole('button', { name: 'Play' }).click();
   await waitQuality(page, ['360p']);
   assert.match(await menu.locator('option').first().textContent(), /^Auto \(360p\)$/);
+  await waitPresentedHeight(page, [360], 30_000);
 
   // 60 KB/s (480 kbit/s) holds 144p (120 + 128 kbit/s of audio) and not
   // 360p (1.2 Mbit/s): hls.js measures its slow downloads and goes down.
@@ -78,6 +101,10 @@ e2e('hls.js plays the ladder, with a quality menu, and switches down on a thrott
   await cdp.send('Network.enable');
   await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 40, downloadThroughput: 60_000, uploadThroughput: -1 });
   await waitQuality(page, ['240p', '144p'], 90_000);
+  // hls.js's LEVEL_SWITCHED (the player's data-quality) and the picture:
+  // the frames shown now come from a lower rung.
+  const low = await waitPresentedHeight(page, [240, 144], 30_000);
+  console.log(`throttled to 480 kbit/s: hls.js switched to ${await quality(page)}, the picture is ${low} pixels high`);
   const playing = await page.evaluate(() => !document.querySelector('video').paused);
   assert.ok(playing, 'still playing after the switch');
 
@@ -86,8 +113,10 @@ e2e('hls.js plays the ladder, with a quality menu, and switches down on a thrott
   await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
   await menu.selectOption({ label: '360p' });
   await waitQuality(page, ['360p'], 30_000);
+  await waitPresentedHeight(page, [360], 30_000);
   await menu.selectOption({ label: '144p' });
   await waitQuality(page, ['144p'], 30_000);
+  await waitPresentedHeight(page, [144], 30_000);
   await menu.selectOption({ index: 0 });
   assert.equal(await menu.inputValue(), '-1');
   assert.match(await menu.locator('option').first().textContent(), /^Auto( \(\d+p\))?$/);

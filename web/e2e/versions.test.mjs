@@ -196,3 +196,126 @@ e2e('a file dropped on the player becomes the next version', async (s) => {
   assert.deepEqual(await versionMenu.locator('option').allTextContents(), ['v1 · cut1.mp4', 'v2 · cut2.mp4', 'v3 · cut3.mp4']);
   assert.deepEqual(s.consoleErrors(), []);
 }, opts);
+
+/** A clip whose picture is its own frame number: eight vertical stripes,
+ * stripe b white when bit b of the frame number is set, so the test reads
+ * the frame a <video> presents from its pixels, not from its clock. */
+function codedClip(name, size) {
+  const out = testMediaPath(name);
+  const geq = "geq=lum='if(mod(floor(N/pow(2\\,floor(X*8/W)))\\,2)\\,235\\,16)':cb=128:cr=128";
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `nullsrc=s=${size}:r=25:d=6,format=yuv420p,${geq}`,
+    '-f', 'lavfi', '-i', 'sine=frequency=440:duration=6', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '12', '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-shortest', '-movflags', '+faststart', out]);
+  if (r.status !== 0) throw new Error(`ffmpeg: ${r.stderr}`);
+  return out;
+}
+
+/** Seeks with the frame box (unless f is null) and returns the frame
+ * number each <video> of the stage presents, read from its pixels once
+ * it has presented a new frame (requestVideoFrameCallback registered
+ * before the seek) and no longer seeks. */
+async function presentedAfter(page, f) {
+  const presented = page.evaluate(() => Promise.all([...document.querySelectorAll('.stage video')].map((v) => new Promise((res) => {
+    v.requestVideoFrameCallback(() => res());
+    setTimeout(res, 5000); // the same frame as before: none presented
+  }))));
+  if (f !== null) {
+    const box = page.getByLabel('Frame number', { exact: true });
+    await box.fill(String(f));
+    await box.press('Enter');
+  }
+  await presented;
+  await page.waitForFunction(() => [...document.querySelectorAll('.stage video')].every((v) => !v.seeking && v.readyState >= 2));
+  return page.evaluate(() => Object.fromEntries([...document.querySelectorAll('.stage video')].map((v) => {
+    const c = document.createElement('canvas');
+    [c.width, c.height] = [v.videoWidth, v.videoHeight];
+    const g = c.getContext('2d', { willReadFrequently: true });
+    g.drawImage(v, 0, 0);
+    let n = 0;
+    for (let bit = 0; bit < 8; bit++) {
+      if (g.getImageData(Math.floor(((bit + 0.5) * c.width) / 8), c.height >> 1, 1, 1).data[0] > 128) n |= 1 << bit;
+    }
+    return [v.classList.contains('b') ? 'b' : 'a', n];
+  })));
+}
+
+e2e('the picture: v2 onto v1 keeps the frame shown, and compare under the wipe presents the same frame in both', async (s) => {
+  const v1 = await addMedia(ctx.server, ctx.browser, codedClip('coded1.mp4', '320x180'));
+  const page = await openClip(s, v1);
+  assert.deepEqual(await presentedAfter(page, 37), { a: 37 });
+
+  await page.getByLabel('New version file').setInputFiles(codedClip('coded2.mp4', '480x270'));
+  const versionMenu = page.getByRole('combobox', { name: 'Version' });
+  await page.waitForFunction(() => document.querySelectorAll('select[aria-label="Version"] option').length === 2, null, { timeout: 60_000 });
+  assert.deepEqual(await versionMenu.locator('option').allTextContents(), ['v1 · coded1.mp4', 'v2 · coded2.mp4']);
+  assert.deepEqual(await presentedAfter(page, 37), { a: 37 }, 'still v1 at frame 37');
+
+  // The Version menu: v2 opens at the frame v1 showed.
+  const presented = presentedAfter(page, null);
+  await versionMenu.selectOption({ label: 'v2 · coded2.mp4' });
+  await page.waitForFunction(() => document.querySelector('video.a')?.videoWidth === 480, null, { timeout: 30_000 });
+  assert.deepEqual(await presented, { a: 37 }, 'v2 presents the frame v1 showed');
+  assert.equal(await page.getByLabel('Frame number', { exact: true }).inputValue(), '37');
+
+  // Compare with v1 under the wipe; every seek shows one frame in both.
+  await page.getByRole('combobox', { name: 'Compare with' }).selectOption({ label: 'v1 · coded1.mp4' });
+  await page.getByRole('combobox', { name: 'Compare mode' }).selectOption('wipe');
+  await page.locator('.stage.wipe').waitFor();
+  await page.waitForFunction(() => document.querySelector('video.b')?.readyState >= 2 && document.querySelector('video.b').videoWidth === 320,
+    null, { timeout: 30_000 });
+  assert.match(await page.locator('video.b').evaluate((v) => v.style.clipPath), /^inset\(0px 0px 0px 50%\)$/);
+  const errors = [];
+  for (const f of [90, 5, 123, 61, 149, 20, 104]) {
+    const shown = await presentedAfter(page, f);
+    assert.equal(shown.a, f, `v2 presents frame ${shown.a} after a seek to ${f}`);
+    errors.push(Math.abs(shown.a - shown.b));
+  }
+  console.log(`wipe seek-sync error from the pictures, frames: ${errors.join(', ')} (max ${Math.max(...errors)})`);
+  assert.ok(Math.max(...errors) <= 1, `the two pictures differ by ${errors} frames`);
+
+  // Played for a while and paused: the pictures agree again.
+  await page.getByRole('button', { name: 'Play' }).click();
+  await page.waitForFunction(() => document.querySelector('video.a').currentTime > 1.8, null, { timeout: 20_000 });
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.waitForFunction(() => [...document.querySelectorAll('.stage video')].every((v) => v.paused), null, { timeout: 10_000 });
+  const paused = await presentedAfter(page, null);
+  assert.ok(Math.abs(paused.a - paused.b) <= 1, `paused: v2 shows frame ${paused.a}, v1 frame ${paused.b}`);
+  assert.deepEqual(s.consoleErrors(), []);
+}, opts);
+
+e2e('on the home page: a file dropped on a tile, and "Upload new version…" in its menu, stack onto it', async (s) => {
+  const first = await addMedia(ctx.server, ctx.browser, testVideo('tile1.mp4', { seconds: 2 }));
+  const home = await openHome(s, ctx.browser, ctx.server);
+  const stackTile = home.locator('.tile[data-key^="m:"]').filter({ hasText: /tile\d\.mp4/ });
+  await home.locator(`.tile[data-key="m:${first}"]`).waitFor();
+
+  // A drop from the desktop onto the tile.
+  await home.evaluate(async ([url, key]) => {
+    const blob = await (await fetch(url)).blob();
+    const dt = new DataTransfer();
+    dt.items.add(new File([blob], 'tile2.mp4', { type: 'video/mp4' }));
+    const tile = document.querySelector(`.tile[data-key="${key}"]`);
+    tile.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    tile.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, [`${ctx.server.url}videos/${first}/orig/tile1.mp4`, `m:${first}`]);
+  await stackTile.locator('.ver', { hasText: 'v2 / 2' }).waitFor({ timeout: 60_000 });
+  assert.equal(await stackTile.count(), 1, 'the stack is one tile');
+  assert.match(await stackTile.textContent(), /tile2\.mp4/);
+
+  // The tile's menu, through the browser's file chooser.
+  const chooser = home.waitForEvent('filechooser');
+  await stackTile.click({ button: 'right' });
+  await home.getByRole('menuitem', { name: 'Upload new version…' }).click();
+  await (await chooser).setFiles(testVideo('tile3.mp4', { seconds: 2, size: '480x270' }));
+  await stackTile.locator('.ver', { hasText: 'v3 / 3' }).waitFor({ timeout: 60_000 });
+  assert.equal(await stackTile.count(), 1, 'the stack is still one tile');
+  assert.match(await stackTile.textContent(), /tile3\.mp4/);
+  assert.equal(await home.locator(`.tile[data-key="m:${first}"]`).count(), 0, 'v1 is inside the stack, not a tile of its own');
+
+  // The stack's newest version opens with all three in its Version menu.
+  const key = await stackTile.getAttribute('data-key');
+  const page = await openClip(s, key.slice(2));
+  assert.deepEqual(await page.getByRole('combobox', { name: 'Version' }).locator('option').allTextContents(),
+    ['v1 · tile1.mp4', 'v2 · tile2.mp4', 'v3 · tile3.mp4']);
+  assert.deepEqual(s.consoleErrors(), []);
+}, opts);
