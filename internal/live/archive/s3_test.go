@@ -12,6 +12,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/live/archive"
 	"github.com/clapshot-go/clapshot/internal/live/archive/s3store"
 	"github.com/clapshot-go/clapshot/internal/live/livetest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/s3test"
 )
 
 func remoteCount(st *archive.Store) (remote, local int) {
@@ -32,7 +33,7 @@ func remoteCount(st *archive.Store) (remote, local int) {
 // they are uploaded once it is back; the archive has no gap and plays
 // from the bucket.
 func TestRecordToS3(t *testing.T) {
-	srv := livetest.StartS3(t)
+	srv := s3test.Start(t)
 	client, err := s3store.New(s3store.Config{Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
 	if err != nil {
 		t.Fatal(err)
