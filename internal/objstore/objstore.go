@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -43,6 +44,8 @@ type Config struct {
 	RetryFor time.Duration
 	// Creds overrides the credential chain (tests).
 	Creds *credentials.Credentials
+	// Log, if set, hears when the store stops and starts answering.
+	Log *slog.Logger
 }
 
 // Defaults.
@@ -131,6 +134,9 @@ func New(cfg Config) (*Store, error) {
 	if cfg.RetryFor <= 0 {
 		cfg.RetryFor = DefaultRetryFor
 	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
 	creds := cfg.Creds
 	if creds == nil {
 		creds = credentials.NewChainCredentials([]credentials.Provider{
@@ -214,11 +220,11 @@ func transient(err error) bool {
 
 // retry runs op until it succeeds, fails for good, or RetryFor has passed
 // since it first failed, with exponential backoff (0.25 s to 4 s).
-func (s *Store) retry(ctx context.Context, what string, op func() error) error {
+func (s *Store) retry(ctx context.Context, what string, op func() error) (err error) {
 	var began time.Time
 	wait := 250 * time.Millisecond
 	for {
-		err := op()
+		err = op()
 		if err == nil || !transient(err) {
 			if err != nil {
 				return s.describe(what, err)
@@ -227,6 +233,12 @@ func (s *Store) retry(ctx context.Context, what string, op func() error) error {
 		}
 		if began.IsZero() {
 			began = time.Now()
+			s.cfg.Log.Warn("The object store does not answer; retrying", "op", what, "err", s.describe(what, err), "for", s.cfg.RetryFor)
+			defer func() {
+				if err == nil {
+					s.cfg.Log.Info("The object store answers again", "op", what, "after", time.Since(began).Round(time.Millisecond))
+				}
+			}()
 		}
 		if time.Since(began) >= s.cfg.RetryFor {
 			return fmt.Errorf("%w (retried for %s)", s.describe(what, err), s.cfg.RetryFor)
