@@ -236,6 +236,33 @@ func TestMediaInObjectStore(t *testing.T) {
 		t.Errorf("uploads left in the store: %q", left)
 	}
 
+	// Deleting moves the objects to the trash, with the row's backup.
+	c.Send(wctx, &pb.ClientToServerCmd{Cmd: &pb.ClientToServerCmd_DelMediaFile_{DelMediaFile: &pb.ClientToServerCmd_DelMediaFile{MediaFileId: id}}})
+	var trashed []string
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		left, _ := st.List(ctx, "videos/"+id)
+		trashed, _ = st.List(ctx, "videos/trash")
+		if len(left) == 0 && len(trashed) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after delMediaFile: %q left, %q in the trash", left, trashed)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var backup, origInTrash bool
+	for _, k := range trashed {
+		if !strings.HasPrefix(k, "videos/trash/"+id+"_") {
+			t.Errorf("trash object %s is not under the media file's trash entry", k)
+		}
+		backup = backup || strings.HasSuffix(k, "/db_backup.json")
+		origInTrash = origInTrash || strings.HasSuffix(k, "/orig/clip.mkv")
+	}
+	if !backup || !origInTrash {
+		t.Errorf("trash in the store: %q; want the original and db_backup.json", trashed)
+	}
+	id = waitMedia(t, db, "bob", p, time.Minute)
+
 	// --media-proxy: the same URL, streamed with ranges.
 	c.Close()
 	p.cmd.Process.Signal(os.Interrupt)

@@ -173,9 +173,19 @@ func (w *Writer) Close() error {
 			return w.err
 		}
 	}
+	tries := 0
 	err := w.s.retry(w.ctx, "finish upload "+w.key, func() error {
+		tries++
 		_, err := w.s.core.CompleteMultipartUpload(w.ctx, w.s.cfg.Bucket, w.s.Object(w.key), w.uploadID, w.parts,
 			minio.PutObjectOptions{ContentType: w.contentType})
+		var er minio.ErrorResponse
+		if tries > 1 && errors.As(err, &er) && er.Code == "NoSuchUpload" {
+			// An earlier attempt completed it and its answer was lost:
+			// the object says so.
+			if info, serr := w.s.c.StatObject(w.ctx, w.s.cfg.Bucket, w.s.Object(w.key), minio.StatObjectOptions{}); serr == nil && info.Size == w.n {
+				return nil
+			}
+		}
 		return err
 	})
 	if err != nil {
