@@ -14,24 +14,35 @@ import (
 )
 
 // Writer streams an object to the store as it is written: the data is cut
-// into parts of Config.PartSize, each sent (and, while the store does not
-// answer, retried with backoff for up to Config.RetryFor) before more is
-// accepted, so one upload holds one part in memory however large the file,
-// and a writer that cannot go on makes its caller wait (an HTTP upload's
-// sender is slowed by TCP) instead of buffering. The object appears only
-// when Close succeeds; Abort (or a failed Close) leaves nothing behind.
+// into parts of Config.PartSize; one part is sent (and, while the store
+// does not answer, retried with backoff for up to Config.RetryFor) while
+// the next one fills, and no more is accepted until it is through, so one
+// upload holds two parts in memory however large the file, and a writer
+// that cannot go on makes its caller wait (an HTTP upload's sender is
+// slowed by TCP) instead of buffering. The object appears only when Close
+// succeeds; Abort (or a failed Close) leaves nothing behind.
 type Writer struct {
 	s           *Store
 	ctx         context.Context
 	key         string
 	contentType string
 
-	buf      []byte
-	n        int64 // bytes accepted
+	buf   []byte
+	spare []byte // the other part buffer, once allocated
+	n     int64  // bytes accepted
+	nbufs int64  // part buffers allocated (for the accounting)
+	// pending is the part being sent (nil: none), sent holds its buffer.
+	pending  chan partResult
+	sent     []byte
 	uploadID string
 	parts    []minio.CompletePart
 	err      error
 	done     bool
+}
+
+type partResult struct {
+	part minio.CompletePart
+	err  error
 }
 
 // peakBuffered is the most part-buffer memory all writers of this process
@@ -59,10 +70,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return 0, errors.New("write after close")
 	}
 	if w.buf == nil {
-		w.buf = make([]byte, 0, w.s.cfg.PartSize)
-		if now := buffered.Add(w.s.cfg.PartSize); now > peakBuffered.Load() {
-			peakBuffered.Store(now)
-		}
+		w.buf = w.alloc()
 	}
 	written := 0
 	for len(p) > 0 {
@@ -83,6 +91,17 @@ func (w *Writer) Write(p []byte) (int, error) {
 // Size is how many bytes were written.
 func (w *Writer) Size() int64 { return w.n }
 
+// alloc is a new part buffer, counted.
+func (w *Writer) alloc() []byte {
+	w.nbufs++
+	if now := buffered.Add(w.s.cfg.PartSize); now > peakBuffered.Load() {
+		peakBuffered.Store(now)
+	}
+	return make([]byte, 0, w.s.cfg.PartSize)
+}
+
+// flushPart starts sending the full buffer as the next part, once the
+// part before it is through, and gives Write the other buffer.
 func (w *Writer) flushPart() error {
 	if w.uploadID == "" {
 		if err := w.s.EnsureBucket(w.ctx); err != nil {
@@ -95,20 +114,42 @@ func (w *Writer) flushPart() error {
 			return err
 		}
 	}
-	num := len(w.parts) + 1
-	sum := md5.Sum(w.buf)
-	md5b64 := base64.StdEncoding.EncodeToString(sum[:])
-	var part minio.ObjectPart
-	err := w.s.retry(w.ctx, fmt.Sprintf("upload %s part %d", w.key, num), func() (err error) {
-		part, err = w.s.core.PutObjectPart(w.ctx, w.s.cfg.Bucket, w.s.Object(w.key), w.uploadID, num,
-			bytes.NewReader(w.buf), int64(len(w.buf)), minio.PutObjectPartOptions{Md5Base64: md5b64})
-		return err
-	})
-	if err != nil {
+	if err := w.wait(); err != nil {
 		return err
 	}
-	w.parts = append(w.parts, minio.CompletePart{PartNumber: num, ETag: part.ETag})
-	w.buf = w.buf[:0]
+	data, num, uploadID := w.buf, len(w.parts)+1, w.uploadID
+	ch := make(chan partResult, 1)
+	w.pending, w.sent = ch, data
+	// Ends when the part is sent or given up (RetryFor, or the context).
+	go func() {
+		sum := md5.Sum(data)
+		md5b64 := base64.StdEncoding.EncodeToString(sum[:])
+		var part minio.ObjectPart
+		err := w.s.retry(w.ctx, fmt.Sprintf("upload %s part %d", w.key, num), func() (err error) {
+			part, err = w.s.core.PutObjectPart(w.ctx, w.s.cfg.Bucket, w.s.Object(w.key), uploadID, num,
+				bytes.NewReader(data), int64(len(data)), minio.PutObjectPartOptions{Md5Base64: md5b64})
+			return err
+		})
+		ch <- partResult{part: minio.CompletePart{PartNumber: num, ETag: part.ETag}, err: err}
+	}()
+	if w.spare == nil {
+		w.spare = w.alloc()
+	}
+	w.buf, w.spare = w.spare[:0], nil
+	return nil
+}
+
+// wait waits for the part being sent, if any.
+func (w *Writer) wait() error {
+	if w.pending == nil {
+		return nil
+	}
+	r := <-w.pending
+	w.pending, w.spare, w.sent = nil, w.sent[:0], nil
+	if r.err != nil {
+		return r.err
+	}
+	w.parts = append(w.parts, r.part)
 	return nil
 }
 
@@ -116,6 +157,7 @@ func (w *Writer) fail(err error) {
 	if w.err == nil {
 		w.err = err
 	}
+	_ = w.wait() // the part being sent, if any, is given up with the rest
 	w.release()
 	if w.uploadID != "" {
 		// Best effort, the store may still be unreachable; an unfinished
@@ -127,10 +169,8 @@ func (w *Writer) fail(err error) {
 }
 
 func (w *Writer) release() {
-	if w.buf != nil {
-		buffered.Add(-w.s.cfg.PartSize)
-		w.buf = nil
-	}
+	buffered.Add(-w.nbufs * w.s.cfg.PartSize)
+	w.nbufs, w.buf, w.spare = 0, nil, nil
 }
 
 // Abort gives the object up.
@@ -172,6 +212,10 @@ func (w *Writer) Close() error {
 			w.fail(err)
 			return w.err
 		}
+	}
+	if err := w.wait(); err != nil {
+		w.fail(err)
+		return w.err
 	}
 	tries := 0
 	err := w.s.retry(w.ctx, "finish upload "+w.key, func() error {
