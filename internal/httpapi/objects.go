@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -22,6 +23,10 @@ type ObjectOptions struct {
 	// URLTTL is how long a presigned URL is valid (default 1 h: long
 	// enough for a player to seek in a long video without asking again).
 	URLTTL time.Duration
+	// LookupTimeout bounds the wait for the store's answer (default
+	// 10 s): a store that is down is a 502 a player can report, not a
+	// request that hangs while the store's retries go on.
+	LookupTimeout time.Duration
 	// Local serves what is not (yet) in the store: files the pipeline is
 	// still working on in the data directory.
 	Local http.Handler
@@ -38,6 +43,9 @@ func MediaObjects(st *objstore.Store, o ObjectOptions) http.Handler {
 	if o.URLTTL <= 0 {
 		o.URLTTL = time.Hour
 	}
+	if o.LookupTimeout <= 0 {
+		o.LookupTimeout = 10 * time.Second
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -49,17 +57,21 @@ func MediaObjects(st *objstore.Store, o ObjectOptions) http.Handler {
 		}
 		key := "videos/" + rel
 		ct := mediadir.ContentType(path.Ext(rel))
+		// A player waits this long at most for the store's answer (the
+		// store's own retries go on for minutes).
+		lookup, cancel := context.WithTimeout(r.Context(), o.LookupTimeout)
+		defer cancel()
+		info, err := st.Stat(lookup, key)
+		if errors.Is(err, objstore.ErrNotFound) {
+			o.Local.ServeHTTP(w, r)
+			return
+		}
+		if err != nil {
+			o.Log.Error("Cannot look up a media object", "key", key, "err", err)
+			http.Error(w, "The media store does not answer; try again later", http.StatusBadGateway)
+			return
+		}
 		if !o.Proxy && redirectable(rel, ct) {
-			info, err := st.Stat(r.Context(), key)
-			if errors.Is(err, objstore.ErrNotFound) {
-				o.Local.ServeHTTP(w, r)
-				return
-			}
-			if err != nil {
-				o.Log.Error("Cannot look up a media object", "key", key, "err", err)
-				http.Error(w, "The media store does not answer; try again later", http.StatusBadGateway)
-				return
-			}
 			u, err := st.Presign(r.Context(), key, o.URLTTL, ct)
 			if err != nil {
 				o.Log.Error("Cannot presign a media URL", "key", key, "err", err)
@@ -72,11 +84,7 @@ func MediaObjects(st *objstore.Store, o ObjectOptions) http.Handler {
 			http.Redirect(w, r, u.String(), http.StatusFound)
 			return
 		}
-		obj, info, err := st.Open(r.Context(), key)
-		if errors.Is(err, objstore.ErrNotFound) {
-			o.Local.ServeHTTP(w, r)
-			return
-		}
+		obj, err := st.Open(r.Context(), key)
 		if err != nil {
 			o.Log.Error("Cannot open a media object", "key", key, "err", err)
 			http.Error(w, "The media store does not answer; try again later", http.StatusBadGateway)

@@ -346,19 +346,15 @@ func (s *Store) list(ctx context.Context, prefix string, limit int) ([]string, e
 	return keys, err
 }
 
-// Open returns a reader of key that can seek and read at offsets (each
-// read is a ranged GET), for http.ServeContent; a missing object is
-// ErrNotFound.
-func (s *Store) Open(ctx context.Context, key string) (*minio.Object, Info, error) {
-	info, err := s.Stat(ctx, key)
-	if err != nil {
-		return nil, Info{}, err
-	}
+// Open returns a reader of key, described by info (from Stat), that can
+// seek and read at offsets (each read is a ranged GET), for
+// http.ServeContent.
+func (s *Store) Open(ctx context.Context, key string) (*minio.Object, error) {
 	obj, err := s.c.GetObject(ctx, s.cfg.Bucket, s.Object(key), minio.GetObjectOptions{})
 	if err != nil {
-		return nil, Info{}, s.describe("open "+key, err)
+		return nil, s.describe("open "+key, err)
 	}
-	return obj, info, nil
+	return obj, nil
 }
 
 // Read returns a small object's contents; a missing one is ErrNotFound.
