@@ -25,25 +25,8 @@ import (
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 
-// s3Server starts SeaweedFS, gives this test (and the servers it starts)
-// its credentials the way an operator would (AWS_* variables), and
-// returns a client of the bucket the servers use, and their --media-url.
 func s3Server(t *testing.T) (*s3test.S3Server, *objstore.Store, string) {
-	t.Helper()
-	srv := s3test.Start(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	mediaURL := "s3://media/clapshot?endpoint=http://" + srv.Endpoint
-	cfg, err := objstore.ParseURL(mediaURL, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := objstore.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, st, mediaURL
+	return s3test.MediaStore(t, "media/clapshot")
 }
 
 // waitMedia waits for user's media file to be transcoded (if it needs

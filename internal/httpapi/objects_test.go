@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clapshot-go/clapshot/internal/objstore"
 	"github.com/clapshot-go/clapshot/internal/testsupport/s3test"
 )
 
@@ -22,17 +21,7 @@ import (
 // trash and hidden names are refused; a store that is down is a quick
 // 502 that says so.
 func TestMediaObjects(t *testing.T) {
-	srv := s3test.Start(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
-	cfg, err := objstore.ParseURL("s3://media/p?endpoint=http://"+srv.Endpoint, os.Getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := objstore.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, st, _ := s3test.MediaStore(t, "media/p")
 	ctx := context.Background()
 	video := bytes.Repeat([]byte("0123456789"), 10000)
 	for k, v := range map[string][]byte{"videos/abc/video.mp4": video, "videos/abc/subs/en.vtt": []byte("WEBVTT\n"),

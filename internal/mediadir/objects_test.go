@@ -5,34 +5,16 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/clapshot-go/clapshot/internal/objstore"
 	"github.com/clapshot-go/clapshot/internal/testsupport/s3test"
 )
-
-func newObjects(t *testing.T) *objstore.Store {
-	t.Helper()
-	srv := s3test.Start(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
-	cfg, err := objstore.ParseURL("s3://media/pre?endpoint=http://"+srv.Endpoint, os.Getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := objstore.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
 
 // The review side's drawings and subtitles in an object store: the same
 // calls, names and refusals as on the disk; trash entries purged by age.
 func TestObjectsDir(t *testing.T) {
-	st := newObjects(t)
+	_, st, _ := s3test.MediaStore(t, "media/pre")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	d := &Dir{Files: Objects{Store: st}}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -58,19 +57,11 @@ func TestParseURL(t *testing.T) {
 }
 
 // newStore is a store on a fresh SeaweedFS, its credentials from the AWS
-// variables as in production.
+// variables as in production, with small parts and retryFor.
 func newStore(t *testing.T, retryFor time.Duration) (*objstore.Store, *s3test.S3Server) {
 	t.Helper()
-	srv := s3test.Start(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
-	t.Setenv("AWS_ENDPOINT_URL_S3", "http://"+srv.Endpoint)
-	t.Setenv("AWS_PROFILE", "none")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	cfg, err := objstore.ParseURL("s3://media/clapshot", os.Getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, st, _ := s3test.MediaStore(t, "media/clapshot")
+	cfg := st.Config()
 	cfg.PartSize = 5 << 20
 	cfg.RetryFor = retryFor
 	s, err := objstore.New(cfg)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clapshot-go/clapshot/internal/objstore"
 	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 )
 
@@ -150,4 +151,26 @@ func (s *S3Server) Port() int {
 	_, p, _ := net.SplitHostPort(s.Endpoint)
 	n, _ := strconv.Atoi(p)
 	return n
+}
+
+// MediaStore starts a server for the media store's tests: it gives the
+// test (and the processes it starts) the server's credentials the way an
+// operator would, in the AWS_* variables, and returns the server, a
+// client of bucketPrefix ("media/clapshot") and its --media-url.
+func MediaStore(t *testing.T, bucketPrefix string) (*S3Server, *objstore.Store, string) {
+	t.Helper()
+	srv := Start(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	mediaURL := "s3://" + bucketPrefix + "?endpoint=http://" + srv.Endpoint
+	cfg, err := objstore.ParseURL(mediaURL, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := objstore.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, st, mediaURL
 }
