@@ -127,8 +127,8 @@ lint: $(GOLANGCI_LINT) ## golangci-lint: vet, errcheck, staticcheck, ... and gof
 $(GOLANGCI_LINT):
 	GOBIN=$(dir $(GOLANGCI_LINT)) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
-# SeaweedFS (Apache-2.0): the real S3-compatible server the archive's tests
-# start on loopback (internal/live/livetest.StartS3). `go install` refuses
+# SeaweedFS (Apache-2.0): the real S3-compatible server the S3 tests
+# start on loopback (internal/testsupport/s3test.Start). `go install` refuses
 # its module (its go.mod has replace directives), so it is built in the
 # module's own directory. The build is long (about 10 min of CPU; 40 min
 # on a busy 2-core machine) and is stopped after WEED_BUILD_TIMEOUT seconds.

@@ -24,6 +24,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/metrics"
 	"github.com/clapshot-go/clapshot/internal/notify"
+	"github.com/clapshot-go/clapshot/internal/objstore"
 	"github.com/clapshot-go/clapshot/internal/organizer"
 	"github.com/clapshot-go/clapshot/internal/review"
 	"github.com/clapshot-go/clapshot/internal/share"
@@ -70,6 +71,8 @@ type App struct {
 	Shares *share.Service
 
 	webUI *webui.Handler
+	// objects is the media object store (--media-url), nil without one.
+	objects *objstore.Store
 
 	// notifier hears of new comments; dispatcher sends the e-mails and
 	// webhook calls it queues.
@@ -174,11 +177,14 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	if err := a.newNotifications(); err != nil {
 		return fail(err)
 	}
-	trash := &mediadir.Trasher{DB: db, Layout: mediadir.Layout{DataDir: cfg.DataDir}}
+	if err := a.openMediaStore(ctx); err != nil {
+		return fail(err)
+	}
+	trash := &mediadir.Trasher{DB: db, Layout: mediadir.Layout{DataDir: cfg.DataDir}, Objects: a.objects}
 	a.Review = review.NewHub(a.life, review.Options{
 		DB:              store.Bind[review.Queries](db),
 		DataDir:         cfg.DataDir,
-		Media:           mediadir.New(cfg.DataDir),
+		Media:           a.mediaDir(),
 		URLs:            mediadir.URLs{Base: cfg.URLBase},
 		Identity:        a.Identity,
 		OriginAllowed:   a.HTTP.Origins.Allowed,

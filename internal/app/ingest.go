@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/clapshot-go/clapshot/internal/auth"
-	"github.com/clapshot-go/clapshot/internal/httpapi"
 	"github.com/clapshot-go/clapshot/internal/ingest"
 	"github.com/clapshot-go/clapshot/internal/media"
 	"github.com/clapshot-go/clapshot/internal/mediadir"
@@ -31,6 +30,7 @@ func (a *App) newPipeline() error {
 		UploadExpiry:    cfg.UploadExpiry,
 		TrashRetention:  cfg.TrashRetention,
 		Metrics:         a.Metrics,
+		Objects:         a.objects,
 	})
 	uploads := ingest.HTTPOptions{Identity: a.Identity, MaxSize: cfg.UploadMaxSize, Authorize: a.authorizeUpload()}
 	a.HTTP.Handle("POST /api/upload", a.Pipeline.UploadHandler(uploads))
@@ -39,7 +39,7 @@ func (a *App) newPipeline() error {
 		return err
 	}
 	a.HTTP.Handle(ingest.TusPath, tus)
-	a.HTTP.Handle("GET /videos/", httpapi.MediaFiles(layout.Videos(), cfg.DBPath(), a.Log))
+	a.HTTP.Handle("GET /videos/", a.mediaHandler())
 	return nil
 }
 

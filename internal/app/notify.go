@@ -92,9 +92,10 @@ func (a *App) registerNotificationsAndExport() {
 		Store:    a.DB,
 		Identity: a.Identity,
 		Access:   a.Review.Access(),
-		Drawings: mediadir.New(a.Config.DataDir),
+		Drawings: a.mediaDir(),
 		Stills:   &media.Tools{},
 		Layout:   mediadir.Layout{DataDir: a.Config.DataDir},
+		Source:   a.objectSource(),
 		URLs:     mediadir.URLs{Base: a.Config.URLBase},
 		Log:      a.Log.With("subsystem", "export"),
 	}).Register(a.HTTP)

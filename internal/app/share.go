@@ -1,8 +1,6 @@
 package app
 
 import (
-	"github.com/clapshot-go/clapshot/internal/httpapi"
-	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/share"
 	"github.com/clapshot-go/clapshot/internal/store"
 )
@@ -18,7 +16,7 @@ func (a *App) newShares() {
 		Access:   a.Review.Access(),
 		Sessions: a.Review,
 		Identity: a.Identity,
-		Media:    httpapi.MediaFiles(mediadir.Layout{DataDir: cfg.DataDir}.Videos(), cfg.DBPath(), a.Log),
+		Media:    a.mediaHandler(),
 		App:      a.webUI,
 		URLBase:  cfg.URLBase,
 		Log:      a.Log.With("component", "share"),

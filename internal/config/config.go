@@ -24,6 +24,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/clapshot-go/clapshot/internal/media"
+	"github.com/clapshot-go/clapshot/internal/objstore"
 )
 
 // Config is the server's validated configuration.
@@ -89,6 +90,15 @@ type Config struct {
 	// HLSLadder are the rungs of the adaptive HLS ladder made for every new
 	// video (nil: none, --hls-ladder off).
 	HLSLadder []media.Rung
+	// MediaURL is where media files are kept: "" for the data directory,
+	// or s3://bucket/prefix for an S3-compatible object store (then the
+	// data directory is a spool for uploads and ffmpeg). MediaStore is its
+	// parsed form.
+	MediaURL   string
+	MediaStore objstore.Config
+	// MediaProxy streams media from the object store through the server
+	// instead of redirecting browsers to presigned URLs.
+	MediaProxy bool
 
 	// Notifications.
 	// SMTPURL is the mail server for e-mail notifications ("": no e-mail),
@@ -131,12 +141,17 @@ type raw struct {
 	migrate, json, help, version, orgTest              bool
 	hlsLadder                                          bool
 	hlsLadderRungs                                     string
+	mediaURL                                           string
+	mediaProxy                                         bool
 
 	uploadMaxSize, uploadExpiry, trashRetention, transcodeScript string
 	smtpURL, smtpFrom                                            string
 	webhookAllowPrivate                                          bool
 
 	liveConfig string
+
+	// getenv reads the environment (the AWS_* variables of --media-url).
+	getenv func(string) string
 }
 
 func newFlagSet(r *raw) *pflag.FlagSet {
@@ -171,6 +186,8 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 	fs.StringVar(&r.transcodeScript, "transcode-script", "", "Executable to run instead of ffmpeg for transcodes (see docs/transcoding.md)")
 	fs.BoolVar(&r.hlsLadder, "hls-ladder", false, "After ingest, also make an adaptive HLS ladder of each video (H.264 + AAC, CMAF), played with a quality menu")
 	fs.StringVar(&r.hlsLadderRungs, "hls-ladder-rungs", "1080:5,720:2.8,360:0.8", "The ladder's rungs as HEIGHT:MBITS, highest first; capped at the source's size")
+	fs.StringVar(&r.mediaURL, "media-url", "", "Keep media files in an S3-compatible object store, s3://BUCKET/PREFIX[?endpoint=URL&region=R] (credentials and endpoint from the AWS_* variables or ~/.aws; see docs/deployment.md)")
+	fs.BoolVar(&r.mediaProxy, "media-proxy", false, "With --media-url, stream media through this server instead of redirecting browsers to presigned URLs")
 	fs.StringVar(&r.smtpURL, "smtp-url", "", "Mail server for notification e-mails: smtp://[user:password@]host[:port][?tls=required] (STARTTLS when offered) or smtps://... (prefer the environment or config file for a password)")
 	fs.StringVar(&r.smtpFrom, "smtp-from", "", "Sender of notification e-mails, e.g. \"Clapshot <clapshot@example.com>\"")
 	fs.BoolVar(&r.webhookAllowPrivate, "webhook-allow-private", false, "Let users' notification webhooks call loopback and private addresses")
@@ -258,6 +275,7 @@ func Parse(args []string, lookupEnv func(string) (string, bool)) (*Config, Actio
 		}
 	}
 
+	r.getenv = func(k string) string { v, _ := lookupEnv(k); return v }
 	cfg, err := r.validate()
 	if err != nil {
 		return nil, ActionRun, err
@@ -464,6 +482,15 @@ func (r *raw) validateMedia(c *Config) error {
 	}
 	if r.hlsLadder {
 		c.HLSLadder = rungs
+	}
+	if c.MediaURL = strings.TrimSpace(r.mediaURL); c.MediaURL != "" {
+		if c.MediaStore, err = objstore.ParseURL(c.MediaURL, r.getenv); err != nil {
+			return err
+		}
+	}
+	c.MediaProxy = r.mediaProxy
+	if c.MediaProxy && c.MediaURL == "" {
+		return errors.New("--media-proxy needs --media-url")
 	}
 	return nil
 }

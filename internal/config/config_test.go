@@ -285,12 +285,33 @@ func TestMediaPipelineOptions(t *testing.T) {
 		{[]string{"--transcode-script", t.TempDir()}, "not a regular file"},
 		{[]string{"--hls-ladder-rungs", "720:2,1080:5"}, "--hls-ladder-rungs: \"1080:5\": list the rungs from the highest to the lowest"},
 		{[]string{"--hls-ladder-rungs", "720"}, "--hls-ladder-rungs: \"720\": expected HEIGHT:MBITS"},
+		{[]string{"--media-url", "/srv/media"}, "only s3://bucket/prefix is supported"},
+		{[]string{"--media-url", "s3://k:s@b/p"}, "put no credentials in the URL"},
+		{[]string{"--media-proxy"}, "--media-proxy needs --media-url"},
 	}
 	for _, tc := range bad {
 		_, _, err := Parse(append([]string{"-D", "/d"}, tc.args...), envMap(nil))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: want error mentioning %q, got %v", tc.args, tc.want, err)
 		}
+	}
+}
+
+// --media-url from the command line, the environment (with the AWS
+// variables) or the file.
+func TestMediaURL(t *testing.T) {
+	c, _, err := Parse([]string{"-D", "/d", "--media-url", "s3://media/p"},
+		envMap(map[string]string{"AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9000", "AWS_REGION": "eu-north-1"}))
+	if err != nil || c.MediaURL != "s3://media/p" || c.MediaStore.Bucket != "media" || c.MediaStore.Prefix != "p" ||
+		c.MediaStore.Endpoint != "127.0.0.1:9000" || c.MediaStore.TLS || c.MediaStore.Region != "eu-north-1" || c.MediaProxy {
+		t.Errorf("flag: %+v %v", c, err)
+	}
+	conf := writeFile(t, "[general]\ndata-dir = /d\nmedia-url = s3://b?endpoint=https://minio.lan\nmedia-proxy = true\n")
+	if c, _, err = Parse([]string{"--config", conf}, envMap(nil)); err != nil || c.MediaStore.Endpoint != "minio.lan" || !c.MediaStore.TLS || !c.MediaProxy {
+		t.Errorf("file: %+v %v", c, err)
+	}
+	if c, _, err = Parse([]string{"-D", "/d"}, envMap(map[string]string{"CLAPSHOT_MEDIA_URL": "s3://env"})); err != nil || c.MediaStore.Bucket != "env" {
+		t.Errorf("environment: %+v %v", c, err)
 	}
 }
 

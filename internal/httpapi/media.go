@@ -13,21 +13,9 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
-)
 
-// mediaTypes are the content types of the files under videos/. Anything
-// else is served as application/octet-stream (never sniffed), so an
-// uploaded file cannot be made to run as a page.
-var mediaTypes = map[string]string{
-	".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm",
-	".mkv": "video/x-matroska", ".ts": "video/mp2t", ".avi": "video/x-msvideo", ".mxf": "application/mxf",
-	".wav": "audio/wav", ".mp3": "audio/mpeg", ".flac": "audio/flac", ".ogg": "audio/ogg", ".m4a": "audio/mp4",
-	".opus": "audio/ogg", ".aac": "audio/aac",
-	".webp": "image/webp", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-	".vtt": "text/vtt; charset=utf-8", ".srt": "text/plain; charset=utf-8", ".ass": "text/plain; charset=utf-8",
-	".ssa": "text/plain; charset=utf-8", ".txt": "text/plain; charset=utf-8", ".json": "application/json",
-	".m3u8": "application/vnd.apple.mpegurl", ".m4s": "video/iso.segment", // adaptive ladders
-}
+	"github.com/clapshot-go/clapshot/internal/mediadir"
+)
 
 // MediaFiles serves <data-dir>/videos at /videos/ as Clapshot did (nginx
 // usually does this in production): GET and HEAD with Range requests,
@@ -60,11 +48,7 @@ func (m *mediaHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h := w.Header()
-		ct, known := mediaTypes[strings.ToLower(filepath.Ext(f.Name()))]
-		if !known {
-			ct = "application/octet-stream"
-		}
-		h.Set("Content-Type", ct)
+		h.Set("Content-Type", mediadir.ContentType(filepath.Ext(f.Name())))
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("ETag", `"`+strconv.FormatInt(st.Size(), 16)+"-"+strconv.FormatInt(st.ModTime().UnixNano(), 16)+`"`)
 		// Revalidate each time: thumbnails can be regenerated.
@@ -97,24 +81,34 @@ type mediaOpener struct {
 	warned    sync.Map // refusals already logged, by reason
 }
 
-func (m *mediaOpener) open(urlPath string) (*os.File, bool) {
+// mediaPath is the path below videos/ that a /videos/ URL names, false
+// for what is never served: the trash, hidden files, the directory itself.
+func mediaPath(urlPath string) (string, bool) {
 	rel := strings.TrimPrefix(urlPath, "/videos")
 	if strings.ContainsRune(rel, 0) {
-		return nil, false
+		return "", false
 	}
 	clean := path.Clean("/" + rel)
 	if clean == "/" {
-		return nil, false
+		return "", false
 	}
 	rel = strings.TrimPrefix(clean, "/")
 	parts := strings.Split(rel, "/")
 	if parts[0] == "trash" {
-		return nil, false
+		return "", false
 	}
 	for _, p := range parts {
 		if strings.HasPrefix(p, ".") {
-			return nil, false
+			return "", false
 		}
+	}
+	return rel, true
+}
+
+func (m *mediaOpener) open(urlPath string) (*os.File, bool) {
+	rel, ok := mediaPath(urlPath)
+	if !ok {
+		return nil, false
 	}
 	// videos/ itself may be a link (to a bigger disk): the operator's
 	// choice, followed.

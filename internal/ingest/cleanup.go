@@ -44,8 +44,18 @@ func (p *Pipeline) Cleanup(ctx context.Context) {
 		if err != nil {
 			p.log.Error("Cannot purge the trash", "err", err)
 		}
+		if p.o.Objects != nil {
+			removed, err := mediadir.PurgeObjectTrash(ctx, p.o.Objects, p.o.TrashRetention, now)
+			for _, r := range removed {
+				p.log.Info("Purged old trash from the media store", "prefix", r)
+			}
+			if err != nil {
+				p.log.Error("Cannot purge the trash in the media store", "err", err)
+			}
+		}
 	}
 	p.cleanUploadDirs(ctx, now)
+	p.publishPending(ctx)
 	p.mu.Lock()
 	tusCleanup := p.tusCleanup
 	p.mu.Unlock()

@@ -66,6 +66,16 @@ func (p *Pipeline) runIngest(ctx context.Context, job store.Job, log *slog.Logge
 	if err := materialize(spec); err != nil {
 		return p.failIngest(ctx, job, spec, spec.From, "", fmt.Sprintf("cannot move the file into place: %v", err), log)
 	}
+	if err := p.fetchUpload(ctx, spec); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		// The upload is safe in the store; the job tries again.
+		if rerr := p.db.RequeueJob(context.WithoutCancel(ctx), job.ID); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return fmt.Errorf("fetch the upload from the media store (the job is retried): %w", err)
+	}
 	src := spec.Path
 	resumeFromOrig := false
 	if _, err := os.Stat(src); err != nil {
@@ -113,7 +123,7 @@ func (p *Pipeline) runIngest(ctx context.Context, job store.Job, log *slog.Logge
 		}
 		// Duplicate handling, as Clapshot: the same file from the same
 		// user is already there; a directory without a row is stale.
-		if _, err := os.Stat(p.l.MediaDir(id)); err == nil {
+		if p.mediaExists(ctx, id) {
 			existing, err := p.db.GetMediaFile(ctx, id)
 			switch {
 			case err == nil && existing.UserID == spec.UserID:
@@ -141,8 +151,18 @@ func (p *Pipeline) runIngest(ctx context.Context, job store.Job, log *slog.Logge
 			os.RemoveAll(p.l.MediaDir(id))
 			return p.failIngest(ctx, job, spec, src, id, "cannot move the file into the media directory: "+err.Error(), log)
 		}
-		removeUploadDir(p.l, spec.Path)
 		src = orig
+		if p.o.Objects != nil {
+			if _, err := p.storeOrig(ctx, spec, orig); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				_ = mediadir.MoveFile(orig, spec.Path)
+				os.RemoveAll(p.l.MediaDir(id))
+				return p.failIngest(ctx, job, spec, spec.Path, id, "cannot store the original in the media store: "+err.Error(), log)
+			}
+		}
+		removeUploadDir(p.l, spec.Path)
 	}
 
 	plan := media.Decide(info, p.o.TargetBitrate)
@@ -157,8 +177,14 @@ func (p *Pipeline) runIngest(ctx context.Context, job store.Job, log *slog.Logge
 			src = spec.Path
 			os.RemoveAll(p.l.MediaDir(id))
 		}
+		if p.o.Objects != nil {
+			if key, kerr := p.objectKey(filepath.Join(p.l.OrigDir(id), name)); kerr == nil {
+				_ = p.o.Objects.Remove(context.WithoutCancel(ctx), key)
+			}
+		}
 		return p.failIngest(ctx, job, spec, src, id, "cannot record the file in the database: "+err.Error(), log)
 	}
+	p.dropUploadObject(ctx, spec, log)
 	log.Info("Media added", "media_file", id, "type", info.Type, "action", plan.Action, "reason", plan.Reason, "version_of", spec.VersionOf)
 	wake(p.heavyWake)
 	wake(p.heavyWake)
@@ -178,7 +204,32 @@ func (p *Pipeline) runIngest(ctx context.Context, job store.Job, log *slog.Logge
 		p.publish(ctx, events.Message{Kind: events.OK, UserID: spec.UserID, MediaFileID: id, Text: added + " Transcoding...",
 			Details: "Transcoding because " + plan.Reason, Progress: &zero})
 	}
+	p.publishMedia(ctx, id, log) // when it has no jobs
 	return nil
+}
+
+// mediaExists reports whether media file id has a directory, on the disk
+// or in the object store.
+func (p *Pipeline) mediaExists(ctx context.Context, id string) bool {
+	if _, err := os.Stat(p.l.MediaDir(id)); err == nil {
+		return true
+	}
+	if p.o.Objects != nil {
+		ok, err := p.o.Objects.Exists(ctx, "videos/"+id)
+		return err == nil && ok
+	}
+	return false
+}
+
+// dropUploadObject removes an upload's object from the store once the
+// file is safe elsewhere (the original stored, or rejected/).
+func (p *Pipeline) dropUploadObject(ctx context.Context, spec ingestSpec, log *slog.Logger) {
+	if spec.Object == "" || p.o.Objects == nil {
+		return
+	}
+	if err := p.o.Objects.Remove(context.WithoutCancel(ctx), spec.Object); err != nil {
+		log.Warn("Cannot remove a processed upload from the media store", "key", spec.Object, "err", err)
+	}
 }
 
 // record inserts the media file and its processing jobs, adds it to its
@@ -256,6 +307,8 @@ func (p *Pipeline) processingJobs(orig, name string, info media.Info, plan media
 func (p *Pipeline) duplicate(ctx context.Context, job store.Job, spec ingestSpec, src, id string, log *slog.Logger) error {
 	if _, err := mediadir.Reject(p.l, src, id); err != nil {
 		log.Error("Cannot move a duplicate upload to rejected/", "err", err)
+	} else {
+		p.dropUploadObject(ctx, spec, log)
 	}
 	removeUploadDir(p.l, spec.Path)
 	log.Info("User already has this media file", "media_file", id)
@@ -280,6 +333,7 @@ func (p *Pipeline) failIngestAs(ctx context.Context, job store.Job, spec ingestS
 			log.Error("Cannot move a rejected file to rejected/", "err", err)
 		} else {
 			log.Info("File rejected", "to", where)
+			p.dropUploadObject(ctx, spec, log)
 		}
 	}
 	removeUploadDir(p.l, spec.Path)

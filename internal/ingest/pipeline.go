@@ -23,6 +23,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/media"
 	"github.com/clapshot-go/clapshot/internal/mediadir"
+	"github.com/clapshot-go/clapshot/internal/objstore"
 	"github.com/clapshot-go/clapshot/internal/store"
 )
 
@@ -61,6 +62,9 @@ type Options struct {
 	CleanupInterval time.Duration
 	// Metrics, if set, receives measurements.
 	Metrics Recorder
+	// Objects, if set, is the object store media files are kept in
+	// (--media-url); the data directory is then a spool (see objects.go).
+	Objects *objstore.Store
 }
 
 // Recorder receives the pipeline's measurements (internal/metrics
@@ -237,6 +241,9 @@ func (p *Pipeline) runJob(ctx context.Context, job store.Job) {
 		err = p.runLadder(ctx, job, log)
 	default:
 		err = p.db.FinishJob(context.WithoutCancel(ctx), job.ID, store.JobFailed, "", "unknown job kind "+job.Kind)
+	}
+	if job.MediaFileID != nil && ctx.Err() == nil {
+		p.publishMedia(ctx, *job.MediaFileID, log)
 	}
 	if ctx.Err() != nil {
 		// Shutting down: the attempt is void, the job runs again at the

@@ -32,6 +32,9 @@ func (p *Pipeline) runTranscode(ctx context.Context, job store.Job, log *slog.Lo
 		return p.db.FinishJob(context.WithoutCancel(ctx), job.ID, store.JobFailed, "", fmt.Sprintf("invalid transcode job: %v", err))
 	}
 	id, in, plan := *job.MediaFileID, *spec.Info, spec.Plan
+	if err := p.needSource(ctx, job, spec.Src); err != nil {
+		return err
+	}
 	var out media.Outputs
 	uuid := mediadir.NewUUID()
 	if plan.Action == media.Remux {
@@ -140,6 +143,9 @@ func (p *Pipeline) runThumbs(ctx context.Context, job store.Job, log *slog.Logge
 		return p.db.FinishJob(context.WithoutCancel(ctx), job.ID, store.JobFailed, "", fmt.Sprintf("invalid thumbnail job: %v", err))
 	}
 	id := *job.MediaFileID
+	if err := p.needSource(ctx, job, spec.Src); err != nil {
+		return err
+	}
 	var in media.Info
 	if spec.Info != nil {
 		in = *spec.Info
@@ -197,6 +203,19 @@ func (p *Pipeline) runThumbs(ctx context.Context, job store.Job, log *slog.Logge
 	}
 	p.publish(ctx, events.Message{Kind: events.MediaFileUpdated, UserID: job.UserID, MediaFileID: id, Text: "Media thumbnail generated"})
 	return nil
+}
+
+// needSource fetches a job's source file from the media store if it is
+// not on the disk; when the store fails, the job goes back in the queue.
+func (p *Pipeline) needSource(ctx context.Context, job store.Job, src string) error {
+	err := p.localSource(ctx, src)
+	if err == nil || ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if rerr := p.db.RequeueJob(context.WithoutCancel(ctx), job.ID); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	return fmt.Errorf("fetch %s from the media store (the job is retried): %w", filepath.Base(src), err)
 }
 
 // setThumbs records the thumbnails made for in: a poster, and for video

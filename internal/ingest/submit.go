@@ -37,6 +37,9 @@ type ingestSpec struct {
 	UserName string            `json:"user_name,omitempty"`
 	Cookies  map[string]string `json:"cookies"`
 	Source   string            `json:"source"` // upload | tus | incoming
+	// Object, if set, is the store key the upload was streamed to
+	// (Options.Objects); the job fetches it to Path.
+	Object string `json:"object,omitempty"`
 	// MediaID is set once computed, so a resumed job finds its file.
 	MediaID string `json:"media_id,omitempty"`
 	// VersionOf, if set, is the media file this one is a new version of.
@@ -100,6 +103,9 @@ type Upload struct {
 	// VersionOf, if set, makes the file the newest version of that media
 	// file's stack (see CheckVersionTarget).
 	VersionOf string
+	// Object, if set, is where the file is in the object store; Path
+	// is then where the job fetches it to.
+	Object string
 }
 
 // NewUploadDir creates upload/<uuid>/ for one file. Cleanup leaves it
@@ -122,7 +128,7 @@ func (p *Pipeline) Submit(ctx context.Context, uploads ...Upload) error {
 				u.Cookies = map[string]string{}
 			}
 			spec := ingestSpec{Path: u.Path, Title: u.Title, From: u.From, UserID: u.UserID, UserName: u.UserName, Cookies: u.Cookies,
-				Source: u.Source, VersionOf: u.VersionOf}
+				Source: u.Source, VersionOf: u.VersionOf, Object: u.Object}
 			if _, err := q.InsertJob(ctx, store.Job{Kind: KindIngest, UserID: u.UserID, Spec: encodeSpec(spec)}); err != nil {
 				return err
 			}

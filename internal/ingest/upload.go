@@ -94,13 +94,15 @@ func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookie
 	if perr != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		return 0, fail(http.StatusBadRequest, "Missing boundary")
 	}
-	if err := p.checkSpace(r.ContentLength); err != nil {
-		return 0, err
+	if p.o.Objects == nil {
+		if err := p.checkSpace(r.ContentLength); err != nil {
+			return 0, err
+		}
 	}
 	form := newFormReader(r.Body, params["boundary"], uploadBuffer)
 
 	var uploads []Upload
-	var dirs []string
+	var dirs, objects []string
 	var dones []func()
 	defer func() {
 		for _, d := range dones {
@@ -109,6 +111,11 @@ func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookie
 		if err != nil {
 			for _, d := range dirs {
 				os.RemoveAll(d)
+			}
+			for _, k := range objects {
+				if rerr := p.o.Objects.Remove(context.WithoutCancel(r.Context()), k); rerr != nil {
+					log.Warn("Cannot remove the object of a failed upload", "key", k, "err", rerr)
+				}
 			}
 		}
 	}()
@@ -143,7 +150,22 @@ func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookie
 		}
 		dirs, dones = append(dirs, dir), append(dones, done)
 		final := filepath.Join(dir, name)
-		n, werr := writeUpload(final+partialSuffix, form.copyPart, maxSize)
+		u := Upload{Path: final, Title: title, From: final + partialSuffix, UserID: ident.UserID,
+			UserName: ident.UserName, Cookies: cookies, Source: "upload", VersionOf: versionOf}
+		var n int64
+		var werr error
+		if p.o.Objects != nil {
+			if u.Object, werr = p.objectKey(final); werr != nil {
+				return total, werr
+			}
+			u.From = ""
+			n, werr = p.writeUploadObject(r.Context(), u.Object, name, form.copyPart, maxSize)
+			if werr == nil && n > 0 {
+				objects = append(objects, u.Object)
+			}
+		} else {
+			n, werr = writeUpload(final+partialSuffix, form.copyPart, maxSize)
+		}
 		if werr != nil {
 			return total, werr
 		}
@@ -151,9 +173,8 @@ func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookie
 			return total, fail(http.StatusBadRequest, "'%s' is empty (0 bytes)", title)
 		}
 		total += n
-		log.Debug("Upload received", "file", name, "bytes", n)
-		uploads = append(uploads, Upload{Path: final, Title: title, From: final + partialSuffix, UserID: ident.UserID,
-			UserName: ident.UserName, Cookies: cookies, Source: "upload", VersionOf: versionOf})
+		log.Debug("Upload received", "file", name, "bytes", n, "object", u.Object)
+		uploads = append(uploads, u)
 	}
 	if len(uploads) == 0 {
 		return total, fail(http.StatusBadRequest, "No file in the upload (expected a multipart field named 'fileupload')")
@@ -162,6 +183,9 @@ func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookie
 		return total, err
 	}
 	for _, u := range uploads {
+		if u.Object != "" {
+			continue // the job fetches it
+		}
 		if err := materialize(ingestSpec{Path: u.Path, From: u.From}); err != nil {
 			log.Warn("Cannot rename a finished upload; its job will retry", "err", err)
 		}
@@ -197,6 +221,55 @@ func writeUpload(path string, copyTo func(io.Writer) (int64, error), max int64) 
 	}
 	return n, f.Close()
 }
+
+// writeUploadObject streams a part's content to the object store as key
+// (at most max bytes, 0: no limit); the object exists once this returns
+// without error. A store that stays unreachable is a 503 that says so.
+func (p *Pipeline) writeUploadObject(ctx context.Context, key, name string, copyTo func(io.Writer) (int64, error), max int64) (int64, error) {
+	ow := p.o.Objects.Create(ctx, key, mediadir.ContentType(filepath.Ext(name)))
+	var w io.Writer = storeWriter{ow}
+	if max > 0 {
+		w = &limitWriter{w: w, left: max}
+	}
+	n, err := copyTo(w)
+	var se storeError
+	switch {
+	case errors.Is(err, errTooLarge):
+		ow.Abort()
+		return n, fail(http.StatusRequestEntityTooLarge, "'%s' is larger than the limit of %d bytes (--upload-max-size)", name, max)
+	case errors.As(err, &se):
+		ow.Abort()
+		return n, fail(http.StatusServiceUnavailable, "'%s': the media store failed, nothing was kept; try again later: %v", name, se.error)
+	case err != nil:
+		ow.Abort()
+		return n, fail(http.StatusBadRequest, "Upload failed: '%s': %v", name, err)
+	}
+	if n == 0 {
+		ow.Abort()
+		return 0, nil
+	}
+	// The user is told "Ok" only for data the store has.
+	if err := ow.Close(); err != nil {
+		return 0, fail(http.StatusServiceUnavailable, "'%s': the media store failed, nothing was kept; try again later: %v", name, err)
+	}
+	return n, nil
+}
+
+// storeWriter marks the object store's write errors, to tell them from
+// the client's (a cut connection).
+type storeWriter struct{ w io.Writer }
+
+func (s storeWriter) Write(b []byte) (int, error) {
+	n, err := s.w.Write(b)
+	if err != nil {
+		err = storeError{err}
+	}
+	return n, err
+}
+
+type storeError struct{ error }
+
+func (e storeError) Unwrap() error { return e.error }
 
 var errTooLarge = errors.New("upload too large")
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clapshot-go/clapshot/internal/objstore"
 	"github.com/clapshot-go/clapshot/internal/store"
 )
 
@@ -250,11 +251,60 @@ func trashTime(name string) (time.Time, bool) {
 type Trasher struct {
 	DB     MediaRows
 	Layout Layout
+	// Objects, if set, is the object store the media files are in: their
+	// objects move to videos/trash/<id>_<time>/ too.
+	Objects *objstore.Store
 }
 
 // TrashMediaFile trashes a media file now (see Trash) and returns the
 // cleanup warnings.
 func (t *Trasher) TrashMediaFile(ctx context.Context, mediaFileID string) ([]string, error) {
-	res, err := Trash(ctx, t.DB, t.Layout, mediaFileID, time.Now())
-	return res.Warnings, err
+	now := time.Now()
+	res, err := Trash(ctx, t.DB, t.Layout, mediaFileID, now)
+	if err != nil || t.Objects == nil {
+		return res.Warnings, err
+	}
+	name := mediaFileID + "_" + now.UTC().Format("20060102-150405")
+	if res.Dir != "" {
+		name = filepath.Base(res.Dir)
+	}
+	ctx = context.WithoutCancel(ctx)
+	to := key("trash", name)
+	if _, err := t.Objects.MovePrefix(ctx, key(mediaFileID), to); err != nil {
+		res.Warnings = append(res.Warnings, "Move to trash in the media store failed: "+err.Error())
+	}
+	if res.Dir != "" {
+		if err := t.Objects.Upload(ctx, to+"/"+BackupFile, filepath.Join(res.Dir, BackupFile), "application/json"); err != nil {
+			res.Warnings = append(res.Warnings, "DB row backup to the media store failed: "+err.Error())
+		}
+	}
+	return res.Warnings, nil
+}
+
+// PurgeObjectTrash removes trash entries in the object store older than
+// retention (by the time in their name) and returns what it removed.
+func PurgeObjectTrash(ctx context.Context, st *objstore.Store, retention time.Duration, now time.Time) ([]string, error) {
+	keys, err := st.List(ctx, key("trash"))
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	seen := map[string]bool{}
+	for _, k := range keys {
+		entry, _, ok := strings.Cut(strings.TrimPrefix(k, key("trash")+"/"), "/")
+		if !ok || seen[entry] {
+			continue
+		}
+		seen[entry] = true
+		if when, ok := trashTime(entry); !ok || now.Sub(when) < retention {
+			continue
+		}
+		if err := st.RemovePrefix(ctx, key("trash", entry)); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, st.Object(key("trash", entry)))
+	}
+	return removed, errors.Join(errs...)
 }

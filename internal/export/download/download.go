@@ -72,8 +72,11 @@ type Handler struct {
 	Drawings DrawingReader
 	Stills   StillMaker
 	Layout   mediadir.Layout
-	URLs     mediadir.URLs
-	Log      *slog.Logger
+	// Source, if set, is where ffmpeg reads a media file that is not on
+	// the local disk (a presigned URL in the object store).
+	Source func(ctx context.Context, m store.MediaFile) (string, error)
+	URLs   mediadir.URLs
+	Log    *slog.Logger
 
 	// stillsSlots bounds the ffmpeg runs for reports at once; a report of
 	// a long file with many comments decodes much of it.
@@ -356,6 +359,9 @@ func (h *Handler) frames(ctx context.Context, m store.MediaFile, media export.Me
 	}
 	// Playable also checks that the id can name a directory.
 	src, err := h.Layout.Playable(m.ID, deref(m.OrigFilename))
+	if err != nil && h.Source != nil && mediadir.ValidID(m.ID) {
+		src, err = h.Source(ctx, m)
+	}
 	if err != nil {
 		h.log().Warn("Comment export: frame images left out", "media_file_id", m.ID, "err", err)
 		return nil

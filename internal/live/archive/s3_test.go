@@ -12,6 +12,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/live/archive"
 	"github.com/clapshot-go/clapshot/internal/live/archive/s3store"
 	"github.com/clapshot-go/clapshot/internal/live/livetest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/s3test"
 )
 
 func remoteCount(st *archive.Store) (remote, local int) {
@@ -101,9 +102,9 @@ func TestRecordToS3(t *testing.T) {
 
 // s3Rig records a test camera into 1 s segments uploaded to a real S3
 // server (bucket "archive", objects under path).
-func s3Rig(t *testing.T, path string, retryMax time.Duration) (*livetest.S3Server, *s3store.Client, *rig, *archive.Store) {
+func s3Rig(t *testing.T, path string, retryMax time.Duration) (*s3test.S3Server, *s3store.Client, *rig, *archive.Store) {
 	t.Helper()
-	srv := livetest.StartS3(t)
+	srv := s3test.Start(t)
 	client, err := s3store.New(s3store.Config{Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
 	if err != nil {
 		t.Fatal(err)

@@ -11,14 +11,14 @@ import (
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/live/archive/s3store"
-	"github.com/clapshot-go/clapshot/internal/live/livetest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/s3test"
 )
 
 // Against a real S3-compatible server: upload (confirmed), read back,
 // delete; a wrong secret gets a 403 that names the user and what to
 // check, without the secret; a stopped server is "unreachable".
 func TestObjectStore(t *testing.T) {
-	srv := livetest.StartS3(t)
+	srv := s3test.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	c, err := s3store.New(s3store.Config{Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})

@@ -1,4 +1,6 @@
-package livetest
+// Package s3test runs a real S3-compatible server (SeaweedFS) on loopback
+// for tests: the archive's object store and the media store use it.
+package s3test
 
 import (
 	"context"
@@ -10,10 +12,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/clapshot-go/clapshot/internal/objstore"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 )
 
 // WeedVersion is the SeaweedFS module `make weed` builds (keep it equal to
@@ -58,12 +62,12 @@ type S3Server struct {
 	args []string
 	cmd  *exec.Cmd
 	done chan struct{}
-	out  *lockedWriter
+	out  *testkit.SyncBuffer
 }
 
-// StartS3 starts the server (the test is skipped when the weed binary is
+// Start starts the server (the test is skipped when the weed binary is
 // not built) and stops it when the test ends.
-func StartS3(t testing.TB) *S3Server {
+func Start(t testing.TB) *S3Server {
 	t.Helper()
 	bin, err := WeedPath()
 	if err != nil {
@@ -77,10 +81,7 @@ func StartS3(t testing.TB) *S3Server {
 	if err := os.WriteFile(conf, []byte(ident), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port := func() string {
-		_, p, _ := net.SplitHostPort(FreeAddr(t))
-		return p
-	}
+	port := func() string { return strconv.Itoa(testkit.MustFreePort(t)) }
 	s3 := port()
 	s.Endpoint = "127.0.0.1:" + s3
 	data := filepath.Join(dir, "data")
@@ -102,7 +103,7 @@ func StartS3(t testing.TB) *S3Server {
 // until its S3 API answers.
 func (s *S3Server) Start() {
 	s.t.Helper()
-	s.out = &lockedWriter{}
+	s.out = &testkit.SyncBuffer{}
 	s.cmd = exec.Command(s.bin, s.args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.Dir = filepath.Dir(s.args[1][len("-dir="):])
@@ -152,21 +153,24 @@ func (s *S3Server) Port() int {
 	return n
 }
 
-// lockedWriter collects a child's output while tests read it.
-type lockedWriter struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.b = append(w.b, p...)
-	return len(p), nil
-}
-
-func (w *lockedWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return string(w.b)
+// MediaStore starts a server for the media store's tests: it gives the
+// test (and the processes it starts) the server's credentials the way an
+// operator would, in the AWS_* variables, and returns the server, a
+// client of bucketPrefix ("media/clapshot") and its --media-url.
+func MediaStore(t *testing.T, bucketPrefix string) (*S3Server, *objstore.Store, string) {
+	t.Helper()
+	srv := Start(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	mediaURL := "s3://" + bucketPrefix + "?endpoint=http://" + srv.Endpoint
+	cfg, err := objstore.ParseURL(mediaURL, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := objstore.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, st, mediaURL
 }
