@@ -104,7 +104,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		return nil, err
 	}
 
-	open := store.OpenOptions{Path: cfg.DBPath(), Migrate: cfg.Migrate, Log: log}
+	// With --db-url, PostgreSQL; config.Parse has refused an organizer
+	// beside it (plugins open the SQLite file themselves).
+	open := store.OpenOptions{Path: cfg.DBPath(), URL: cfg.DBURL, Migrate: cfg.Migrate, Log: log}
 	if cfg.OrgCmd != "" || cfg.OrgInURI != "" {
 		orgOpt := organizer.Options{
 			Cmd: cfg.OrgCmd, InURI: cfg.OrgInURI, OutTCP: cfg.OrgOutTCP,
@@ -249,7 +251,7 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return a.dispatcher.Run(life) })
 
 	a.Log.Info("Clapshot server started", "version", version.Version, "listen", a.Listener.Addr().String(),
-		"data_dir", a.Config.DataDir, "workers", a.Config.Workers)
+		"data_dir", a.Config.DataDir, "database", a.DB.Where(), "workers", a.Config.Workers)
 	a.Log.Info("Open " + a.PublicURL() + " in a browser")
 
 	err := g.Wait()
@@ -314,7 +316,7 @@ func (a *App) status(ctx context.Context) map[string]any {
 	start := time.Now()
 	dbOK := a.DB.SQL().PingContext(ctx) == nil
 	st := map[string]any{
-		"database":            map[string]any{"ok": dbOK, "latency_ms": float64(time.Since(start).Microseconds()) / 1000},
+		"database":            map[string]any{"ok": dbOK, "backend": a.DB.Backend(), "latency_ms": float64(time.Since(start).Microseconds()) / 1000},
 		"url_base_configured": a.Config.URLBase != "",
 	}
 	if a.Organizer != nil {

@@ -38,6 +38,10 @@ type Config struct {
 	// BitrateMbps is the target (max) video bitrate in Mbit/s.
 	BitrateMbps float64
 	Migrate     bool
+	// DBURL is a PostgreSQL database (postgres://...) used instead of
+	// <data-dir>/clapshot.sqlite; "" for SQLite. Media files stay in the
+	// data directory either way.
+	DBURL string
 	// LogFile is "" for stdout.
 	LogFile     string
 	Debug       int
@@ -119,7 +123,7 @@ const defaultTrustedProxies = "127.0.0.0/8,::1/128"
 type raw struct {
 	dataDir, urlBase, host, cors, logFile, defaultUser string
 	orgCmd, orgInURI, orgOutTCP, trustedProxies        string
-	allowedHosts                                       string
+	allowedHosts, dbURL                                string
 	configFile, clientConf, webDir                     string
 	port, workers, debug, wsMaxMessageMB               int
 	poll, bitrate, wsRateLimit                         float64
@@ -144,6 +148,7 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 	fs.IntVarP(&r.workers, "workers", "w", 0, "Number of transcoding workers (0 = number of CPUs)")
 	fs.Float64VarP(&r.bitrate, "bitrate", "b", 2.5, "Target (max) video bitrate in Mbit/s (at least 0.1)")
 	fs.BoolVar(&r.migrate, "migrate", false, "Migrate an existing database to this version, after a backup")
+	fs.StringVar(&r.dbURL, "db-url", "", "Use this PostgreSQL database instead of <data-dir>/clapshot.sqlite: postgres://user:password@host:port/database (media stay in --data-dir)")
 	fs.StringVarP(&r.logFile, "log", "l", "", "Log file (default: stdout); reopened on SIGUSR1")
 	fs.CountVarP(&r.debug, "debug", "d", "Debug logging; -dd for trace")
 	fs.BoolVarP(&r.json, "json", "j", false, "Log in JSON format")
@@ -378,6 +383,9 @@ func (r *raw) validate() (*Config, error) {
 			return nil, err
 		}
 	}
+	if err := r.validateDB(c); err != nil {
+		return nil, err
+	}
 	if c.OrgOutTCP != "" {
 		if _, _, err := net.SplitHostPort(c.OrgOutTCP); err != nil {
 			return nil, fmt.Errorf("--org-out-tcp %q: expected host:port, e.g. [::1]:50052: %v", c.OrgOutTCP, err)
@@ -410,6 +418,37 @@ func (r *raw) validate() (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// validateDB checks --db-url. Organizer plugins open the server's SQLite
+// file themselves (Clapshot's protocol hands them its path), so they
+// cannot work with a PostgreSQL database: refused here rather than
+// failing once the plugin starts.
+func (r *raw) validateDB(c *Config) error {
+	u := strings.TrimSpace(r.dbURL)
+	if u == "" {
+		return nil
+	}
+	parsed, err := url.Parse(u)
+	if err != nil || (parsed.Scheme != "postgres" && parsed.Scheme != "postgresql") {
+		return fmt.Errorf("--db-url: expected postgres://user:password@host:port/database (a PostgreSQL URL), got %q", redactURL(u))
+	}
+	if c.OrgCmd != "" || c.OrgInURI != "" {
+		return errors.New("--db-url: organizer plugins (--org-cmd, --org-in-uri) work on the SQLite database file and cannot run with PostgreSQL yet; remove the organizer settings or the --db-url")
+	}
+	c.DBURL = u
+	return nil
+}
+
+// redactURL hides the password of a URL for messages.
+func redactURL(u string) string {
+	if p, err := url.Parse(u); err == nil {
+		return p.Redacted()
+	}
+	if at := strings.LastIndex(u, "@"); at >= 0 {
+		return "..." + u[at:]
+	}
+	return u
 }
 
 // validateMedia checks the media pipeline's options.

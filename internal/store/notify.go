@@ -104,12 +104,12 @@ func scanDelivery(sc interface{ Scan(...any) error }) (Delivery, error) {
 
 // QueueDelivery adds a delivery, due at once.
 func (q *Queries) QueueDelivery(ctx context.Context, d Delivery) (int64, error) {
-	res, err := q.q.ExecContext(ctx, `INSERT INTO notify_outbox (user_id, channel, target, event, payload)
+	id, err := insertID(ctx, q.q, `INSERT INTO notify_outbox (user_id, channel, target, event, payload)
 		VALUES (?, ?, ?, ?, ?)`, d.UserID, d.Channel, d.Target, d.Event, d.Payload)
 	if err != nil {
 		return 0, fmt.Errorf("queue %s notification for %q: %w", d.Channel, d.UserID, err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
 // DueDeliveries lists queued deliveries whose time has come, oldest first.
