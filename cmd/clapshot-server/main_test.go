@@ -23,6 +23,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/testsupport/pgtest"
 	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 )
 
@@ -42,7 +43,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build failed: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Main(m) // runs the tests; stops PostgreSQL if one was started
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -42,6 +42,9 @@ type Config struct {
 	// <data-dir>/clapshot.sqlite; "" for SQLite. Media files stay in the
 	// data directory either way.
 	DBURL string
+	// MigrateTo is the PostgreSQL database --migrate-to copies the SQLite
+	// database into (ActionMigrateTo).
+	MigrateTo string
 	// LogFile is "" for stdout.
 	LogFile     string
 	Debug       int
@@ -112,6 +115,9 @@ const (
 	ActionVersion
 	// ActionOrgTest runs the organizer's own tests (--org-test).
 	ActionOrgTest
+	// ActionMigrateTo copies the SQLite database into PostgreSQL
+	// (--migrate-to) and exits.
+	ActionMigrateTo
 )
 
 // EnvPrefix prefixes environment variables: --data-dir is CLAPSHOT_DATA_DIR.
@@ -123,7 +129,7 @@ const defaultTrustedProxies = "127.0.0.0/8,::1/128"
 type raw struct {
 	dataDir, urlBase, host, cors, logFile, defaultUser string
 	orgCmd, orgInURI, orgOutTCP, trustedProxies        string
-	allowedHosts, dbURL                                string
+	allowedHosts, dbURL, migrateTo                     string
 	configFile, clientConf, webDir                     string
 	port, workers, debug, wsMaxMessageMB               int
 	poll, bitrate, wsRateLimit                         float64
@@ -148,6 +154,7 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 	fs.IntVarP(&r.workers, "workers", "w", 0, "Number of transcoding workers (0 = number of CPUs)")
 	fs.Float64VarP(&r.bitrate, "bitrate", "b", 2.5, "Target (max) video bitrate in Mbit/s (at least 0.1)")
 	fs.BoolVar(&r.migrate, "migrate", false, "Migrate an existing database to this version, after a backup")
+	fs.StringVar(&r.migrateTo, "migrate-to", "", "Copy <data-dir>/clapshot.sqlite (Clapshot's too) into this empty PostgreSQL database, compare the row counts of every table, print them and exit; the SQLite file is not changed")
 	fs.StringVar(&r.dbURL, "db-url", "", "Use this PostgreSQL database instead of <data-dir>/clapshot.sqlite: postgres://user:password@host:port/database (media stay in --data-dir)")
 	fs.StringVarP(&r.logFile, "log", "l", "", "Log file (default: stdout); reopened on SIGUSR1")
 	fs.CountVarP(&r.debug, "debug", "d", "Debug logging; -dd for trace")
@@ -178,7 +185,7 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 }
 
 // notInFile lists options that make no sense in a config file.
-var notInFile = map[string]bool{"config": true, "help": true, "version": true, "org-test": true}
+var notInFile = map[string]bool{"config": true, "help": true, "version": true, "org-test": true, "migrate-to": true}
 
 // Usage returns the --help text.
 func Usage() string {
@@ -257,6 +264,13 @@ func Parse(args []string, lookupEnv func(string) (string, bool)) (*Config, Actio
 	cfg, err := r.validate()
 	if err != nil {
 		return nil, ActionRun, err
+	}
+	if u := strings.TrimSpace(r.migrateTo); u != "" {
+		if !isPostgresURL(u) {
+			return nil, ActionRun, fmt.Errorf("--migrate-to: expected postgres://user:password@host:port/database (a PostgreSQL URL), got %q", redactURL(u))
+		}
+		cfg.MigrateTo = u
+		return cfg, ActionMigrateTo, nil
 	}
 	if r.orgTest {
 		if cfg.OrgCmd == "" {
@@ -429,8 +443,7 @@ func (r *raw) validateDB(c *Config) error {
 	if u == "" {
 		return nil
 	}
-	parsed, err := url.Parse(u)
-	if err != nil || (parsed.Scheme != "postgres" && parsed.Scheme != "postgresql") {
+	if !isPostgresURL(u) {
 		return fmt.Errorf("--db-url: expected postgres://user:password@host:port/database (a PostgreSQL URL), got %q", redactURL(u))
 	}
 	if c.OrgCmd != "" || c.OrgInURI != "" {
@@ -438,6 +451,11 @@ func (r *raw) validateDB(c *Config) error {
 	}
 	c.DBURL = u
 	return nil
+}
+
+func isPostgresURL(u string) bool {
+	parsed, err := url.Parse(u)
+	return err == nil && (parsed.Scheme == "postgres" || parsed.Scheme == "postgresql")
 }
 
 // redactURL hides the password of a URL for messages.

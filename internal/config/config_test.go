@@ -356,3 +356,22 @@ func TestDBURL(t *testing.T) {
 		}
 	}
 }
+
+// --migrate-to is an action on the command line only, next to the usual
+// configuration (the Debian file's organizer does not stand in its way).
+func TestMigrateTo(t *testing.T) {
+	conf := writeFile(t, "[general]\ndata-dir = /srv/c\norg-cmd = /usr/bin/clapshot-organizer-folders\n")
+	c, action, err := Parse([]string{"--config", conf, "--migrate-to", "postgres://c:pw@db/c"}, envMap(nil))
+	if err != nil || action != ActionMigrateTo || c.MigrateTo != "postgres://c:pw@db/c" || c.DBPath() != "/srv/c/clapshot.sqlite" {
+		t.Fatalf("%+v %v %v", c, action, err)
+	}
+	if _, _, err := Parse([]string{"-D", "/d", "--migrate-to", "sqlite:///x"}, envMap(nil)); err == nil || !strings.Contains(err.Error(), "--migrate-to") {
+		t.Errorf("non-PostgreSQL target: %v", err)
+	}
+	if _, _, err := Parse([]string{"--config", writeFile(t, "[general]\ndata-dir = /d\nmigrate-to = postgres://x/y\n")}, envMap(nil)); err == nil {
+		t.Error("migrate-to accepted in the config file")
+	}
+	if _, a, _ := Parse([]string{"-D", "/d"}, envMap(map[string]string{"CLAPSHOT_MIGRATE_TO": "postgres://x/y"})); a != ActionRun {
+		t.Error("CLAPSHOT_MIGRATE_TO started a copy")
+	}
+}

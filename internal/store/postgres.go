@@ -208,18 +208,35 @@ func applyPostgres(ctx context.Context, sdb *sql.DB, where string, isNew bool, v
 		return fmt.Errorf("migrate %s: %w", where, err)
 	}
 	defer tx.Rollback()
+	last, err := migrateInTx(ctx, tx, where, isNew, version, log)
+	if err != nil || last == "" {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migration of %s failed at commit, nothing was changed: %w", where, err)
+	}
+	if !isNew {
+		log.Info("Database migrated", "db", where, "version", last)
+	}
+	return nil
+}
+
+// migrateInTx applies the pending migrations up to version ("" for all)
+// inside the caller's transaction, under the migration lock, and returns
+// the last version applied ("" if none was pending).
+func migrateInTx(ctx context.Context, tx querier, where string, isNew bool, version string, log *slog.Logger) (string, error) {
 	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", migrateLock); err != nil {
-		return fmt.Errorf("migrate %s: %w", where, err)
+		return "", fmt.Errorf("migrate %s: %w", where, err)
 	}
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (
        version VARCHAR(50) PRIMARY KEY NOT NULL,
        run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
 )`); err != nil {
-		return fmt.Errorf("create migration table in %s: %w", where, err)
+		return "", fmt.Errorf("create migration table in %s: %w", where, err)
 	}
 	applied, err := appliedVersions(ctx, tx)
 	if err != nil {
-		return fmt.Errorf("read applied migrations of %s: %w", where, err)
+		return "", fmt.Errorf("read applied migrations of %s: %w", where, err)
 	}
 	pending, _ := compareVersions(applied, pgMigrations)
 	if version != "" {
@@ -231,7 +248,7 @@ func applyPostgres(ctx context.Context, sdb *sql.DB, where string, isNew bool, v
 		}
 	}
 	if len(pending) == 0 {
-		return nil
+		return "", nil
 	}
 	if isNew {
 		log.Info("Creating a new database", "db", where)
@@ -241,19 +258,13 @@ func applyPostgres(ctx context.Context, sdb *sql.DB, where string, isNew bool, v
 	for _, m := range pending {
 		log.Debug("Applying migration", "step", m.Version+" ("+m.Name+")")
 		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-			return fmt.Errorf("migration of %s failed at %s (%s), nothing was changed: %w", where, m.Version, m.Name, err)
+			return "", fmt.Errorf("migration of %s failed at %s (%s), nothing was changed: %w", where, m.Version, m.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO __diesel_schema_migrations (version) VALUES ($1)", m.Version); err != nil {
-			return fmt.Errorf("migration of %s: record version %s: %w", where, m.Version, err)
+			return "", fmt.Errorf("migration of %s: record version %s: %w", where, m.Version, err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("migration of %s failed at commit, nothing was changed: %w", where, err)
-	}
-	if !isNew {
-		log.Info("Database migrated", "db", where, "version", pending[len(pending)-1].Version)
-	}
-	return nil
+	return pending[len(pending)-1].Version, nil
 }
 
 // CreatePostgresAtVersion migrates an empty PostgreSQL database up to and
