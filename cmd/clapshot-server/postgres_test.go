@@ -2,14 +2,26 @@ package main
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // "pgx", to look into the server's database
+
+	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
 	"github.com/clapshot-go/clapshot/internal/testsupport/pgtest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/wsclient"
+	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 
 // runCopy runs clapshot-server --migrate-to and returns its exit status
@@ -62,5 +74,187 @@ func TestMigrateToPostgres(t *testing.T) {
 	}
 	if rc, out = runCopy(t, "-D", t.TempDir(), "--migrate-to", u); rc != 1 || !strings.Contains(out, "no database there") {
 		t.Errorf("no source: exit %d\n%s", rc, out)
+	}
+}
+
+// A server on PostgreSQL end to end, after moving a SQLite data directory
+// there: what was made on SQLite (a clip, a comment) is there; a clip
+// uploaded and a comment made on PostgreSQL are ingested, transcoded and
+// kept across a restart; health says which database answers. An
+// organizer next to --db-url is refused at start-up with the reason.
+func TestServerOnPostgres(t *testing.T) {
+	mediatest.Require(t)
+	dir := t.TempDir()
+	var clips [][]byte
+	for _, fam := range []string{"h264_mp4", "hevc_mkv"} { // the second needs a transcode
+		p := mediatest.Make(t, t.TempDir(), mediatest.Families[fam], mediatest.Options{Seconds: 2, Width: 320, Height: 240, FPS: 25})
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clips = append(clips, b)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	base := func(p *proc) string { return fmt.Sprintf("http://127.0.0.1:%d", p.port) }
+	stop := func(p *proc) {
+		t.Helper()
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		if rc := p.wait(t, time.Minute); rc != 0 {
+			t.Fatalf("server exit status %d:\n%s", rc, p.out)
+		}
+	}
+	// ingested waits until the database lists n media files of alice's
+	// and no job is left to do, and returns their ids, newest first.
+	ingested := func(db *sql.DB, n int) []string {
+		t.Helper()
+		var ids []string
+		waitFor(t, 3*time.Minute, fmt.Sprintf("%d media files ingested", n), func() bool {
+			var pending int
+			if db.QueryRow(`SELECT count(*) FROM ingest_jobs WHERE state IN ('queued', 'running')`).Scan(&pending) != nil || pending > 0 {
+				return false
+			}
+			rows, err := db.Query(`SELECT id FROM media_files WHERE user_id = 'alice' AND duration IS NOT NULL ORDER BY added_time DESC`)
+			if err != nil {
+				return false
+			}
+			defer rows.Close()
+			ids = ids[:0]
+			for rows.Next() {
+				var id string
+				_ = rows.Scan(&id)
+				ids = append(ids, id)
+			}
+			return len(ids) == n
+		})
+		var failed int
+		if err := db.QueryRow(`SELECT count(*) FROM ingest_jobs WHERE state = 'failed'`).Scan(&failed); err != nil || failed > 0 {
+			t.Fatalf("failed jobs: %d (%v)", failed, err)
+		}
+		return ids
+	}
+	// review opens a media file as bob, waits until the listed comments
+	// include every one of want, and adds comment add if not "".
+	review := func(p *proc, mediaID, add string, want ...string) {
+		t.Helper()
+		c, err := wsclient.Dial(ctx, base(p), wsclient.User{ID: "bob", Name: "Bob"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Send(ctx, wsclient.OpenMediaFile(mediaID)); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		missing := func() []string {
+			var m []string
+			for _, w := range want {
+				if !seen[w] {
+					m = append(m, w)
+				}
+			}
+			return m
+		}
+		opened := false
+		collect := func(m *pb.ServerToClientCmd) bool {
+			for _, cm := range m.GetAddComments().GetComments() {
+				seen[cm.GetComment()] = true
+			}
+			opened = opened || m.GetOpenMediaFile() != nil
+			return opened && len(missing()) == 0
+		}
+		if _, all, err := c.Wait(ctx, 20*time.Second, collect); err != nil {
+			t.Fatalf("open %s: comments %v missing: %v (%s)", mediaID, missing(), err, wsclient.Describe(all))
+		}
+		if add == "" {
+			return
+		}
+		if err := c.Send(ctx, wsclient.AddComment(mediaID, add)); err != nil {
+			t.Fatal(err)
+		}
+		if _, all, err := c.Wait(ctx, 20*time.Second, func(m *pb.ServerToClientCmd) bool {
+			return len(m.GetAddComments().GetComments()) == 1 && m.GetAddComments().GetComments()[0].GetComment() == add
+		}); err != nil {
+			t.Fatalf("add comment: %v (%s)", err, wsclient.Describe(all))
+		}
+	}
+	args := []string{"-D", dir, "-P", "0.1", "-w", "1"}
+
+	// On SQLite, as before.
+	p := start(t, nil, args...)
+	p.waitHealthy(t)
+	if code, body := uploadMultipart(t, base(p)+"/", "alice", "first.mp4", clips[0]); code != 200 {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	lite, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "clapshot.sqlite")+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lite.Close()
+	first := ingested(lite, 1)[0]
+	review(p, first, "made on SQLite")
+	stop(p)
+
+	// Moved.
+	u := pgtest.NewDatabase(t)
+	if rc, out := runCopy(t, "-D", dir, "--migrate-to", u); rc != 0 {
+		t.Fatalf("--migrate-to: exit %d\n%s", rc, out)
+	}
+
+	// On PostgreSQL: the earlier work is there, new work goes there.
+	pgArgs := append(args, "--db-url", u)
+	p = start(t, nil, pgArgs...)
+	p.waitHealthy(t)
+	var health struct {
+		Database struct{ Backend string } `json:"database"`
+	}
+	resp, err := http.Get(base(p) + "/api/health?details=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&health)
+	resp.Body.Close()
+	if health.Database.Backend != "postgres" {
+		t.Errorf("health says the database is %q", health.Database.Backend)
+	}
+	review(p, first, "made on PostgreSQL", "made on SQLite")
+	if code, body := uploadMultipart(t, base(p)+"/", "alice", "second.mkv", clips[1]); code != 200 {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	pg, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	second := ingested(pg, 2)[0]
+	if second == first {
+		t.Fatalf("the second upload is not the newest media file")
+	}
+	review(p, second, "on the second clip")
+	stop(p)
+
+	// Restarted: all of it is still there and playable.
+	p = start(t, nil, pgArgs...)
+	p.waitHealthy(t)
+	review(p, first, "", "made on SQLite", "made on PostgreSQL")
+	review(p, second, "", "on the second clip")
+	// The first clip plays as uploaded, the second was transcoded on
+	// PostgreSQL's job queue.
+	for _, path := range []string{first + "/orig/first.mp4", second + "/video.mp4"} {
+		resp, err := http.Get(base(p) + "/videos/" + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("/videos/%s: %d", path, resp.StatusCode)
+		}
+	}
+	stop(p)
+
+	// An organizer with PostgreSQL: refused at once, saying why.
+	p = start(t, nil, append(pgArgs, "--org-cmd", "/usr/bin/clapshot-organizer-folders")...)
+	if rc := p.wait(t, 30*time.Second); rc != 2 || !strings.Contains(p.out.String(), "organizer plugins") {
+		t.Errorf("organizer with --db-url: exit %d\n%s", rc, p.out)
 	}
 }
