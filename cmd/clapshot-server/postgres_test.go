@@ -258,3 +258,108 @@ func TestServerOnPostgres(t *testing.T) {
 		t.Errorf("organizer with --db-url: exit %d\n%s", rc, p.out)
 	}
 }
+
+// Two server instances on one PostgreSQL database (and one data
+// directory): a comment added, edited and deleted through one reaches the
+// sessions watching the file on the other, through LISTEN/NOTIFY, and so
+// does the in-app notification it makes for the file's owner.
+func TestTwoInstancesShareComments(t *testing.T) {
+	mediatest.Require(t)
+	clipPath := mediatest.Make(t, t.TempDir(), mediatest.Families["h264_mp4"], mediatest.Options{Seconds: 2, Width: 320, Height: 240, FPS: 25})
+	clip, err := os.ReadFile(clipPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	u := pgtest.NewDatabase(t)
+	args := []string{"-D", dir, "-P", "0.1", "-w", "1", "--db-url", u}
+	a := start(t, nil, args...)
+	a.waitHealthy(t)
+	b := start(t, nil, args...)
+	b.waitHealthy(t)
+	urlOf := func(p *proc) string { return fmt.Sprintf("http://127.0.0.1:%d", p.port) }
+
+	if code, body := uploadMultipart(t, urlOf(a)+"/", "alice", "shared.mp4", clip); code != 200 {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	pg, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	var mediaID string
+	waitFor(t, 3*time.Minute, "the upload to be ingested", func() bool {
+		return pg.QueryRow(`SELECT id FROM media_files WHERE duration IS NOT NULL`).Scan(&mediaID) == nil
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	watch := func(p *proc, user string) *wsclient.Client {
+		t.Helper()
+		c, err := wsclient.Dial(ctx, urlOf(p), wsclient.User{ID: user, Name: user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		if err := c.Send(ctx, wsclient.OpenMediaFile(mediaID)); err != nil {
+			t.Fatal(err)
+		}
+		if _, all, err := c.Wait(ctx, 20*time.Second, func(m *pb.ServerToClientCmd) bool { return m.GetOpenMediaFile() != nil }); err != nil {
+			t.Fatalf("open as %s: %v (%s)", user, err, wsclient.Describe(all))
+		}
+		return c
+	}
+	onA := watch(a, "alice") // the owner, on instance A
+	onB := watch(b, "bob")   // a reviewer, on instance B
+	expect := func(c *wsclient.Client, what string, match func(*pb.ServerToClientCmd) bool) time.Duration {
+		t.Helper()
+		start := time.Now()
+		if _, all, err := c.Wait(ctx, 15*time.Second, match); err != nil {
+			t.Fatalf("%s: %v (%s)", what, err, wsclient.Describe(all))
+		}
+		return time.Since(start)
+	}
+	comment := func(text string) func(*pb.ServerToClientCmd) bool {
+		return func(m *pb.ServerToClientCmd) bool {
+			cs := m.GetAddComments().GetComments()
+			return len(cs) == 1 && cs[0].GetComment() == text
+		}
+	}
+
+	if err := onB.Send(ctx, wsclient.AddComment(mediaID, "seen on both")); err != nil {
+		t.Fatal(err)
+	}
+	expect(onB, "the comment on B itself", comment("seen on both"))
+	t.Logf("a comment made on B reached the session on A %v after B showed it", expect(onA, "the comment on A", comment("seen on both")))
+	expect(onA, "alice's notification on A", func(m *pb.ServerToClientCmd) bool {
+		for _, msg := range m.GetShowMessages().GetMsgs() {
+			if msg.GetRefs().GetMediaFileId() == mediaID && msg.GetUserId() == "alice" && strings.Contains(msg.GetMessage(), "bob") {
+				return true
+			}
+		}
+		return false
+	})
+	var id int64
+	if err := pg.QueryRow(`SELECT id FROM comments WHERE comment = 'seen on both'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	cid := fmt.Sprint(id)
+	deleted := func(m *pb.ServerToClientCmd) bool { return m.GetDelComment().GetCommentId() == cid }
+
+	if err := onB.Send(ctx, &pb.ClientToServerCmd{Cmd: &pb.ClientToServerCmd_EditComment_{EditComment: &pb.ClientToServerCmd_EditComment{
+		CommentId: cid, NewComment: "edited on B"}}}); err != nil {
+		t.Fatal(err)
+	}
+	expect(onA, "the edit on A (removed)", deleted)
+	expect(onA, "the edit on A (added back)", comment("edited on B"))
+	if err := onB.Send(ctx, &pb.ClientToServerCmd{Cmd: &pb.ClientToServerCmd_DelComment_{DelComment: &pb.ClientToServerCmd_DelComment{CommentId: cid}}}); err != nil {
+		t.Fatal(err)
+	}
+	expect(onA, "the deletion on A", deleted)
+
+	// And the other way round.
+	if err := onA.Send(ctx, wsclient.AddComment(mediaID, "from A")); err != nil {
+		t.Fatal(err)
+	}
+	expect(onB, "A's comment on B", comment("from A"))
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/auth"
 	"github.com/clapshot-go/clapshot/internal/config"
 	"github.com/clapshot-go/clapshot/internal/events"
+	"github.com/clapshot-go/clapshot/internal/fanout"
 	"github.com/clapshot-go/clapshot/internal/httpapi"
 	"github.com/clapshot-go/clapshot/internal/ingest"
 	"github.com/clapshot-go/clapshot/internal/live"
@@ -67,6 +68,9 @@ type App struct {
 	// webhook calls it queues.
 	notifier   *notify.Notifier
 	dispatcher *notify.Dispatcher
+	// fanout carries events between instances sharing a PostgreSQL
+	// database; nil on SQLite.
+	fanout *fanout.Fanout
 }
 
 // Start prepares the data directory, binds the listener, opens (and if
@@ -169,6 +173,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		return fail(err)
 	}
 	trash := &mediadir.Trasher{DB: db, Layout: mediadir.Layout{DataDir: cfg.DataDir}}
+	a.fanout = a.newFanout()
+	var peers review.Peers
+	if a.fanout != nil {
+		peers = a.fanout
+	}
 	a.Review = review.NewHub(a.life, review.Options{
 		DB:              store.Bind[review.Queries](db),
 		DataDir:         cfg.DataDir,
@@ -182,8 +191,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		Trash:           trash,
 		Metrics:         mtr,
 		CommentAdded:    a.commentAdded,
+		Peers:           peers,
 	})
-	a.Events.SetDeliverer(a.Review)
+	a.wireFanout()
 	a.registerNotificationsAndExport()
 	// Clapshot's routes match any path below them.
 	a.HTTP.Handle("/api/ws", a.Review)
@@ -249,6 +259,9 @@ func (a *App) Run(ctx context.Context) error {
 		g.Go(func() error { return a.Live.Run(life) })
 	}
 	g.Go(func() error { return a.dispatcher.Run(life) })
+	if a.fanout != nil {
+		g.Go(func() error { return a.fanout.Run(life) })
+	}
 
 	a.Log.Info("Clapshot server started", "version", version.Version, "listen", a.Listener.Addr().String(),
 		"data_dir", a.Config.DataDir, "database", a.DB.Where(), "workers", a.Config.Workers)

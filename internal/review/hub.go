@@ -78,6 +78,15 @@ type Options struct {
 	// comment replied to, nil for a top-level one) after it was sent to
 	// the file's watchers: notifications hang here.
 	CommentAdded func(ctx context.Context, c store.Comment, m store.MediaFile, parent *store.Comment)
+	// Peers, when set, tells the other server instances on the same
+	// database of the comments this one's sessions add, edit and delete;
+	// theirs arrive through PeerComment.
+	Peers Peers
+}
+
+// Peers reaches the other server instances (fanout.Fanout).
+type Peers interface {
+	Publish(ctx context.Context, kind string, v any)
 }
 
 // Defaults used for zero Options fields.
