@@ -6,10 +6,13 @@ LDFLAGS     := -s -w -X github.com/clapshot-go/clapshot/internal/version.Version
 BIN         := bin
 DATA_DIR    ?= $(CURDIR)/data
 RUN_FLAGS   ?=
+# A live-camera config for `make run` (e.g. docs/examples/live.toml, whose
+# camera `make demo-live` starts); none by default.
+LIVE_CONFIG ?=
 # Pinned tools (code generators, nfpm) are installed here, whatever BIN is.
 TOOLS       ?= $(CURDIR)/bin/tools
 
-.PHONY: help run build server organizer video-server ui test test-web lint bench proto deb deb-package demo demo-live deps-run deps-demo deps-test deps-bench clean
+.PHONY: help run build server organizer video-server ui test test-web lint weed bench proto deb deb-package demo demo-live deps-run deps-demo deps-test deps-bench clean
 
 # The web UI (web/) is built with npm into web/dist, which the server embeds.
 # It is rebuilt only when its sources change.
@@ -20,9 +23,9 @@ WEB_DEPS := web/node_modules/.package-lock.json
 help: ## List targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
-run: deps-run build ## Set up, build and start a server on ./data (http://127.0.0.1:8095/)
+run: deps-run build ## Set up, build and start a server on ./data (http://127.0.0.1:8095/); LIVE_CONFIG=FILE adds cameras
 	@mkdir -p "$(DATA_DIR)"
-	$(BIN)/clapshot-server --data-dir "$(DATA_DIR)" --migrate $(RUN_FLAGS)
+	$(BIN)/clapshot-server --data-dir "$(DATA_DIR)" --migrate $(if $(LIVE_CONFIG),--live-config "$(LIVE_CONFIG)") $(RUN_FLAGS)
 
 build: ui ## Build everything (web UI, then the server embedding it) into ./bin
 	@$(MAKE) --no-print-directory server
@@ -91,8 +94,8 @@ demo: deps-demo build organizer ## nginx with basic auth + server (+ organizer) 
 
 # A test camera (ffmpeg's testsrc2 with a burnt-in clock, published to an
 # RTSP server on 127.0.0.1:8554) and video_server with the example config.
-# `make run RUN_FLAGS="--live-config docs/examples/live.toml"` in another
-# terminal shows the same camera in the review app.
+# `make run LIVE_CONFIG=docs/examples/live.toml` in another terminal shows
+# the same camera on the review app's Live page.
 DEMO_LIVE_CONF ?= docs/examples/live.toml
 DEMO_LIVE_FLAGS ?=
 
@@ -100,13 +103,15 @@ demo-live: deps-run video-server ## A test camera on rtsp://127.0.0.1:8554/cam +
 	$(GO) build -o $(BIN)/demo-live ./tools/demo-live
 	$(BIN)/demo-live -video-server $(BIN)/video_server -conf $(DEMO_LIVE_CONF) -dir "$(DEMO_DIR)/live" $(DEMO_LIVE_FLAGS)
 
-test: deps-test lint ui ## The whole test suite (installs what it needs when run as root)
+test: deps-test lint ui weed ## The whole test suite (installs what it needs when run as root)
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) test-web
 
 test-web: build organizer ## Web UI: type check, unit tests (vitest), end-to-end tests in Chromium
 	cd web && npm run proto:check && npm run check && npm test
-	cd web && CLAPSHOT_SERVER=$(CURDIR)/$(BIN)/clapshot-server CLAPSHOT_ORGANIZER=$(CURDIR)/$(BIN)/clapshot-organizer-folders npm run e2e
+	$(GO) build -o $(BIN)/demo-live ./tools/demo-live
+	cd web && CLAPSHOT_SERVER=$(CURDIR)/$(BIN)/clapshot-server CLAPSHOT_ORGANIZER=$(CURDIR)/$(BIN)/clapshot-organizer-folders \
+		CLAPSHOT_DEMO_LIVE=$(CURDIR)/$(BIN)/demo-live npm run e2e
 
 # golangci-lint, pinned like the other tools: go vet's checks, errcheck,
 # staticcheck, ineffassign, unused, errorlint and gofmt (.golangci.yml says
@@ -119,6 +124,24 @@ lint: $(GOLANGCI_LINT) ## golangci-lint: vet, errcheck, staticcheck, ... and gof
 
 $(GOLANGCI_LINT):
 	GOBIN=$(dir $(GOLANGCI_LINT)) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+# SeaweedFS (Apache-2.0): the real S3-compatible server the archive's tests
+# start on loopback (internal/live/livetest.StartS3). `go install` refuses
+# its module (its go.mod has replace directives), so it is built in the
+# module's own directory. The build is long (about 10 min of CPU; 40 min
+# on a busy 2-core machine) and is stopped after WEED_BUILD_TIMEOUT seconds.
+WEED_VERSION       := v0.0.0-20261109003541-7506e5f91cd6
+WEED               := $(TOOLS)/weed-$(WEED_VERSION)/weed
+WEED_BUILD_TIMEOUT ?= 3600
+
+weed: $(WEED) ## Build SeaweedFS's weed into bin/tools (the S3 server of the archive tests)
+
+$(WEED):
+	@mkdir -p $(dir $(WEED))
+	@echo "Building SeaweedFS $(WEED_VERSION) for the S3 tests (long; at most $(WEED_BUILD_TIMEOUT) s)"
+	dir=$$(cd / && $(GO) mod download -json github.com/seaweedfs/seaweedfs@$(WEED_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p') && \
+		test -n "$$dir" && cd "$$dir" && \
+		timeout $(WEED_BUILD_TIMEOUT) $(GO) build -trimpath -buildvcs=false -o $(WEED).tmp ./weed && mv $(WEED).tmp $(WEED)
 
 # The live suite compares with mediamtx, built by hand (see docs/BENCHMARKS.md);
 # give its path with BENCH_FLAGS="-mediamtx PATH" if it is not the default.

@@ -59,7 +59,7 @@ func TestMigrateToPostgres(t *testing.T) {
 		regexp.MustCompile(`(?m)^comments\s+500\s+500$`),
 		regexp.MustCompile(`(?m)^media_files\s+20\s+20$`),
 		regexp.MustCompile(`upgraded first`),
-		regexp.MustCompile(`Done: 11 tables copied, every row count matches`),
+		regexp.MustCompile(`Done: \d+ tables copied, every row count matches`),
 	} {
 		if !want.MatchString(out) {
 			t.Errorf("output lacks %s:\n%s", want, out)

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -27,29 +26,37 @@ import (
 // Identity is who asks: the user (from the proxy headers), the cookies
 // the organizer gets to see, and the session the question comes from, as
 // the organizer API names it (a websocket session's id, or a fixed id for
-// requests outside one, such as Clapshot's "<upload--not-set>").
+// requests outside one, such as Clapshot's "<upload--not-set>"). A guest
+// of a share link has Guest set, and User made from it (GuestIdentity).
 type Identity struct {
 	User    auth.Identity
 	Cookies map[string]string
 	SID     string
+	Guest   *Guest
 }
 
-// Session is the identity as the organizer API describes it.
+// Session is the identity as the organizer API describes it. A guest's
+// cookies describe the guest and the link (GuestCookiePrefix).
 func (id Identity) Session() *pb.UserSessionData {
 	return &pb.UserSessionData{
 		Sid:     id.SID,
 		User:    &pb.UserInfo{Id: id.User.UserID, Name: id.User.UserName},
-		IsAdmin: id.User.IsAdmin,
-		Cookies: maps.Clone(id.Cookies),
+		IsAdmin: id.User.IsAdmin && id.Guest == nil,
+		Cookies: id.sessionCookies(),
 	}
 }
 
-// Owns is the default rule of owner-or-admin operations.
-func (id Identity) Owns(m store.MediaFile) bool { return m.UserID == id.User.UserID || id.User.IsAdmin }
+// Owns is the default rule of owner-or-admin operations. A guest owns
+// nothing.
+func (id Identity) Owns(m store.MediaFile) bool {
+	return id.Guest == nil && (m.UserID == id.User.UserID || id.User.IsAdmin)
+}
 
-// IsAuthor is the default rule of author-or-admin operations.
+// IsAuthor is the default rule of author-or-admin operations, for users.
+// (A guest's comments have no user id; who wrote them is in
+// share_comments, which the caller reads.)
 func (id Identity) IsAuthor(c store.Comment) bool {
-	return (c.UserID != nil && *c.UserID == id.User.UserID) || id.User.IsAdmin
+	return id.Guest == nil && ((c.UserID != nil && *c.UserID == id.User.UserID) || id.User.IsAdmin)
 }
 
 // Action is one permission question: what (Desc, as Clapshot words it),
@@ -154,6 +161,23 @@ func (d *Denial) Is(target error) bool { return target == ErrDenied }
 // it gives one, else a.Default. nil means allowed. An organizer that fails
 // (other than by aborting) denies, with "Internal error in authz".
 func (c *Checker) Check(ctx context.Context, who Identity, a Action) *Denial {
+	if who.Guest != nil {
+		return c.checkGuest(ctx, who, a)
+	}
+	has, d := c.organizerVerdict(ctx, who, a)
+	if has {
+		return d
+	}
+	if a.Default {
+		return nil
+	}
+	return &Denial{Message: "Permission denied: " + a.Desc, Details: new(a.Detail), Refs: a.Refs, Persist: true}
+}
+
+// organizerVerdict asks the organizer. has is false when it has no
+// opinion (none configured, codes.Unimplemented, or no is_authorized);
+// otherwise d is its denial, nil for a yes.
+func (c *Checker) organizerVerdict(ctx context.Context, who Identity, a Action) (has bool, d *Denial) {
 	var res *pb.AuthzResponse
 	err := status.Error(codes.Unimplemented, "no organizer")
 	if c.org != nil {
@@ -163,24 +187,21 @@ func (c *Checker) Check(ctx context.Context, who Identity, a Action) *Denial {
 	}
 	switch {
 	case status.Code(err) == codes.Unimplemented, err == nil && (res == nil || res.IsAuthorized == nil):
-		if a.Default {
-			return nil
-		}
-		return &Denial{Message: "Permission denied: " + a.Desc, Details: new(a.Detail), Refs: a.Refs, Persist: true}
+		return false, nil
 	case status.Code(err) == codes.Aborted:
-		c.log.Warn("Organizer aborted an authz request; denying", "sid", who.SID, "action", a.Desc)
-		return &Denial{Message: "Permission denied", Refs: a.Refs, Told: true, ByOrganizer: true}
+		c.log.Warn("Organizer aborted an authz request; denying", "sid", who.SID, "user", who.User.UserID, "action", a.Desc)
+		return true, &Denial{Message: "Permission denied", Refs: a.Refs, Told: true, ByOrganizer: true}
 	case err != nil:
-		c.log.Error("Organizer authz failed; denying", "sid", who.SID, "action", a.Desc, "err", err)
-		return &Denial{Message: "Internal error in authz: " + a.Desc, Refs: a.Refs, ByOrganizer: true}
+		c.log.Error("Organizer authz failed; denying", "sid", who.SID, "user", who.User.UserID, "action", a.Desc, "err", err)
+		return true, &Denial{Message: "Internal error in authz: " + a.Desc, Refs: a.Refs, ByOrganizer: true}
 	case res.GetIsAuthorized():
-		return nil
+		return true, nil
 	}
 	msg := "Permission denied"
 	if res.Message != nil {
 		msg = *res.Message
 	}
-	return &Denial{Message: msg, Details: res.Details, Refs: a.Refs, Persist: res.Details != nil, ByOrganizer: true}
+	return true, &Denial{Message: msg, Details: res.Details, Refs: a.Refs, Persist: res.Details != nil, ByOrganizer: true}
 }
 
 // MayViewMedia is the question an HTTP handler asks before handing out a

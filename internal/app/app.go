@@ -21,11 +21,13 @@ import (
 	"github.com/clapshot-go/clapshot/internal/httpapi"
 	"github.com/clapshot-go/clapshot/internal/ingest"
 	"github.com/clapshot-go/clapshot/internal/live"
+	"github.com/clapshot-go/clapshot/internal/live/archive"
 	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/metrics"
 	"github.com/clapshot-go/clapshot/internal/notify"
 	"github.com/clapshot-go/clapshot/internal/organizer"
 	"github.com/clapshot-go/clapshot/internal/review"
+	"github.com/clapshot-go/clapshot/internal/share"
 	"github.com/clapshot-go/clapshot/internal/store"
 	"github.com/clapshot-go/clapshot/internal/version"
 	"github.com/clapshot-go/clapshot/internal/webui"
@@ -63,6 +65,12 @@ type App struct {
 	end  context.CancelFunc
 	// Live is the live-camera engine (--live-config), nil without one.
 	Live *live.Engine
+	// LiveArchive records and serves the cameras' archive (nil: none).
+	LiveArchive *archive.Archive
+	// Shares are the guest share links (/api/shares, /s/<token>/).
+	Shares *share.Service
+
+	webUI *webui.Handler
 
 	// notifier hears of new comments; dispatcher sends the e-mails and
 	// webhook calls it queues.
@@ -201,12 +209,14 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	if err := a.registerWebUI(); err != nil {
 		return fail(err)
 	}
-	if err := a.newLive(); err != nil {
-		return fail(err)
-	}
 	if err := a.newPipeline(); err != nil {
 		return fail(err)
 	}
+	// After the pipeline: "send to review" hands archive ranges to it.
+	if err := a.newLive(); err != nil {
+		return fail(err)
+	}
+	a.newShares()
 	if a.Organizer != nil {
 		a.Organizer.Attach(&organizer.Backend{
 			DB: store.Bind[organizer.Queries](db), Clients: a.Review, URLs: mediadir.URLs{Base: cfg.URLBase},
@@ -256,7 +266,7 @@ func (a *App) Run(ctx context.Context) error {
 		g.Go(func() error { return a.Organizer.Run(life) })
 	}
 	if a.Live != nil {
-		g.Go(func() error { return a.Live.Run(life) })
+		g.Go(func() error { return archive.Run(life, a.Live, a.LiveArchive) })
 	}
 	g.Go(func() error { return a.dispatcher.Run(life) })
 	if a.fanout != nil {
@@ -312,6 +322,8 @@ func (a *App) registerWebUI() error {
 		Conf:    conf,
 		Trusted: a.Identity.Trusted,
 		TusPath: ingest.TusPath,
+		// The Live page is offered only with cameras (newLive, right after).
+		LivePath: livePath(a.Config.LiveConfig),
 		// Announced to the app so it refuses too-large files before sending.
 		MaxUploadBytes: a.Config.UploadMaxSize,
 		Version:        version.Version,
@@ -321,6 +333,7 @@ func (a *App) registerWebUI() error {
 		return err
 	}
 	ui.Register(a.HTTP)
+	a.webUI = ui
 	return nil
 }
 

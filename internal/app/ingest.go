@@ -31,13 +31,7 @@ func (a *App) newPipeline() error {
 		TrashRetention:  cfg.TrashRetention,
 		Metrics:         a.Metrics,
 	})
-	uploads := ingest.HTTPOptions{Identity: a.Identity, MaxSize: cfg.UploadMaxSize}
-	if a.Organizer != nil {
-		in := a.Organizer.Inbound()
-		uploads.Authorize = func(r *http.Request, id auth.Identity) error {
-			return in.AuthorizeUpload(r.Context(), id.UserID, id.UserName, id.IsAdmin, auth.Cookies(r.Header))
-		}
-	}
+	uploads := ingest.HTTPOptions{Identity: a.Identity, MaxSize: cfg.UploadMaxSize, Authorize: a.authorizeUpload()}
 	a.HTTP.Handle("POST /api/upload", a.Pipeline.UploadHandler(uploads))
 	tus, err := a.Pipeline.TusHandler(uploads)
 	if err != nil {
@@ -46,4 +40,16 @@ func (a *App) newPipeline() error {
 	a.HTTP.Handle(ingest.TusPath, tus)
 	a.HTTP.Handle("GET /videos/", httpapi.MediaFiles(layout.Videos(), cfg.DBPath(), a.Log))
 	return nil
+}
+
+// authorizeUpload is the organizer's UPLOAD_MEDIA_FILE check (nil without
+// an organizer), for every way a file becomes a user's media.
+func (a *App) authorizeUpload() func(*http.Request, auth.Identity) error {
+	if a.Organizer == nil {
+		return nil
+	}
+	in := a.Organizer.Inbound()
+	return func(r *http.Request, id auth.Identity) error {
+		return in.AuthorizeUpload(r.Context(), id.UserID, id.UserName, id.IsAdmin, auth.Cookies(r.Header))
+	}
 }

@@ -1,7 +1,10 @@
 package app
 
 import (
+	"fmt"
+
 	"github.com/clapshot-go/clapshot/internal/live"
+	"github.com/clapshot-go/clapshot/internal/live/archive"
 	"github.com/clapshot-go/clapshot/internal/live/liveconf"
 	"github.com/clapshot-go/clapshot/internal/live/webapi"
 )
@@ -19,6 +22,13 @@ func (a *App) newLive() error {
 	}
 	opt := conf.Options()
 	opt.Log = a.Log.With("subsystem", "live")
+	arch, err := archive.Open(conf.ArchiveConfig(), opt.Log)
+	if err != nil {
+		return fmt.Errorf("live config %s: archive: %w", conf.Path, err)
+	}
+	if arch != nil {
+		opt.Attach = arch.Record
+	}
 	eng := live.New(opt)
 	for _, w := range conf.Warnings() {
 		opt.Log.Warn("Live config: " + w)
@@ -38,12 +48,31 @@ func (a *App) newLive() error {
 	if err := a.Metrics.Register(eng.Collector("clapshot_live")); err != nil {
 		return err
 	}
-	(&webapi.Handler{
-		Engine: eng, Identity: a.Identity, OriginAllowed: a.HTTP.Origins.Allowed, Log: opt.Log,
-	}).Register(a.HTTP)
-	a.Live = eng
+	if arch != nil {
+		if err := a.Metrics.Register(arch.Collector("clapshot_live")); err != nil {
+			return err
+		}
+	}
+	h := &webapi.Handler{
+		Engine: eng, Archive: arch, Identity: a.Identity, OriginAllowed: a.HTTP.Origins.Allowed, Log: opt.Log,
+		AuthorizeUpload: a.authorizeUpload(),
+	}
+	if a.Pipeline != nil {
+		h.Review = a.Pipeline
+	}
+	h.Register(a.HTTP)
+	a.Live, a.LiveArchive = eng, arch
 	opt.Log.Info("Live cameras configured", "file", conf.Path, "streams", len(cfgs))
 	return nil
+}
+
+// livePath is where the web UI finds the live API: "" without
+// --live-config, so that the app shows no Live page.
+func livePath(liveConfig string) string {
+	if liveConfig == "" {
+		return ""
+	}
+	return webapi.Prefix
 }
 
 // liveStatus feeds /api/health?details=1.

@@ -38,12 +38,19 @@ func (a *App) newNotifications() error {
 		Log:          log,
 		EmailEnabled: d.Mailer != nil,
 		Wake:         d.Wake,
+		Watching:     a.watching,
 	}
 	if cfg.URLBase != "" {
 		base := cfg.URLBase
 		a.notifier.MediaURL = func(id string) string { return base + "/?vid=" + url.QueryEscape(id) }
 	}
 	return nil
+}
+
+// watching tells the notifier who has a media file open (set once the
+// review hub exists, before any comment can arrive).
+func (a *App) watching(userID, mediaFileID string) bool {
+	return a.Review.Watching(userID, mediaFileID)
 }
 
 // commentAdded is the review side's hook for new comments.

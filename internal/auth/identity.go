@@ -62,6 +62,24 @@ func (r *Resolver) Trusted(req *http.Request) bool {
 // sent by a peer that is not a trusted proxy.
 var ErrUntrustedIdentity = errors.New("identity headers (X-Remote-User-*) from an address that is not a trusted proxy (see --trusted-proxies)")
 
+// GuestIDPrefix starts the user ids of guests of share links
+// ("guest:<link>:<n>", see access.Guest). No proxy-authenticated user may
+// have such an id: a proxy that sends one is refused (Authenticate) or
+// ignored (Identify), so a guest's id never names a real user and a user
+// can never pass for a guest.
+const GuestIDPrefix = "guest:"
+
+// ErrReservedUserID is returned by Authenticate for a proxy user id that
+// starts with GuestIDPrefix.
+var ErrReservedUserID = errors.New(`user ids starting with "` + GuestIDPrefix + `" are reserved for guests of share links; rename the user in the proxy`)
+
+// reserved reports whether the request's (trusted) user id header claims
+// a guest id.
+func reserved(req *http.Request) (string, bool) {
+	id, ok := firstHeader(req.Header, userIDHeaders)
+	return id, ok && strings.HasPrefix(strings.TrimSpace(id), GuestIDPrefix)
+}
+
 // HasIdentityHeaders reports whether the request claims an identity.
 func HasIdentityHeaders(req *http.Request) bool {
 	for _, names := range [][]string{userIDHeaders, userNameHeaders, isAdminHeaders} {
@@ -85,6 +103,12 @@ func (r *Resolver) Authenticate(req *http.Request) (Identity, error) {
 		}
 		return Identity{}, ErrUntrustedIdentity
 	}
+	if id, bad := reserved(req); bad {
+		if r.Log != nil {
+			r.Log.Warn("Refusing a proxy user id reserved for guests", "remote", req.RemoteAddr, "path", req.URL.Path, "claimed_user", id)
+		}
+		return Identity{}, ErrReservedUserID
+	}
 	return r.Identify(req), nil
 }
 
@@ -98,6 +122,12 @@ func (r *Resolver) Identify(req *http.Request) Identity {
 		if r.Log != nil {
 			r.Log.Warn("Ignoring identity headers from an untrusted address (see --trusted-proxies)",
 				"remote", req.RemoteAddr, "claimed_user", id)
+		}
+		hasID, hasName, hasAdmin = false, false, false
+	}
+	if _, bad := reserved(req); bad && hasID {
+		if r.Log != nil {
+			r.Log.Warn("Ignoring a proxy user id reserved for guests", "remote", req.RemoteAddr, "claimed_user", id)
 		}
 		hasID, hasName, hasAdmin = false, false, false
 	}

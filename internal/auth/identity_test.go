@@ -33,6 +33,8 @@ func TestIdentify(t *testing.T) {
 			Identity{UserID: "admin", UserName: "admin", IsAdmin: true, FromHeaders: true}},
 		{"untrusted peer is ignored", "192.0.2.7:1", map[string]string{"X-Remote-User-Id": "admin", "X-Remote-User-Is-Admin": "true"},
 			Identity{UserID: "anonymous", UserName: "anonymous"}},
+		{"guest id from the proxy is ignored", "127.0.0.1:1", map[string]string{"X-Remote-User-Id": "guest:abc:1", "X-Remote-User-Is-Admin": "true"},
+			Identity{UserID: "anonymous", UserName: "anonymous"}},
 		{"IPv4-mapped IPv6 peer", "[::ffff:127.0.0.1]:1", map[string]string{"X-Remote-User-Id": "frank"},
 			Identity{UserID: "frank", UserName: "frank", FromHeaders: true}},
 	}
@@ -90,6 +92,7 @@ func TestAuthenticateRefusesUntrustedClaims(t *testing.T) {
 		{"192.0.2.7:1", map[string]string{"X-Remote-User-Id": "admin"}, true, ""},
 		{"192.0.2.7:1", map[string]string{"x_remote_user_is_admin": "1"}, true, ""},
 		{"127.0.0.1:1", map[string]string{"X-Remote-User-Id": "alice"}, false, "alice"},
+		{"127.0.0.1:1", map[string]string{"X-Remote-User-Id": " guest:abcdefghijkl:3"}, true, ""},
 	} {
 		req := httptest.NewRequest("GET", "/api/ws", nil)
 		req.RemoteAddr = tc.remote

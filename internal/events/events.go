@@ -72,12 +72,16 @@ type Message struct {
 	// UserID receives the message on all of their sessions; "" for none.
 	UserID string
 	// MediaFileID, if set, also sends the message to every session
-	// watching that media file, and is stored as the message's reference.
+	// watching that media file (unless Personal), and is stored as the
+	// message's reference.
 	MediaFileID string
-	CommentID   *int64
-	SubtitleID  *int64
-	Text        string
-	Details     string
+	// Personal messages (a notification meant for one user) go to the
+	// user's sessions only, never to the media file's other watchers.
+	Personal   bool
+	CommentID  *int64
+	SubtitleID *int64
+	Text       string
+	Details    string
 	// Progress is 0..1 for progress reports.
 	Progress *float64
 }

@@ -58,7 +58,11 @@ func (o *Organizer) CmdFromClient(ctx context.Context, req *pb.CmdFromClientRequ
 		return nil, err
 	}
 	ses := req.GetSes()
-	if err := o.command(ctx, ses, req.GetCmd(), req.GetArgs()); err != nil {
+	run := o.command
+	if isGuest(ses) {
+		run = o.guestCommand
+	}
+	if err := run(ctx, ses, req.GetCmd(), req.GetArgs()); err != nil {
 		return nil, o.userError(ctx, ses, err)
 	}
 	return &pb.Empty{}, nil
@@ -203,6 +207,9 @@ func (o *Organizer) MoveToFolder(ctx context.Context, req *pb.MoveToFolderReques
 		return nil, err
 	}
 	ses := req.GetSes()
+	if isGuest(ses) {
+		return nil, o.userError(ctx, ses, status.Error(codes.PermissionDenied, "Guests cannot move or reorder items"))
+	}
 	if len(req.GetIds()) == 0 {
 		o.log.Warn("move_to_folder without items")
 		return &pb.Empty{}, nil
@@ -306,6 +313,9 @@ func (o *Organizer) ReorderItems(ctx context.Context, req *pb.ReorderItemsReques
 		return nil, err
 	}
 	ses := req.GetSes()
+	if isGuest(ses) {
+		return nil, o.userError(ctx, ses, status.Error(codes.PermissionDenied, "Guests cannot move or reorder items"))
+	}
 	if len(req.GetIds()) == 0 {
 		o.log.Warn("reorder_items without items")
 		return &pb.Empty{}, nil

@@ -180,15 +180,30 @@ func (o *Organizer) OnStartUserSession(ctx context.Context, req *pb.OnStartUserS
 	if req.GetSes().GetSid() == "" {
 		return nil, status.Error(codes.InvalidArgument, "no session id")
 	}
+	if isGuest(req.GetSes()) {
+		return &pb.OnStartUserSessionResponse{}, nil // no actions: guests change nothing
+	}
 	if _, err := o.srv().ClientDefineActions(ctx, &pb.ClientDefineActionsRequest{Sid: req.GetSes().GetSid(), Actions: actions()}); err != nil {
 		return nil, fmt.Errorf("client_define_actions: %w", err)
 	}
 	return &pb.OnStartUserSessionResponse{}, nil
 }
 
-// AuthzUserAction has no opinion: the server's defaults apply.
-func (o *Organizer) AuthzUserAction(context.Context, *pb.AuthzUserActionRequest) (*pb.AuthzResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "folders do not change permissions")
+// AuthzUserAction has no opinion about users (the server's defaults
+// apply); it answers for guests of folder links (guests.go).
+func (o *Organizer) AuthzUserAction(ctx context.Context, req *pb.AuthzUserActionRequest) (*pb.AuthzResponse, error) {
+	g, err := guestOf(req.GetSes())
+	if err != nil {
+		no := false
+		return &pb.AuthzResponse{IsAuthorized: &no, Message: new(status.Convert(err).Message())}, nil
+	}
+	if g == nil {
+		return nil, status.Error(codes.Unimplemented, "folders do not change permissions")
+	}
+	if err := o.ready(); err != nil {
+		return nil, err
+	}
+	return o.guestAuthz(ctx, g, req)
 }
 
 // NavigatePage shows the folder in the page id (the URL), or home. Home
@@ -199,6 +214,13 @@ func (o *Organizer) NavigatePage(ctx context.Context, req *pb.NavigatePageReques
 		return nil, err
 	}
 	ses := req.GetSes()
+	if isGuest(ses) {
+		page, err := o.navigateGuest(ctx, ses, req.GetPageId())
+		if err != nil {
+			return nil, o.userError(ctx, ses, err)
+		}
+		return page, nil
+	}
 	var ids []int64
 	if req.PageId != nil {
 		var ok bool

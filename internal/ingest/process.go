@@ -300,7 +300,7 @@ func (p *Pipeline) execute(ctx context.Context, job store.Job, argv, env []strin
 			return sheetTail, terr
 		}
 	}
-	return tail.String(), err
+	return tail.WithCause(), err
 }
 
 // failProcess ends a failed transcode: partial outputs are removed (the
@@ -386,17 +386,11 @@ func progressText(pr media.Progress, totalFrames int64, duration float64) (strin
 	return fmt.Sprintf("Transcoding... %d%% done%s", int(ratio*100), speed), &ratio
 }
 
-// systemErrors are what the system says when a write or read fails. After
-// such a failure ffmpeg still prints its encoders' statistics, so the line
-// that names it may be well above the last ones.
-var systemErrors = []string{"No space left on device", "Disk quota exceeded", "File too large",
-	"file size limit exceeded", "Read-only file system", "Permission denied", "Input/output error"}
-
 // systemErrorLine is the last line of tail that names a system error, or "".
 func systemErrorLine(tail string) string {
 	lines := strings.Split(tail, "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
-		for _, e := range systemErrors {
+		for _, e := range media.SystemErrors {
 			if strings.Contains(lines[i], e) {
 				return strings.TrimSpace(lines[i])
 			}

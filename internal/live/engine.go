@@ -43,7 +43,12 @@ type Options struct {
 	QueueUnits int
 	// ViewerQueue is how many fragments an MSE viewer may fall behind.
 	ViewerQueue int
-	Log         *slog.Logger
+	// Attach, if set, runs for every stream in the stream's goroutine
+	// tree (the archive recorder): from the stream's start until it
+	// stops, when its taps end and ctx is cancelled; the stream's stop
+	// waits for it to return.
+	Attach func(ctx context.Context, s *Stream)
+	Log    *slog.Logger
 }
 
 // HLSOptions are classic HLS settings.

@@ -269,6 +269,9 @@ func (s *Stream) run(ctx context.Context) {
 	for _, o := range s.outs {
 		wg.Go(func() { s.drain(outCtx, o) })
 	}
+	if attach := s.e.opt.Attach; attach != nil {
+		wg.Go(func() { attach(outCtx, s) })
+	}
 	wg.Go(func() { s.meter(ctx) })
 	defer func() {
 		// Outputs first finish what is queued, then close.

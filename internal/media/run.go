@@ -2,6 +2,7 @@ package media
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -213,12 +214,21 @@ func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
 	}
 }
 
+// SystemErrors are what the system says when a write or read fails. After
+// such a failure ffmpeg still prints its encoders' statistics and muxer
+// warnings, so the line that names it may be far above the last ones.
+var SystemErrors = []string{"No space left on device", "Disk quota exceeded", "File too large",
+	"file size limit exceeded", "Read-only file system", "Permission denied", "Input/output error"}
+
 // Tail keeps the last Max bytes written to it (ffmpeg's stderr, for
-// error messages and the job log).
+// error messages and the job log), and the last line that names a system
+// error (SystemErrors) even after it has scrolled out of them.
 type Tail struct {
-	Max int
-	mu  sync.Mutex
-	buf []byte
+	Max     int
+	mu      sync.Mutex
+	buf     []byte
+	partial []byte // the line being written, for Cause
+	cause   string
 }
 
 func (t *Tail) Write(p []byte) (int, error) {
@@ -228,13 +238,47 @@ func (t *Tail) Write(p []byte) (int, error) {
 	if over := len(t.buf) - t.Max; over > 0 {
 		t.buf = append(t.buf[:0], t.buf[over:]...)
 	}
+	for rest := p; len(rest) > 0; {
+		i := bytes.IndexAny(rest, "\r\n")
+		if i < 0 {
+			if len(t.partial) < 4096 {
+				t.partial = append(t.partial, rest...)
+			}
+			break
+		}
+		t.partial = append(t.partial, rest[:i]...)
+		if line := string(t.partial); containsAny(line, SystemErrors) {
+			t.cause = strings.TrimSpace(line)
+		}
+		t.partial, rest = t.partial[:0], rest[i+1:]
+	}
 	return len(p), nil
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // String is the kept text.
 func (t *Tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return string(t.buf)
+}
+
+// WithCause is String, preceded by the last system-error line when that
+// has scrolled out of the kept text.
+func (t *Tail) WithCause() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cause != "" && !strings.Contains(string(t.buf), t.cause) {
+		return t.cause + "\n" + string(t.buf)
+	}
 	return string(t.buf)
 }
 

@@ -113,7 +113,11 @@ type Notifier struct {
 	MediaURL func(mediaFileID string) string
 	// Wake is called after deliveries were queued (the Dispatcher's Wake).
 	Wake func()
-	Now  func() time.Time
+	// Watching reports whether a user has the media file open right now:
+	// they see the comment arrive in the list, so the app's message list
+	// is not told too (e-mail and webhooks still are). nil: never.
+	Watching func(userID, mediaFileID string) bool
+	Now      func() time.Time
 }
 
 // mentionRE finds @name tokens: at the start or after a space or
@@ -210,10 +214,10 @@ func (n *Notifier) notifyUser(ctx context.Context, userID, kind string, c Commen
 		return false
 	}
 	p := n.payload(userID, kind, c)
-	if set.InApp && n.Events != nil {
+	if set.InApp && n.Events != nil && (n.Watching == nil || !n.Watching(userID, c.MediaFileID)) {
 		cid := c.CommentID
 		n.Events.Publish(ctx, events.Message{Kind: events.OK, UserID: userID, MediaFileID: c.MediaFileID,
-			CommentID: &cid, Text: p.Summary(), Details: c.Text})
+			CommentID: &cid, Text: p.Summary(), Details: c.Text, Personal: true})
 	}
 	body, err := json.Marshal(p)
 	if err != nil {

@@ -17,7 +17,11 @@ var errDenied = access.ErrDenied
 func (s *session) identity() access.Identity {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return access.Identity{User: s.user, Cookies: s.cookies, SID: s.sid}
+	id := access.Identity{User: s.user, Cookies: s.cookies, SID: s.sid}
+	if s.guest != nil {
+		id.Guest = s.guest.Guest
+	}
+	return id
 }
 
 func otherOp(desc string, op pb.AuthzUserActionRequest_OtherOp_Op, subject *string) access.Action {
@@ -25,7 +29,7 @@ func otherOp(desc string, op pb.AuthzUserActionRequest_OtherOp_Op, subject *stri
 }
 
 func (s *session) mediaOp(desc string, op pb.AuthzUserActionRequest_MediaFileOp_Op, m store.MediaFile, dflt bool) access.Action {
-	return access.MediaOp(s.identity(), desc, op, m, dflt, s.hub.opt.URLs)
+	return access.MediaOp(s.identity(), desc, op, m, dflt, s.urls())
 }
 
 func (s *session) commentOp(desc string, op pb.AuthzUserActionRequest_CommentOp_Op, c store.Comment, dflt bool) access.Action {
@@ -35,8 +39,14 @@ func (s *session) commentOp(desc string, op pb.AuthzUserActionRequest_CommentOp_
 // owns is the default for owner-or-admin operations.
 func (s *session) owns(m store.MediaFile) bool { return s.identity().Owns(m) }
 
-// isAuthor is the default for author-or-admin operations.
-func (s *session) isAuthor(c store.Comment) bool { return s.identity().IsAuthor(c) }
+// isAuthor is the default for author-or-admin operations; a guest is
+// the author of the comments they wrote through their link.
+func (s *session) isAuthor(c store.Comment) bool {
+	if s.guest != nil {
+		return s.guestWrote(c)
+	}
+	return s.identity().IsAuthor(c)
+}
 
 // authorize asks access; on denial the user gets an ERROR message (unless
 // the organizer has told them) and errDenied is returned.

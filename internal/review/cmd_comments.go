@@ -25,13 +25,12 @@ func (s *session) addComment(c *pb.ClientToServerCmd_AddComment) error {
 		return err
 	}
 	row := store.Comment{
-		MediaFileID:    m.ID,
-		UserID:         new(s.user.UserID),
-		UsernameIfNull: s.user.UserName,
-		Comment:        c.Comment,
-		Timecode:       c.Timecode,
-		TimecodeEnd:    c.TimecodeEnd,
+		MediaFileID: m.ID,
+		Comment:     c.Comment,
+		Timecode:    c.Timecode,
+		TimecodeEnd: c.TimecodeEnd,
 	}
+	s.commentAuthor(&row)
 	if c.TimecodeEnd != nil && deref(c.Timecode) == "" {
 		return errors.New("a range comment (timecodeEnd) needs a start timecode")
 	}
@@ -80,7 +79,7 @@ func (s *session) addComment(c *pb.ClientToServerCmd_AddComment) error {
 			return errors.New("drawing must be a data:image/webp;base64 URL")
 		}
 	}
-	stored, err := h.opt.DB.InsertComment(s.ctx, row)
+	stored, err := s.insertComment(row)
 	if err != nil {
 		return fmt.Errorf("Failed to add comment: %w", err)
 	}
@@ -100,6 +99,10 @@ func (s *session) loadComment(idStr, verb string) (c store.Comment, ok bool, err
 		return c, false, err
 	}
 	c, err = s.hub.opt.DB.GetComment(s.ctx, id)
+	if errors.Is(err, store.ErrNotFound) && s.guest != nil {
+		s.notShared()
+		return c, false, nil
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		s.userError(&pb.UserMessage{Message: "Failed to " + verb + " comment.", Details: new("No such comment. Cannot " + verb + ".")}, true)
 		return c, false, nil

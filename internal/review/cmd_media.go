@@ -13,7 +13,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/clapshot-go/clapshot/internal/mediadir"
-	"github.com/clapshot-go/clapshot/internal/pbconv"
 	"github.com/clapshot-go/clapshot/internal/store"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
@@ -22,13 +21,20 @@ func (s *session) openNavigationPage(c *pb.ClientToServerCmd_OpenNavigationPage)
 	if err := s.authorize(otherOp("list media files", pb.AuthzUserActionRequest_OtherOp_VIEW_HOME, nil)); err != nil {
 		return err
 	}
+	if s.guest != nil && s.guest.MediaFileID != "" {
+		return s.sharedMediaPage(c.PageId)
+	}
 	res, err := s.hub.organizer().NavigatePage(s.ctx, &pb.NavigatePageRequest{Ses: s.data(), PageId: c.PageId})
 	switch status.Code(err) {
 	case codes.OK:
 		// Clapshot answers with the requested page id, not the organizer's.
-		s.send(s.hub.render.ShowPage(res.GetPageItems(), c.PageId, res.PageTitle))
+		s.send(s.hub.render.ShowPage(s.guestItems(res.GetPageItems()), c.PageId, res.PageTitle))
 		return nil
 	case codes.Unimplemented, codes.Aborted:
+		if s.guest != nil {
+			// Never the built-in page: it lists the user's own files.
+			return errors.New("this folder link needs an organizer plugin that shows folders to guests")
+		}
 	default:
 		st := status.Convert(err)
 		return fmt.Errorf("%s: %s", st.Code(), st.Message())
@@ -63,7 +69,7 @@ func (s *session) sendOpenMediaFile(ctx context.Context, m store.MediaFile, room
 	if err != nil {
 		return err
 	}
-	mf := pbconv.MediaFile(m, subs, h.opt.URLs, pbconv.MediaFileOptions{})
+	mf := s.mediaFile(m, subs)
 	if mf.PlaybackUrl == nil {
 		return errors.New("No playback file")
 	}

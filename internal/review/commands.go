@@ -15,6 +15,9 @@ import (
 // reach the user as Clapshot words them: "Cmd '<Command>' failed: <why>".
 // A non-nil result ends the session.
 func (s *session) dispatch(cmd *pb.ClientToServerCmd) error {
+	if s.guestRefuses(cmd) {
+		return nil
+	}
 	var err error
 	switch c := cmd.Cmd.(type) {
 	case *pb.ClientToServerCmd_OpenNavigationPage_:
@@ -89,7 +92,15 @@ func mediaRefs(id string) *pb.UserMessage_Refs { return &pb.UserMessage_Refs{Med
 // getMedia loads a media file; a missing one is reported to the user as
 // Clapshot does ("No such media file.") and gives ok false.
 func (s *session) getMedia(id string) (m store.MediaFile, ok bool, err error) {
+	if s.guest != nil && s.guest.MediaFileID != "" && id != s.guest.MediaFileID {
+		s.notShared()
+		return m, false, nil
+	}
 	m, err = s.hub.opt.DB.GetMediaFile(s.ctx, id)
+	if errors.Is(err, store.ErrNotFound) && s.guest != nil {
+		s.notShared()
+		return m, false, nil
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		s.userError(&pb.UserMessage{Message: "No such media file.", Refs: mediaRefs(id)}, false)
 		return m, false, nil
@@ -106,6 +117,10 @@ func collabEventCmd(ev *pb.ServerToClientCmd_CollabEvent) *pb.ServerToClientCmd 
 }
 
 func (s *session) listMyMessages() error {
+	if s.guest != nil {
+		s.send(encode(messagesCmd())) // guests have no stored messages
+		return nil
+	}
 	db := s.hub.opt.DB
 	msgs, err := db.ListMessagesByUser(s.ctx, s.user.UserID, store.All)
 	if err != nil {

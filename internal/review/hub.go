@@ -22,11 +22,13 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/clapshot-go/clapshot/internal/access"
 	"github.com/clapshot-go/clapshot/internal/auth"
@@ -346,6 +348,12 @@ func (h *Hub) SendToSession(sid string, cmd *pb.ServerToClientCmd) error {
 	if s == nil {
 		return fmt.Errorf("session %q: %w", sid, ErrNoSession)
 	}
+	if sp := cmd.GetShowPage(); sp != nil && s.guest != nil {
+		// An organizer's page, as a guest may see it.
+		sp = proto.CloneOf(sp)
+		sp.PageItems = s.guestItems(sp.PageItems)
+		cmd = &pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_ShowPage_{ShowPage: sp}}
+	}
 	if !s.send(encode(cmd)) {
 		return fmt.Errorf("session %q: %w", sid, ErrNoSession)
 	}
@@ -422,6 +430,12 @@ func (h *Hub) OpenMediaFile(ctx context.Context, sid, mediaFileID string) error 
 	if err != nil {
 		return err
 	}
+	// A guest sees only what the link grants, whoever opens it for them.
+	if s.guest != nil {
+		if d := h.access.Check(ctx, s.identity(), s.mediaOp("open media file", pb.AuthzUserActionRequest_MediaFileOp_VIEW, m, true)); d != nil {
+			return fmt.Errorf("session %q is a guest's: %w", sid, d)
+		}
+	}
 	return s.sendOpenMediaFile(ctx, m, true)
 }
 
@@ -454,8 +468,10 @@ func (h *Hub) Deliver(_ context.Context, m events.Message) bool {
 
 	h.mu.RLock()
 	targets := map[*session]bool{} // session -> is the user's own
-	for s := range h.watchers[m.MediaFileID] {
-		targets[s] = false
+	if !m.Personal {
+		for s := range h.watchers[m.MediaFileID] {
+			targets[s] = false
+		}
 	}
 	if m.UserID != "" {
 		for s := range h.byUser[m.UserID] {
@@ -473,6 +489,18 @@ func (h *Hub) Deliver(_ context.Context, m events.Message) bool {
 	return reached
 }
 
+// Watching reports whether userID has the media file open in a session.
+func (h *Hub) Watching(userID, mediaFileID string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.watchers[mediaFileID] {
+		if s.user.UserID == userID {
+			return true
+		}
+	}
+	return false
+}
+
 // notifyUser sends a user message to every session of userID and, if
 // persist is set, stores it, seen if the user has a session, as Clapshot's
 // send_user_ok!/send_user_error! do. It is stored before it is sent, so a
@@ -483,7 +511,8 @@ func (h *Hub) notifyUser(ctx context.Context, userID string, msg *pb.UserMessage
 		msg.Refs = &pb.UserMessage_Refs{}
 	}
 	targets := h.sessionsOf(h.byUser, userID)
-	if persist {
+	// Guests are no users: their messages are never stored.
+	if persist && !strings.HasPrefix(userID, auth.GuestIDPrefix) {
 		row := store.Message{
 			UserID:      userID,
 			Seen:        len(targets) > 0,

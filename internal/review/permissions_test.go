@@ -25,6 +25,14 @@ func TestPermissionMatrix(t *testing.T) {
 		"admin": s.dial("root", "X-Remote-User-Is-Admin", "true"),
 	}
 	srt := base64.StdEncoding.EncodeToString([]byte("1\n00:00:01,000 --> 00:00:02,000\nHi\n"))
+	// This test is about permissions: comment notifications (a message to
+	// the owner when another user comments) are off, so that every
+	// message a client gets is the answer to its own command.
+	for _, u := range []string{"alice", "bob", "root"} {
+		if err := s.app.DB.PutNotifySettings(ctx, store.NotifySettings{UserID: u}); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	type fixture struct {
 		media     store.MediaFile

@@ -37,7 +37,9 @@ type session struct {
 	hub  *Hub
 	sid  string
 	user auth.Identity
-	conn *websocket.Conn
+	// guest is set for a guest of a share link; user is then made from it.
+	guest *guestSession
+	conn  *websocket.Conn
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -74,6 +76,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Forbidden: "+err.Error(), http.StatusForbidden)
 		return
 	}
+	h.serve(w, r, ident, nil)
+}
+
+// serve upgrades the request and runs the session of ident (or of a
+// guest, with g) until it ends. The caller has entered the hub.
+func (h *Hub) serve(w http.ResponseWriter, r *http.Request, ident auth.Identity, g *guestSession) {
 	if !h.originAllowed(r) {
 		h.log.Warn("Refusing websocket from a foreign origin (see --cors and --url-base)",
 			"origin", r.Header.Get("Origin"), "host", r.Host, "remote", r.RemoteAddr)
@@ -101,6 +109,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hub:      h,
 		sid:      strconv.FormatUint(h.nextSID.Add(1), 10),
 		user:     ident,
+		guest:    g,
 		conn:     conn,
 		ctx:      ctx,
 		cancel:   cancel,
@@ -111,6 +120,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wrote:    make(chan struct{}),
 		cookies:  auth.Cookies(r.Header),
 		limiter:  newTokenBucket(h.opt.RateLimit, h.opt.RateBurst),
+	}
+	if g != nil {
+		// The link's end ends the session then, with the reason.
+		if exp := g.Expires; !exp.IsZero() {
+			t := time.AfterFunc(time.Until(exp), func() { s.stop(&guestEnded{reason: ErrLinkExpired.Error()}) })
+			defer t.Stop()
+		}
 	}
 	defer h.opt.Metrics.SessionOpened()()
 	s.run()
@@ -182,6 +198,9 @@ func (s *session) closeConn(cause error) {
 		reason = cause.Error()
 	case errors.Is(cause, errTooBig):
 		code, reason = websocket.StatusMessageTooBig, cause.Error()
+	case errors.As(cause, new(*guestEnded)):
+		// The client stops reconnecting on this code and shows the reason.
+		code, reason = websocket.StatusPolicyViolation, closeReason(cause.Error())
 	}
 	_ = s.conn.Close(code, reason)
 }
@@ -191,12 +210,19 @@ func (s *session) closeConn(cause error) {
 // LOGIN permission. A non-nil result ends the session.
 func (s *session) start() error {
 	h := s.hub
-	if err := h.opt.DB.UpsertUser(s.ctx, s.user.UserID, s.user.UserName); err != nil {
-		h.log.Error("Cannot record user; closing session", "user", s.user.UserID, "err", err)
-		s.send(encode(errorCmd("Server error: cannot record your user account. Try again later.")))
-		return err
+	if s.guest == nil {
+		if err := h.opt.DB.UpsertUser(s.ctx, s.user.UserID, s.user.UserName); err != nil {
+			h.log.Error("Cannot record user; closing session", "user", s.user.UserID, "err", err)
+			s.send(encode(errorCmd("Server error: cannot record your user account. Try again later.")))
+			return err
+		}
 	}
 	h.register(s)
+	// Once registered, a revocation reaches this session; one that came
+	// before is caught here.
+	if err := s.guestLive(); err != nil {
+		return err
+	}
 	s.send(encode(&pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_Welcome_{Welcome: &pb.ServerToClientCmd_Welcome{
 		User:          &pb.UserInfo{Id: s.user.UserID, Name: s.user.UserName},
 		IsAdmin:       s.user.IsAdmin,
@@ -207,7 +233,11 @@ func (s *session) start() error {
 	}}}))
 
 	org := h.organizer()
-	if err := org.OnStartUserSession(s.ctx, &pb.OnStartUserSessionRequest{Ses: s.data()}); err != nil && status.Code(err) != codes.Unimplemented {
+	if err := org.OnStartUserSession(s.ctx, &pb.OnStartUserSessionRequest{Ses: s.data()}); err != nil && status.Code(err) != codes.Unimplemented && s.guest != nil && s.guest.FolderID == "" {
+		// A guest of a media link needs nothing of the organizer but its
+		// verdicts; one that knows nothing of guests may fail here.
+		h.log.Warn("Organizer on_start_user_session failed for a guest; going on", "sid", s.sid, "link", s.guest.LinkID, "err", err)
+	} else if err != nil && status.Code(err) != codes.Unimplemented {
 		h.log.Error("Organizer on_start_user_session failed; closing session", "sid", s.sid, "err", err)
 		s.send(encode(errorCmd("Error connecting to Organizer. Closing session.")))
 		return fmt.Errorf("organizer: %w", err)
@@ -424,6 +454,9 @@ func (s *session) handleText(b []byte) error {
 		s.hub.log.Debug("Invalid message from client", "sid", s.sid, "err", err)
 		s.sendError("Invalid command from client: " + err.Error())
 		return nil
+	}
+	if err := s.guestLive(); err != nil {
+		return err
 	}
 	return s.dispatch(cmd)
 }

@@ -25,6 +25,15 @@ type Queries interface {
 	Messages
 	Users
 	Listings
+	GuestComments
+}
+
+// GuestComments record which guest of a share link wrote a comment
+// (comments.user_id stays NULL for guests).
+type GuestComments interface {
+	InsertShareComment(ctx context.Context, c store.ShareComment) error
+	// GetShareComment is store.ErrNotFound for a comment no guest wrote.
+	GetShareComment(ctx context.Context, commentID int64) (store.ShareComment, error)
 }
 
 // MediaFiles are the media file rows commands read and rename.

@@ -124,9 +124,6 @@ func TestCopyOwnData(t *testing.T) {
 	mustDo(lite.SetDefaultSubtitle(ctx, "B1DE0", &sub.ID))
 	_, err = lite.InsertComment(ctx, Comment{MediaFileID: "B1DE0", UsernameIfNull: "x", Comment: "on a subtitle", SubtitleID: &sub.ID, TimecodeEnd: ptr("00:00:02:00")})
 	mustDo(err)
-	last, err := lite.InsertComment(ctx, Comment{MediaFileID: "11111", UsernameIfNull: "x", Comment: "deleted"})
-	mustDo(err)
-	mustDo(lite.DeleteComment(ctx, last.ID))
 	_, err = lite.InsertMessage(ctx, Message{UserID: "user.num2", EventName: EventError, Message: "failed", Details: "d", Seen: true})
 	mustDo(err)
 	jid, err := lite.InsertJob(ctx, Job{Kind: "transcode", MediaFileID: ptr("22222"), UserID: "user.num1", Spec: `{"a":1}`})
@@ -135,6 +132,17 @@ func TestCopyOwnData(t *testing.T) {
 	mustDo(lite.PutNotifySettings(ctx, NotifySettings{UserID: "user.num1", OnReply: true, Email: "a@example.com", EmailEnabled: true}))
 	_, err = lite.QueueDelivery(ctx, Delivery{UserID: "user.num1", Channel: "email", Target: "a@example.com", Event: "reply", Payload: "{}"})
 	mustDo(err)
+	_, err = lite.InsertShareLink(ctx, ShareLink{ID: "abcdefghijkl", SecretSHA256: "00ff", MediaFileID: ptr("B1DE0"), CreatedBy: "user.num1", Permission: "comment"})
+	mustDo(err)
+	guest, err := lite.InsertShareGuest(ctx, ShareGuest{LinkID: "abcdefghijkl", Name: "Ann", SecretSHA256: "11"})
+	mustDo(err)
+	byGuest, err := lite.InsertComment(ctx, Comment{MediaFileID: "B1DE0", UsernameIfNull: "Ann (guest)", Comment: "from a guest"})
+	mustDo(err)
+	mustDo(lite.InsertShareComment(ctx, ShareComment{CommentID: byGuest.ID, LinkID: "abcdefghijkl", GuestID: guest.ID}))
+	// The highest comment id SQLite gave is a deleted one's.
+	last, err := lite.InsertComment(ctx, Comment{MediaFileID: "11111", UsernameIfNull: "x", Comment: "deleted"})
+	mustDo(err)
+	mustDo(lite.DeleteComment(ctx, last.ID))
 	mustDo(lite.Close())
 
 	u := pgtest.NewDatabase(t)
@@ -143,8 +151,12 @@ func TestCopyOwnData(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkCounts(t, rep)
-	if rep.Upgraded || len(rep.LeftBehind) != 0 || len(rep.Tables) != 11 {
-		t.Errorf("report: %+v", rep)
+	tables, err := stringList(ctx, openRaw(t, lite.Path()), "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('sqlite_sequence', '__diesel_schema_migrations')")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Upgraded || len(rep.LeftBehind) != 0 || len(rep.Tables) != len(tables) {
+		t.Errorf("report (want all %d tables): %+v", len(tables), rep)
 	}
 	lite = openTest(t, OpenOptions{Path: lite.Path()})
 	pg := openPG(t, u)
@@ -160,6 +172,9 @@ func TestCopyOwnData(t *testing.T) {
 		"settings":   func(db *DB) (any, error) { return db.GetNotifySettings(ctx, "user.num1") },
 		"deliveries": func(db *DB) (any, error) { return db.ListDeliveries(ctx, "user.num1", All) },
 		"counters":   func(db *DB) (any, error) { return db.ReadChangeCounters(ctx) },
+		"shares":     func(db *DB) (any, error) { return db.ListShareLinks(ctx, ShareLinkFilter{}) },
+		"guest":      func(db *DB) (any, error) { return db.GetShareGuest(ctx, guest.ID) },
+		"by guest":   func(db *DB) (any, error) { return db.GetShareComment(ctx, byGuest.ID) },
 		"changes": func(db *DB) (any, error) {
 			ids, err := db.MediaChangedSince(ctx, 0)
 			slices.Sort(ids)

@@ -138,7 +138,8 @@ func describePortable(ctx context.Context, db *sql.DB, d *dialect) (string, erro
 }
 
 // column describes one column. auto is an id the database assigns:
-// SQLite's INTEGER PRIMARY KEY (the rowid), PostgreSQL's identity.
+// SQLite's INTEGER PRIMARY KEY (the rowid) unless it is a foreign key
+// (its values then come from the other table), PostgreSQL's identity.
 func column(name, class string, notNull, pk, auto bool, dflt sql.NullString) string {
 	return fmt.Sprintf("column %s %s notnull=%v default=%s pk=%v auto=%v", name, class, notNull || pk, portableDefault(class, dflt), pk, auto)
 }
@@ -189,6 +190,10 @@ func portableDefault(class string, d sql.NullString) string {
 }
 
 func sqliteColumns(ctx context.Context, db *sql.DB, t string) ([]string, error) {
+	fkCols, err := stringList(ctx, db, `SELECT "from" FROM pragma_foreign_key_list('`+t+`')`)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := db.QueryContext(ctx, `SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?)`, t)
 	if err != nil {
 		return nil, err
@@ -202,7 +207,8 @@ func sqliteColumns(ctx context.Context, db *sql.DB, t string) ([]string, error) 
 		if err := rows.Scan(&name, &typ, &notNull, &dflt, &pk); err != nil {
 			return nil, err
 		}
-		out = append(out, column(name, typeClass(typ), notNull == 1, pk > 0, pk > 0 && strings.EqualFold(typ, "INTEGER"), dflt))
+		auto := pk > 0 && strings.EqualFold(typ, "INTEGER") && !slices.Contains(fkCols, name)
+		out = append(out, column(name, typeClass(typ), notNull == 1, pk > 0, auto, dflt))
 	}
 	return out, rows.Err()
 }

@@ -91,6 +91,14 @@ type settings struct {
 	TusURL         string `json:"tus_url"`
 	MaxUploadBytes int64  `json:"max_upload_bytes"`
 	ServerVersion  string `json:"server_version"`
+	// SharesURL is the owners' share link API ("" for a guest).
+	SharesURL string `json:"shares_url,omitempty"`
+	// Guest is set on the page of a share link (/s/<token>/): the app
+	// starts with the guest's landing (name, passphrase) and is limited
+	// to what the link grants.
+	Guest bool `json:"guest,omitempty"`
+	// LiveURL is the live-camera API, present only with --live-config.
+	LiveURL string `json:"live_url,omitempty"`
 }
 
 func (h *Handler) baseSettings() settings {
@@ -126,7 +134,30 @@ func (h *Handler) pageSettings() settings {
 	if h.opts.TusPath != "" {
 		s.TusURL = base + strings.TrimPrefix(h.opts.TusPath, "/")
 	}
+	s.SharesURL = base + "api/shares"
+	if h.opts.LivePath != "" {
+		s.LiveURL = base + strings.TrimPrefix(h.opts.LivePath, "/")
+	}
 	h.applyConfURLs(&s)
+	return s
+}
+
+// guestSettings are the page settings of a guest of the share link at
+// prefix ("s/<token>/"): its own API, no uploads, and none of the admin's
+// menu entries (they are for the team). The admin's ws_url is not used:
+// it names the team's API, which a guest cannot reach.
+func (h *Handler) guestSettings(prefix string) settings {
+	s := h.baseSettings()
+	base := "" // the page is at the prefix: relative URLs are below it
+	if h.opts.URLBase != "" {
+		base = h.opts.URLBase + "/" + prefix
+	}
+	s.WSURL = wsScheme(base) + "api/ws"
+	s.UserMenuExtraItems = []MenuItem{}
+	s.UserMenuShowBasicAuthLogout = false
+	s.LogoutURL = ""
+	s.MaxUploadBytes = 0
+	s.Guest = true
 	return s
 }
 
@@ -139,6 +170,9 @@ func (h *Handler) confSettings(r *http.Request) settings {
 	s.UploadURL = base + "/api/upload"
 	if h.opts.TusPath != "" {
 		s.TusURL = base + "/" + strings.TrimPrefix(h.opts.TusPath, "/")
+	}
+	if h.opts.LivePath != "" {
+		s.LiveURL = base + "/" + strings.TrimPrefix(h.opts.LivePath, "/")
 	}
 	h.applyConfURLs(&s)
 	return s

@@ -51,6 +51,9 @@ type Options struct {
 	Trusted func(*http.Request) bool
 	// TusPath is the tus endpoint's path ("" = the server has none).
 	TusPath string
+	// LivePath is the live-camera API's path ("" = no cameras configured:
+	// the app then shows no Live page).
+	LivePath string
 	// MaxUploadBytes is announced to the app (0 = no limit).
 	MaxUploadBytes int64
 	// Version is the server's version, shown in the app's About box.
@@ -141,10 +144,32 @@ func (h *Handler) serveApp(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
+	h.serveIndexWith(w, h.pageSettings())
+}
+
+// ServeGuestApp serves the app to a guest of a share link below
+// /s/<token>/ (prefix, "s/<token>/", relative to the app's root): the page
+// (file "" or "index.html") with a guest's settings, or a file of the
+// build. The link itself is the caller's to check.
+func (h *Handler) ServeGuestApp(w http.ResponseWriter, r *http.Request, prefix, file string) {
+	if !allowRead(w, r) {
+		return
+	}
+	if file == "" || file == "index.html" {
+		h.serveIndexWith(w, h.guestSettings(prefix))
+		return
+	}
+	h.serveFile(w, r, strings.TrimPrefix(path.Clean("/"+file), "/"))
+}
+
+func (h *Handler) serveIndexWith(w http.ResponseWriter, s settings) {
 	hd := w.Header()
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
+	if s.Guest {
+		hd.Set("Referrer-Policy", "no-referrer") // the link's token is in the page's URL
+	}
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	if !h.built {
 		// 200: the server works; only its page is missing. Health checks
@@ -155,7 +180,7 @@ func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 	var b bytes.Buffer
 	b.Grow(len(h.indexHead) + len(h.indexTail) + 1024)
 	if h.hasMarker {
-		settings, err := json.Marshal(h.pageSettings())
+		settings, err := json.Marshal(s)
 		if err != nil {
 			http.Error(w, "settings: "+err.Error(), http.StatusInternalServerError)
 			return

@@ -82,13 +82,19 @@ func TestIndexGetsSettingsForEachRequest(t *testing.T) {
 			name: "defaults are relative to the page",
 			opts: Options{TusPath: "/api/upload/tus/", Version: "1.2.3", MaxUploadBytes: 5 << 30},
 			want: map[string]any{"ws_url": "api/ws", "upload_url": "api/upload", "tus_url": "api/upload/tus/",
-				"app_title": "Clapshot", "server_version": "1.2.3", "max_upload_bytes": float64(5 << 30)},
+				"app_title": "Clapshot", "server_version": "1.2.3", "max_upload_bytes": float64(5 << 30),
+				"live_url": nil}, // no cameras: no Live page
+		},
+		{
+			name: "live cameras",
+			opts: Options{LivePath: "/api/live/"},
+			want: map[string]any{"live_url": "api/live/"},
 		},
 		{
 			name: "url base makes them absolute",
-			opts: Options{URLBase: "https://review.example.com/clap", TusPath: "/api/upload/tus/"},
+			opts: Options{URLBase: "https://review.example.com/clap", TusPath: "/api/upload/tus/", LivePath: "/api/live/"},
 			want: map[string]any{"ws_url": "wss://review.example.com/clap/api/ws", "upload_url": "https://review.example.com/clap/api/upload",
-				"tus_url": "https://review.example.com/clap/api/upload/tus/"},
+				"tus_url": "https://review.example.com/clap/api/upload/tus/", "live_url": "https://review.example.com/clap/api/live/"},
 		},
 		{
 			name: "admin conf wins",

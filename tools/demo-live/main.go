@@ -3,8 +3,10 @@
 // fed by ffmpeg with lavfi's testsrc2 picture, a burnt-in wall clock and a
 // sine tone, and, unless -camera-only, video_server with the example
 // configuration (docs/examples/live.toml), whose stream points at that
-// camera. clapshot-server uses the same camera with
-// `make run RUN_FLAGS="--live-config docs/examples/live.toml"`.
+// camera. clapshot-server shows the same camera on its Live page with
+// `make run LIVE_CONFIG=docs/examples/live.toml`. The end-to-end tests of
+// the web UI start the camera alone (-camera-only -rtsp 127.0.0.1:0) and
+// read its URL from the "Test camera: rtsp://..." line.
 // Ctrl-C (or SIGTERM) stops everything it started.
 package main
 
@@ -98,7 +100,7 @@ func run(ctx context.Context, o options, say func(string)) error {
 	say(fmt.Sprintf("Test camera: %s (%s %s, %d fps, clock burnt in)", url, o.camera.Codec, o.camera.Size, o.camera.FPS))
 
 	if o.videoServer == "" {
-		say(`Start the review app with it:  make run RUN_FLAGS="--live-config ` + o.conf + `"`)
+		say("Start the review app with it:  make run LIVE_CONFIG=" + o.conf)
 		say("Ctrl-C stops the camera.")
 		<-ctx.Done()
 		return nil
@@ -131,6 +133,7 @@ func run(ctx context.Context, o options, say func(string)) error {
 	for _, line := range describe(cfg, conf) {
 		say(line)
 	}
+	say("The same camera on the review app's Live page, in another terminal:  make run LIVE_CONFIG=" + o.conf)
 	say("video_server logs to " + logf.Name() + ". Ctrl-C stops everything.")
 	select {
 	case <-ctx.Done():

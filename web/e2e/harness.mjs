@@ -12,6 +12,8 @@ import { chromium } from 'playwright-core';
 export const SERVER = process.env.CLAPSHOT_SERVER ?? resolve('../bin/clapshot-server');
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 export const ORGANIZER = process.env.CLAPSHOT_ORGANIZER ?? resolve('../bin/clapshot-organizer-folders');
+/** tools/demo-live: a real RTSP server with an ffmpeg camera (testsrc2). */
+export const DEMO_LIVE = process.env.CLAPSHOT_DEMO_LIVE ?? resolve('../bin/demo-live');
 
 /** The folders organizer binary, for suites that need it. */
 export function requireOrganizer() {
@@ -20,44 +22,73 @@ export function requireOrganizer() {
 }
 export const OUT = resolve(process.env.E2E_OUTPUT ?? '../test-output/e2e');
 
-/** Starts a server; resolves once it accepts requests. */
-export async function startServer({ args = [], dataDir, port = 0 } = {}) {
-  if (!existsSync(SERVER)) throw new Error(`server binary ${SERVER} missing: run make server (or set CLAPSHOT_SERVER)`);
-  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'clapshot-e2e-'));
-  const proc = spawn(SERVER, ['--data-dir', dir, '--host', '127.0.0.1', '--port', String(port), '--workers', '1', '--poll', '0.3', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** Starts bin; resolves once its output matches `ready`, with the match,
+ * the process, its log so far (and on), and a stop function. */
+async function spawnReady(bin, args, ready, what, timeoutMs) {
+  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const onData = (b) => { log += b.toString(); };
   proc.stdout.on('data', onData);
   proc.stderr.on('data', onData);
-  const url = await new Promise((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`server did not start in 20 s:\n${log}`)), 20_000);
+  const match = await new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`${what} did not start in ${timeoutMs / 1000} s:\n${log}`)), timeoutMs);
     const check = () => {
-      const m = log.match(/listen=(127\.0\.0\.1:\d+)/);
-      if (m) { clearTimeout(timer); res(`http://${m[1]}/`); }
+      const m = log.match(ready);
+      if (m) { clearTimeout(timer); res(m); }
     };
     proc.stdout.on('data', check);
     proc.stderr.on('data', check);
-    proc.on('exit', (code) => { clearTimeout(timer); rej(new Error(`server exited with ${code}:\n${log}`)); });
+    proc.on('exit', (code) => { clearTimeout(timer); rej(new Error(`${what} exited with ${code}:\n${log}`)); });
   });
   proc.removeAllListeners('exit');
+  /** Stops it (SIGTERM, or e.g. SIGKILL to crash it), SIGKILL after 10 s. */
+  const stop = async (signal = 'SIGTERM') => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const done = new Promise((r) => proc.once('exit', r));
+      proc.kill(signal);
+      const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      await done;
+      clearTimeout(t);
+    }
+  };
+  return { match, log: () => log, stop };
+}
+
+/** Starts a server; resolves once it accepts requests. */
+export async function startServer({ args = [], dataDir, port = 0 } = {}) {
+  if (!existsSync(SERVER)) throw new Error(`server binary ${SERVER} missing: run make server (or set CLAPSHOT_SERVER)`);
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'clapshot-e2e-'));
+  const p = await spawnReady(SERVER, ['--data-dir', dir, '--host', '127.0.0.1', '--port', String(port), '--workers', '1', '--poll', '0.3', ...args],
+    /listen=(127\.0\.0\.1:\d+)/, 'server', 20_000);
+  const url = `http://${p.match[1]}/`;
   return {
     url,
     dataDir: dir,
     port: Number(url.match(/:(\d+)\/$/)[1]),
-    log: () => log,
+    log: p.log,
     /** Stops the server (SIGTERM, or e.g. SIGKILL to crash it); its data
      * directory is removed unless keepData. */
     async stop({ keepData = false, signal = 'SIGTERM' } = {}) {
-      if (proc.exitCode === null) {
-        const done = new Promise((r) => proc.once('exit', r));
-        proc.kill(signal);
-        const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-        await done;
-        clearTimeout(t);
-      }
+      await p.stop(signal);
       if (!dataDir && !keepData) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts a test camera (`demo-live -camera-only`: gortsplib's RTSP server
+ * on a free loopback port, fed by ffmpeg's testsrc2 with a burnt-in clock);
+ * resolves with its rtsp:// URL once ffmpeg publishes. */
+export async function startCamera({ size = '320x240', fps = 25, bitrate = '300k' } = {}) {
+  if (!existsSync(DEMO_LIVE)) throw new Error(`${DEMO_LIVE} missing: go build -o bin/demo-live ./tools/demo-live (or set CLAPSHOT_DEMO_LIVE)`);
+  const dir = mkdtempSync(join(tmpdir(), 'clapshot-e2e-camera-'));
+  const p = await spawnReady(DEMO_LIVE, ['-camera-only', '-rtsp', '127.0.0.1:0', '-size', size, '-fps', String(fps), '-bitrate', bitrate, '-dir', dir],
+    /Test camera: (rtsp:\/\/127\.0\.0\.1:\d+\/\S+)/, 'the test camera', 30_000);
+  return {
+    url: p.match[1],
+    log: p.log,
+    async stop() {
+      await p.stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,6 +1,7 @@
 // Notifications and comment export through the web UI: alice sets up a
 // webhook in the Notifications dialog, bob comments on her video and she
-// sees it in her message list while the signed webhook call arrives; then
+// (on her home page) sees it in her message list while the signed webhook
+// call arrives; then
 // she downloads the comments in every export format from the media menu.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -69,6 +70,11 @@ e2e('a comment reaches the owner in the app and by signed webhook; comments expo
   assert.match(secret, /^[0-9a-f]{64}$/);
   await dialog.getByRole('button', { name: 'Cancel' }).click();
 
+  // alice goes to her home page: someone who has the file open sees the
+  // comment arrive and gets no message for it.
+  await alice.goto(ctx.server.url);
+  await alice.getByRole('listbox', { name: 'Media files and folders' }).waitFor({ timeout: 20_000 });
+
   // bob comments at frame 30 (00:00:01:05 at 25 fps).
   const bobPage = await openClip(s, bob);
   await bobPage.getByLabel('Frame number', { exact: true }).fill('30');
@@ -94,6 +100,8 @@ e2e('a comment reaches the owner in the app and by signed webhook; comments expo
   assert.equal(JSON.parse(call.body).comment.text, 'Logo too small, @alice');
 
   // Every export from the media menu downloads a file with the comment.
+  await alice.goto(`${ctx.server.url}?vid=${mediaId}`);
+  await alice.waitForFunction(() => document.querySelector('video')?.readyState >= 2, null, { timeout: 30_000 });
   const want = {
     'EDL markers': [/\.edl$/, /00:00:01:05/],
     'CSV spreadsheet': [/\.csv$/, /Logo too small/],

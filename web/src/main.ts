@@ -1,8 +1,8 @@
 import { mount } from 'svelte';
 import './app.css';
-import App from './App.svelte';
+import Root from './Root.svelte';
 import { loadSettings } from './lib/settings';
 
 loadSettings().then((settings) => {
-  mount(App, { target: document.getElementById('app')!, props: { settings } });
+  mount(Root, { target: document.getElementById('app')!, props: { settings } });
 });

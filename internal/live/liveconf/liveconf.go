@@ -63,17 +63,6 @@ type HLS struct {
 	WindowCapacity uint   `toml:"window_capacity" json:"window_capacity"`
 }
 
-// Archive is video-server's MP4 recording; accepted for compatibility
-// but recording is not implemented (a warning says so when enabled).
-type Archive struct {
-	Enabled       bool           `toml:"enabled" json:"enabled"`
-	Recording     bool           `toml:"recording" json:"recording"`
-	Serving       bool           `toml:"serving" json:"serving"`
-	Directory     string         `toml:"directory" json:"directory"`
-	MsPerFile     int64          `toml:"ms_per_file" json:"ms_per_file"`
-	MinioSettings map[string]any `toml:"minio_settings" json:"minio_settings"`
-}
-
 // CORS is gin-contrib/cors's settings.
 type CORS struct {
 	Enabled          bool     `toml:"enabled" json:"enabled"`
@@ -130,17 +119,6 @@ type Stream struct {
 	Transport  string   `toml:"transport" json:"transport"`
 	Users      []string `toml:"users" json:"users"`
 	AdminsOnly bool     `toml:"admins_only" json:"admins_only"`
-}
-
-// StreamArchive is a stream's archive settings (accepted, not used).
-type StreamArchive struct {
-	Enabled     bool   `toml:"enabled" json:"enabled"`
-	Recording   bool   `toml:"recording" json:"recording"`
-	MsPerFile   int64  `toml:"ms_per_file" json:"ms_per_file"`
-	Type        string `toml:"type" json:"type"`
-	Directory   string `toml:"directory" json:"directory"`
-	MinioBucket string `toml:"minio_bucket" json:"minio_bucket"`
-	MinioPath   string `toml:"minio_path" json:"minio_path"`
 }
 
 // Load reads and checks a configuration file.
@@ -358,7 +336,7 @@ func (f *File) check() error {
 	if f.Engine.ReconnectMaxMs < 0 || f.Engine.ReconnectMinMs < 0 || f.Engine.KeyframeTimeoutMs < 0 {
 		return errors.New("engine timings must not be negative")
 	}
-	return nil
+	return f.checkArchive()
 }
 
 // Options turns the file into engine options.
@@ -452,6 +430,10 @@ func (f *File) StreamConfigs() ([]live.StreamConfig, []*StreamError) {
 			fail(err)
 			continue
 		}
+		if _, err := f.streamArchive(s); err != nil {
+			fail(err)
+			continue
+		}
 		seen[id] = true
 		out = append(out, cfg)
 	}
@@ -461,9 +443,6 @@ func (f *File) StreamConfigs() ([]live.StreamConfig, []*StreamError) {
 // Warnings lists accepted keys that do nothing here.
 func (f *File) Warnings() []string {
 	var w []string
-	if f.Archive.Enabled || f.Archive.Recording || f.Archive.Serving {
-		w = append(w, "archive: recording and archive playback are not implemented; the archive settings are ignored")
-	}
 	if f.OnDemand.HealthCheck {
 		w = append(w, "on_demand.health_check: the DESCRIBE probe of idle streams is not implemented; ignored")
 	}

@@ -6,6 +6,8 @@
 // One Muxer per stream makes the fragments, one per video frame, and every
 // viewer gets the same bytes through its own bounded queue; a viewer that
 // cannot keep up skips to the next keyframe without slowing anyone else.
+// The messages to a viewer are framed here (wire.go) and what it has
+// queued goes out in one write; with many viewers, in batches.
 package mse
 
 import (
@@ -14,6 +16,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/opus"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
@@ -41,6 +44,18 @@ type Message struct {
 	fragment bool
 }
 
+// A stream with more than BatchViewers viewers sends them its fragments in
+// batches: a fragment waits at most BatchWindow, and each viewer gets
+// what its queue holds in one socket write. Every fragment is still one
+// websocket message; what changes is that a viewer's goroutine wakes and
+// calls write(2) about 5 times a second instead of once per frame, which
+// is most of what a viewer costs (docs/live.md, "Why it is fast"). A few
+// viewers get every fragment at once, with the lowest latency.
+const (
+	BatchViewers = 8
+	BatchWindow  = 200 * time.Millisecond
+)
+
 // DefaultQueue is how many fragments a viewer may fall behind (about 8 s
 // at 30 fps) before it skips to the next keyframe.
 const DefaultQueue = 256
@@ -51,7 +66,9 @@ const startOffset = 10 // seconds
 // Muxer makes fragments for all viewers of one stream. SetTracks and
 // WriteUnit are called from one goroutine; Subscribe from any.
 type Muxer struct {
-	maxQueue int
+	maxQueue     int
+	batchViewers int
+	batchWindow  time.Duration
 
 	mu       sync.Mutex
 	tracks   *media.Tracks
@@ -68,6 +85,11 @@ type Muxer struct {
 	needAlign bool
 	audio     []fragSample // audio since the last video frame
 	audioBase int64
+
+	// Batching (many viewers): fragments held in the viewers' queues
+	// since the batch started; flush wakes the viewers when it ends.
+	held  bool // under mu
+	flush *time.Timer
 }
 
 // NewMuxer makes a muxer whose viewers may queue maxQueue fragments.
@@ -75,7 +97,8 @@ func NewMuxer(maxQueue int) *Muxer {
 	if maxQueue <= 0 {
 		maxQueue = DefaultQueue
 	}
-	return &Muxer{maxQueue: maxQueue, viewers: map[*Viewer]struct{}{}, lastDur: 3000}
+	return &Muxer{maxQueue: maxQueue, batchViewers: BatchViewers, batchWindow: BatchWindow,
+		viewers: map[*Viewer]struct{}{}, lastDur: 3000}
 }
 
 // Viewer is one subscriber.
@@ -143,6 +166,10 @@ func (m *Muxer) CloseAll() {
 	m.mu.Lock()
 	vs := m.viewers
 	m.viewers = map[*Viewer]struct{}{}
+	if m.flush != nil {
+		m.flush.Stop()
+		m.held = false
+	}
 	m.mu.Unlock()
 	for v := range vs {
 		v.q.Close()
@@ -194,8 +221,9 @@ func (m *Muxer) SetTracks(t *media.Tracks) error {
 	return nil
 }
 
-// WriteUnit adds a unit. A video frame is sent at once as one fragment,
-// with the audio that arrived since the previous frame.
+// WriteUnit adds a unit. A video frame becomes one fragment, with the
+// audio that arrived since the previous frame, sent at once (within
+// BatchWindow when the stream has more than BatchViewers viewers).
 func (m *Muxer) WriteUnit(u *media.Unit) error {
 	m.mu.Lock()
 	tracks := m.tracks
@@ -238,8 +266,36 @@ func (m *Muxer) WriteUnit(u *media.Unit) error {
 	if tracks.Audio != nil {
 		msg.audioHz = int64(tracks.Audio.ClockRate)
 	}
-	m.each(func(v *Viewer) { v.q.Push(msg, u.Key, false) })
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.viewers) <= m.batchViewers {
+		for v := range m.viewers {
+			v.q.Push(msg, u.Key, false)
+		}
+		return nil
+	}
+	for v := range m.viewers {
+		v.q.Hold(msg, u.Key)
+	}
+	if !m.held {
+		m.held = true
+		if m.flush == nil {
+			m.flush = time.AfterFunc(m.batchWindow, m.wakeAll)
+		} else {
+			m.flush.Reset(m.batchWindow)
+		}
+	}
 	return nil
+}
+
+// wakeAll ends a batch: every viewer sends what it holds.
+func (m *Muxer) wakeAll() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.held = false
+	for v := range m.viewers {
+		v.q.Wake()
+	}
 }
 
 func (m *Muxer) nextSeq() uint32 {
@@ -285,6 +341,25 @@ func (v *Viewer) Next(ctx context.Context) (Message, error) {
 	if err != nil || !msg.fragment {
 		return msg, err
 	}
+	v.buf = append(v.buf[:0], msg.Data...)
+	v.retime(v.buf, msg)
+	msg.Data = v.buf
+	return msg, nil
+}
+
+// retime moves the decode times in frag, a copy of msg's fragment, onto
+// the viewer's timeline.
+func (v *Viewer) retime(frag []byte, msg Message) {
+	video, audio := v.timeline(msg)
+	rebase(frag, msg.tfdt[0], video)
+	if msg.tfdt[1] != 0 {
+		rebase(frag, msg.tfdt[1], audio)
+	}
+}
+
+// timeline moves the viewer's timeline on by the fragment msg and returns
+// how far its video and audio decode times go back on the viewer's.
+func (v *Viewer) timeline(msg Message) (video, audio int64) {
 	if !v.started || msg.seq != v.lastSeq+1 {
 		// First fragment, or fragments were skipped: continue from the
 		// end of what the viewer has.
@@ -293,18 +368,17 @@ func (v *Viewer) Next(ctx context.Context) (Message, error) {
 	}
 	v.lastSeq = msg.seq
 	v.end = msg.dts - v.base + msg.dur
-	v.buf = append(v.buf[:0], msg.Data...)
-	rebase(v.buf, msg.tfdt[0], v.base)
-	if msg.tfdt[1] != 0 {
-		rebase(v.buf, msg.tfdt[1], v.base*msg.audioHz/90000)
-	}
-	msg.Data = v.buf
-	return msg, nil
+	return v.base, v.base * msg.audioHz / 90000
 }
 
-// rebase moves the 64-bit decode time at off back by d (not below 0: audio
-// that starts a few milliseconds before the first picture starts with it).
+// rebase moves the 64-bit decode time at off back by d.
 func rebase(b []byte, off int, d int64) {
-	t := int64(binary.BigEndian.Uint64(b[off:]))
-	binary.BigEndian.PutUint64(b[off:], uint64(max(t-d, 0)))
+	binary.BigEndian.PutUint64(b[off:], rebased(b, off, d))
+}
+
+// rebased is the 64-bit decode time at off moved back by d (not below 0:
+// audio that starts a few milliseconds before the first picture starts
+// with it).
+func rebased(b []byte, off int, d int64) uint64 {
+	return uint64(max(int64(binary.BigEndian.Uint64(b[off:]))-d, 0))
 }

@@ -1,12 +1,9 @@
 package mse
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -24,7 +21,8 @@ const WriteTimeout = 10 * time.Second
 // viewer leaves, ctx ends or the stream stops. The caller has checked the
 // Origin and the viewer's rights already.
 func Serve(ctx context.Context, w http.ResponseWriter, r *http.Request, m *Muxer, log *slog.Logger) {
-	conn, err := websocket.Accept(bigWriter{w}, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	s := &sock{}
+	conn, err := websocket.Accept(hijacker{w, s}, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		log.Debug("Live MSE: websocket upgrade failed", "remote", r.RemoteAddr, "error", err)
 		return
@@ -40,16 +38,14 @@ func Serve(ctx context.Context, w http.ResponseWriter, r *http.Request, m *Muxer
 	go func() {
 		defer close(readDone)
 		defer cancel()
+		pong := appendFrame(nil, true, []byte("pong"))
 		for {
 			typ, data, err := conn.Read(ctx)
 			if err != nil {
 				return
 			}
 			if typ == websocket.MessageText && string(data) == "ping" {
-				wctx, wcancel := context.WithTimeout(ctx, WriteTimeout)
-				err := conn.Write(wctx, websocket.MessageText, []byte("pong"))
-				wcancel()
-				if err != nil {
+				if _, err := s.Write(pong); err != nil {
 					return
 				}
 			}
@@ -57,54 +53,35 @@ func Serve(ctx context.Context, w http.ResponseWriter, r *http.Request, m *Muxer
 	}()
 	defer func() { cancel(); <-readDone }()
 
+	var msgs []Message
+	var b batch
 	for {
-		msg, err := v.Next(ctx)
+		msgs, err = v.q.PopAll(ctx, msgs[:0])
+		// What was queued before the stream stopped is still sent.
+		b.reset(len(msgs))
+		for i, msg := range msgs {
+			b.addFrame(v, msg)
+			if b.size < maxWrite && i < len(msgs)-1 {
+				continue
+			}
+			if werr := s.writeBatch(&b); werr != nil {
+				log.Debug("Live MSE: viewer gone", "remote", r.RemoteAddr, "error", werr)
+				return
+			}
+		}
+		clear(msgs) // the fragments can be collected
 		if err != nil {
 			if errors.Is(err, queue.ErrClosed) {
 				_ = conn.Close(websocket.StatusGoingAway, "stream stopped")
 			}
 			return
 		}
-		typ := websocket.MessageBinary
-		if msg.Text {
-			typ = websocket.MessageText
-		}
-		wctx, wcancel := context.WithTimeout(ctx, WriteTimeout)
-		err = conn.Write(wctx, typ, msg.Data)
-		wcancel()
-		if err != nil {
-			log.Debug("Live MSE: viewer gone", "remote", r.RemoteAddr, "error", err)
-			return
-		}
 	}
 }
 
-// writeBuffer is the size of a viewer's socket write buffer. coder/websocket
-// writes through the connection's hijacked bufio.Writer, which net/http
-// makes 4 KiB: a frame of 8 KB (2 Mbit/s at 30 fps) then took two write
-// calls and a partial copy. With 64 KiB most fragments, keyframes too,
-// go out in one.
-const writeBuffer = 64 << 10
-
-// bigWriter hands the websocket a larger write buffer at hijack time.
-type bigWriter struct{ http.ResponseWriter }
-
-func (b bigWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	conn, brw, err := http.NewResponseController(b.ResponseWriter).Hijack()
-	if err != nil {
-		return nil, nil, err
-	}
-	if brw.Writer.Buffered() > 0 {
-		if err := brw.Writer.Flush(); err != nil {
-			conn.Close()
-			return nil, nil, fmt.Errorf("flush before the upgrade: %w", err)
-		}
-	}
-	return conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(conn, writeBuffer)), nil
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (b bigWriter) Unwrap() http.ResponseWriter { return b.ResponseWriter }
+// maxWrite bounds one write: a viewer that fell behind sends its backlog
+// in pieces about this size.
+const maxWrite = 256 << 10
 
 // Refuse answers a viewer that cannot be served (an invalid or unknown
 // stream, a stream without MSE). A browser's WebSocket sees nothing of an

@@ -51,6 +51,35 @@ func New[T any](max int, waitKey bool) *Queue[T] {
 // can resume from; sticky items are always kept. It reports whether the
 // item was queued.
 func (q *Queue[T]) Push(v T, key, sticky bool) bool {
+	return q.push(v, key, sticky, true)
+}
+
+// Hold is Push without waking the consumer: the item waits for the next
+// Push or Wake. A producer that feeds many consumers holds items to send
+// them in batches, one wake-up (and one socket write) per batch instead
+// of per item; the bounds and the dropping are the same as Push's.
+func (q *Queue[T]) Hold(v T, key bool) bool {
+	return q.push(v, key, false, false)
+}
+
+// Wake wakes the consumer if anything is queued.
+func (q *Queue[T]) Wake() {
+	q.mu.Lock()
+	n := len(q.items)
+	q.mu.Unlock()
+	if n > 0 {
+		q.signal()
+	}
+}
+
+func (q *Queue[T]) signal() {
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (q *Queue[T]) push(v T, key, sticky, wake bool) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
@@ -78,9 +107,8 @@ func (q *Queue[T]) Push(v T, key, sticky bool) bool {
 		q.ordinary++
 	}
 	q.items = append(q.items, entry[T]{v: v, sticky: sticky})
-	select {
-	case q.notify <- struct{}{}:
-	default:
+	if wake {
+		q.signal()
 	}
 	return true
 }
@@ -125,15 +153,46 @@ func (q *Queue[T]) Pop(ctx context.Context) (T, error) {
 		}
 		closed := q.closed
 		q.mu.Unlock()
-		var zero T
-		if closed {
-			return zero, ErrClosed
+		if err := q.wait(ctx, closed); err != nil {
+			var zero T
+			return zero, err
 		}
-		select {
-		case <-ctx.Done():
-			return zero, ctx.Err()
-		case <-q.notify:
+	}
+}
+
+// PopAll waits until something is queued (as Pop), then takes everything
+// queued at once, appended to dst: a consumer that writes to a socket
+// sends it in one write.
+func (q *Queue[T]) PopAll(ctx context.Context, dst []T) ([]T, error) {
+	for {
+		q.mu.Lock()
+		if len(q.items) > 0 {
+			for _, e := range q.items {
+				dst = append(dst, e.v)
+			}
+			clear(q.items)
+			q.items, q.ordinary = q.items[:0], 0
+			q.mu.Unlock()
+			return dst, nil
 		}
+		closed := q.closed
+		q.mu.Unlock()
+		if err := q.wait(ctx, closed); err != nil {
+			return dst, err
+		}
+	}
+}
+
+// wait blocks until the queue is signalled, ctx ends or (closed) at once.
+func (q *Queue[T]) wait(ctx context.Context, closed bool) error {
+	if closed {
+		return ErrClosed
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-q.notify:
+		return nil
 	}
 }
 
@@ -142,10 +201,7 @@ func (q *Queue[T]) Close() {
 	q.mu.Lock()
 	q.closed = true
 	q.mu.Unlock()
-	select {
-	case q.notify <- struct{}{}:
-	default:
-	}
+	q.signal()
 }
 
 // Dropped is how many items were thrown away so far because the consumer

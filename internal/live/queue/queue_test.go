@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -106,5 +107,58 @@ func TestPopWaitsAndCloses(t *testing.T) {
 	cancel()
 	if _, err := New[int](1, false).Pop(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled Pop: %v", err)
+	}
+}
+
+// Held items obey the same bounds as pushed ones (overflow skips to the
+// next key item) but do not wake the consumer; Wake or the next Push does,
+// and PopAll takes everything queued at once.
+func TestHoldWakePopAll(t *testing.T) {
+	q := New[int](3, false)
+	woken := func() bool { return len(q.notify) > 0 }
+	q.Hold(1, true)
+	q.Hold(2, false)
+	if woken() {
+		t.Fatal("Hold woke the consumer")
+	}
+	q.Wake()
+	if !woken() {
+		t.Fatal("Wake did not wake the consumer")
+	}
+	q.Hold(3, false)
+	q.Hold(4, false) // overflow: skip to the next key item
+	q.Hold(5, false)
+	q.Hold(6, true)
+	q.Hold(7, false)
+	q.Push(100, false, true)
+	got, err := q.PopAll(context.Background(), []int{-1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{-1, 6, 7, 100}; !slices.Equal(got, want) {
+		t.Fatalf("PopAll = %v, want %v", got, want)
+	}
+	if q.Dropped() != 5 || q.Len() != 0 {
+		t.Fatalf("dropped %d, len %d; want 5, 0", q.Dropped(), q.Len())
+	}
+	// The bound counts from empty again.
+	for i := range 3 {
+		q.Hold(10+i, false)
+	}
+	if q.Dropped() != 5 || q.Len() != 3 {
+		t.Fatalf("after PopAll: dropped %d, len %d; want 5, 3", q.Dropped(), q.Len())
+	}
+
+	empty := New[int](1, false)
+	empty.Wake()
+	if len(empty.notify) > 0 {
+		t.Fatal("Wake of an empty queue left a wake-up")
+	}
+	q.Close()
+	if got, err := q.PopAll(context.Background(), nil); err != nil || len(got) != 3 {
+		t.Fatalf("PopAll after Close = %v, %v; want what was queued", got, err)
+	}
+	if _, err := q.PopAll(context.Background(), nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("PopAll of a closed, empty queue: %v", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/clapshot-go/clapshot/internal/live"
+	"github.com/clapshot-go/clapshot/internal/live/archive"
 	"github.com/clapshot-go/clapshot/internal/live/liveconf"
 )
 
@@ -31,6 +32,13 @@ type Listeners struct {
 func Run(ctx context.Context, conf *liveconf.File, log *slog.Logger, ready func(Listeners, *live.Engine)) error {
 	opt := conf.Options()
 	opt.Log = log
+	arch, err := archive.Open(conf.ArchiveConfig(), log)
+	if err != nil {
+		return fmt.Errorf("archive: %w", err)
+	}
+	if arch != nil {
+		opt.Attach = arch.Record
+	}
 	eng := live.New(opt)
 	for _, w := range conf.Warnings() {
 		log.Warn("Config: " + w)
@@ -47,7 +55,10 @@ func Run(ctx context.Context, conf *liveconf.File, log *slog.Logger, ready func(
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		eng.Collector("video_server"))
-	srv := &Server{Engine: eng, Conf: conf, Log: log, Gatherer: reg}
+	if arch != nil {
+		reg.MustRegister(arch.Collector("video_server"))
+	}
+	srv := &Server{Engine: eng, Conf: conf, Log: log, Gatherer: reg, Archive: arch}
 
 	type server struct {
 		name    string
@@ -81,7 +92,7 @@ func Run(ctx context.Context, conf *liveconf.File, log *slog.Logger, ready func(
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return eng.Run(gctx) })
+	g.Go(func() error { return archive.Run(gctx, eng, arch) })
 	for i, s := range servers {
 		hs := &http.Server{
 			Handler: s.handler, ReadHeaderTimeout: 30 * time.Second,
@@ -109,7 +120,7 @@ func Run(ctx context.Context, conf *liveconf.File, log *slog.Logger, ready func(
 	if ready != nil {
 		ready(ls, eng)
 	}
-	err := g.Wait()
+	err = g.Wait()
 	log.Info("video_server stopped")
 	return err
 }

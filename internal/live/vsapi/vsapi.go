@@ -1,7 +1,9 @@
 // Package vsapi is LdDl/video-server's HTTP surface on the live engine:
-// the API server (/list, /status, /enable_camera, /disable_camera, plus
-// /metrics) and the video server (/ws/...?stream_id= for MSE, /hls/ for
-// HLS, /llhls/ for Low-Latency HLS), with its JSON shapes and CORS keys.
+// the API server (/list, /status, /enable_camera, /disable_camera,
+// /archive/:stream_id/ranges, plus /metrics) and the video server
+// (/ws/...?stream_id= for MSE, /ws/archive for archive playback, /hls/
+// for HLS, /llhls/ for Low-Latency HLS, /archive/:stream_id/vod.m3u8 for
+// HLS VOD of the archive), with its JSON shapes and CORS keys.
 package vsapi
 
 import (
@@ -20,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/clapshot-go/clapshot/internal/live"
+	"github.com/clapshot-go/clapshot/internal/live/archive"
 	"github.com/clapshot-go/clapshot/internal/live/liveconf"
 	"github.com/clapshot-go/clapshot/internal/live/mse"
 )
@@ -31,6 +34,8 @@ type Server struct {
 	Log    *slog.Logger
 	// Gatherer is served at /metrics on the API server (nil: none).
 	Gatherer prometheus.Gatherer
+	// Archive serves the recorded ranges and playback (nil: none).
+	Archive *archive.Archive
 }
 
 // video-server's StreamType numbers, used in supported_output_types;
@@ -55,6 +60,9 @@ func (s *Server) APIHandler() http.Handler {
 	mux.HandleFunc("GET /status", s.status)
 	mux.HandleFunc("POST /enable_camera", s.enable)
 	mux.HandleFunc("POST /disable_camera", s.disable)
+	mux.HandleFunc("GET /archive/{stream_id}/ranges", func(w http.ResponseWriter, r *http.Request) {
+		s.Archive.ServeRanges(w, r.PathValue("stream_id"))
+	})
 	if s.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{}))
 	}
@@ -66,6 +74,13 @@ func (s *Server) VideoHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws/", s.ws)
 	mux.HandleFunc("GET /ws", s.ws)
+	mux.HandleFunc("GET /ws/archive", s.wsArchive)
+	mux.HandleFunc("GET /archive/{stream_id}/vod.m3u8", func(w http.ResponseWriter, r *http.Request) {
+		s.Archive.ServePlaylist(w, r, r.PathValue("stream_id"))
+	})
+	mux.HandleFunc("GET /archive/{stream_id}/vod/{name}", func(w http.ResponseWriter, r *http.Request) {
+		s.Archive.ServeSegment(w, r, r.PathValue("stream_id"), r.PathValue("name"))
+	})
 	mux.HandleFunc("GET /hls/", s.hls)
 	mux.HandleFunc("GET /llhls/", s.hls)
 	return s.cors(mux)
@@ -113,6 +128,8 @@ type streamJSON struct {
 	Reconnects  uint64     `json:"reconnects"`
 	BitrateBps  float64    `json:"bitrate_bps"`
 	OutputTypes []string   `json:"output_types"`
+	// Archive is the recording's state (absent when not recorded).
+	Archive *archive.RecorderStatus `json:"archive,omitempty"`
 }
 
 // StatusJSON is /status: the shape of video-server's Application.
@@ -129,6 +146,9 @@ func (s *Server) StatusJSON() map[string]any {
 		}
 		for _, o := range v.Outputs {
 			j.SupportedOutputTypes = append(j.SupportedOutputTypes, outputNumbers[o])
+		}
+		if a, ok := s.Archive.Status(v.ID); ok {
+			j.Archive = &a
 		}
 		if v.Codecs != "" {
 			for i, c := range strings.Split(v.Codecs, ",") {
@@ -265,6 +285,17 @@ func (s *Server) ws(w http.ResponseWriter, r *http.Request) {
 	release := st.Acquire()
 	defer release()
 	mse.Serve(r.Context(), w, r, st.MSE(), s.Log.With("stream", st.ID()))
+}
+
+// wsArchive is video-server's archive playback websocket
+// (/ws/archive?stream_id=&start=&duration=).
+func (s *Server) wsArchive(w http.ResponseWriter, r *http.Request) {
+	if !s.originAllowed(r) {
+		s.Log.Warn("Refusing an archive websocket from a foreign origin (see cors.allow_origins)", "origin", r.Header.Get("Origin"))
+		errorJSON(w, http.StatusForbidden, "origin "+r.Header.Get("Origin")+" is not in cors.allow_origins")
+		return
+	}
+	s.Archive.ServeWS(w, r, r.FormValue("stream_id"), s.Log)
 }
 
 func (s *Server) stream(w http.ResponseWriter, id string) (*live.Stream, bool) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/auth"
 	"github.com/clapshot-go/clapshot/internal/live"
+	"github.com/clapshot-go/clapshot/internal/live/archive"
 	"github.com/clapshot-go/clapshot/internal/live/mse"
 )
 
@@ -30,8 +31,15 @@ type Identifier interface {
 
 // Handler serves /api/live/.
 type Handler struct {
-	Engine   *live.Engine
-	Identity Identifier
+	Engine *live.Engine
+	// Archive serves the recorded ranges and playback (nil: none).
+	Archive *archive.Archive
+	// Review makes recorded ranges media files (nil: "send to review"
+	// is off); AuthorizeUpload, if set, may refuse that as any upload
+	// (the organizer's UPLOAD_MEDIA_FILE check).
+	Review          Ingester
+	AuthorizeUpload func(*http.Request, auth.Identity) error
+	Identity        Identifier
 	// OriginAllowed checks websocket origins (the app's --cors and
 	// same-origin policy).
 	OriginAllowed func(*http.Request) bool
@@ -50,6 +58,42 @@ func (h *Handler) Register(m Mux) {
 	m.Handle("GET "+Prefix+"streams/{id}/llhls/{file}", http.HandlerFunc(h.llhls))
 	m.Handle("GET "+Prefix+"streams/{id}/hls/{file}", http.HandlerFunc(h.hls))
 	m.Handle("GET "+Prefix+"streams/{id}/mse", http.HandlerFunc(h.mse))
+	m.Handle("GET "+Prefix+"streams/{id}/archive/ranges", http.HandlerFunc(h.ranges))
+	m.Handle("GET "+Prefix+"streams/{id}/archive/vod.m3u8", http.HandlerFunc(h.vod))
+	m.Handle("GET "+Prefix+"streams/{id}/archive/vod/{name}", http.HandlerFunc(h.vod))
+	m.Handle("GET "+Prefix+"streams/{id}/archive/ws", http.HandlerFunc(h.archiveWS))
+	m.Handle("POST "+Prefix+"streams/{id}/archive/review", http.HandlerFunc(h.review))
+}
+
+// vod is HLS VOD of the archive: the playlist and its segments.
+func (h *Handler) vod(w http.ResponseWriter, r *http.Request) {
+	st, ok := h.stream(w, r)
+	if !ok {
+		return
+	}
+	if name := r.PathValue("name"); name != "" {
+		h.Archive.ServeSegment(w, r, st.ID(), name)
+		return
+	}
+	h.Archive.ServePlaylist(w, r, st.ID())
+}
+
+// archiveWS is archive playback over a websocket, in video-server's
+// protocol (start, duration as its /ws/archive).
+func (h *Handler) archiveWS(w http.ResponseWriter, r *http.Request) {
+	if st, ok := h.wsStream(w, r, nil); ok {
+		h.Archive.ServeWS(w, r, st.ID(), h.Log)
+	}
+}
+
+// ranges is the stream's recorded ranges, as video_server's
+// /archive/:stream_id/ranges, to those who may watch the stream.
+func (h *Handler) ranges(w http.ResponseWriter, r *http.Request) {
+	st, ok := h.stream(w, r)
+	if !ok {
+		return
+	}
+	h.Archive.ServeRanges(w, st.ID())
 }
 
 // Allowed says whether ident may watch a stream.
@@ -74,12 +118,17 @@ type Stream struct {
 	LLHLS string `json:"llhls_url"`
 	HLS   string `json:"hls_url"`
 	MSE   string `json:"mse_url"`
+	// Archive is where the stream's archive is served (ranges, vod.m3u8,
+	// ws below it), "" when it is not; Recording says whether it is
+	// being recorded.
+	Archive   string `json:"archive_url"`
+	Recording bool   `json:"recording"`
 }
 
 // describe is the stream as ident may see it: the camera's URL (its host,
 // path and user name, the password already removed) only for
 // administrators.
-func describe(st *live.Stream, ident auth.Identity) Stream {
+func (h *Handler) describe(st *live.Stream, ident auth.Identity) Stream {
 	s := Stream{Status: st.Status()}
 	if !ident.IsAdmin {
 		s.URL = ""
@@ -93,6 +142,12 @@ func describe(st *live.Stream, ident auth.Identity) Stream {
 	}
 	if st.MSE() != nil {
 		s.MSE = base + "/mse"
+	}
+	if h.Archive != nil && h.Archive.Settings(st.ID()).Serving {
+		s.Archive = base + "/archive/"
+	}
+	if rs, ok := h.Archive.Status(st.ID()); ok {
+		s.Recording = rs.Recording
 	}
 	return s
 }
@@ -125,7 +180,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	out := []Stream{}
 	for _, st := range h.Engine.Streams() {
 		if Allowed(ident, st.Config()) {
-			out = append(out, describe(st, ident))
+			out = append(out, h.describe(st, ident))
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"streams": out, "time": time.Now().UTC()})
@@ -171,7 +226,7 @@ func (h *Handler) one(w http.ResponseWriter, r *http.Request) {
 		writeError(w, code, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, describe(st, ident))
+	writeJSON(w, http.StatusOK, h.describe(st, ident))
 }
 
 func (h *Handler) llhls(w http.ResponseWriter, r *http.Request) {
@@ -202,26 +257,42 @@ func (h *Handler) hls(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) mse(w http.ResponseWriter, r *http.Request) {
-	ident, ok := h.identify(w, r)
+	st, ok := h.wsStream(w, r, func(st *live.Stream) error {
+		if st.MSE() == nil {
+			return errors.New("stream " + st.ID() + " has no mse output")
+		}
+		return nil
+	})
 	if !ok {
-		return
-	}
-	// The origin first: a foreign page gets no websocket at all.
-	if h.OriginAllowed != nil && !h.OriginAllowed(r) {
-		h.Log.Warn("Refusing a live websocket from a foreign origin (see --cors and --url-base)",
-			"origin", r.Header.Get("Origin"), "stream", r.PathValue("id"), "remote", r.RemoteAddr)
-		writeError(w, http.StatusForbidden, "origin "+r.Header.Get("Origin")+" is not allowed (see --cors and --url-base)")
-		return
-	}
-	st, code, err := h.find(r, ident)
-	if err == nil && st.MSE() == nil {
-		code, err = http.StatusNotFound, errors.New("stream "+st.ID()+" has no mse output")
-	}
-	if err != nil {
-		mse.Refuse(w, r, err.Error(), func() { writeError(w, code, err.Error()) })
 		return
 	}
 	release := st.Acquire()
 	defer release()
 	mse.Serve(r.Context(), w, r, st.MSE(), h.Log.With("stream", st.ID()))
+}
+
+// wsStream finds the stream of a websocket request, or refuses it: a
+// foreign origin gets no websocket at all (403); a stream the caller may
+// not watch, or that fails check (nil: none), is upgraded and closed with
+// the reason, which is all a browser's WebSocket can see.
+func (h *Handler) wsStream(w http.ResponseWriter, r *http.Request, check func(*live.Stream) error) (*live.Stream, bool) {
+	ident, ok := h.identify(w, r)
+	if !ok {
+		return nil, false
+	}
+	if h.OriginAllowed != nil && !h.OriginAllowed(r) {
+		h.Log.Warn("Refusing a live websocket from a foreign origin (see --cors and --url-base)",
+			"origin", r.Header.Get("Origin"), "stream", r.PathValue("id"), "remote", r.RemoteAddr)
+		writeError(w, http.StatusForbidden, "origin "+r.Header.Get("Origin")+" is not allowed (see --cors and --url-base)")
+		return nil, false
+	}
+	st, code, err := h.find(r, ident)
+	if err == nil && check != nil {
+		code, err = http.StatusNotFound, check(st)
+	}
+	if err != nil {
+		mse.Refuse(w, r, err.Error(), func() { writeError(w, code, err.Error()) })
+		return nil, false
+	}
+	return st, true
 }

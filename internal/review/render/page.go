@@ -77,6 +77,18 @@ func FolderListing(files []*pb.MediaFile) *pb.PageItem {
 	}}}
 }
 
+// SharedListing lists media files for a guest of a share link: each opens
+// in the player, none offers an action, nothing can be uploaded.
+func SharedListing(files []*pb.MediaFile) *pb.PageItem {
+	items := make([]*pb.PageItem_FolderListing_Item, 0, len(files))
+	for _, f := range files {
+		it := folderItem(f)
+		it.PopupActions = nil
+		items = append(items, it)
+	}
+	return &pb.PageItem{Item: &pb.PageItem_FolderListing_{FolderListing: &pb.PageItem_FolderListing{Items: items}}}
+}
+
 // folderItem is one media file of a FolderListing.
 func folderItem(f *pb.MediaFile) *pb.PageItem_FolderListing_Item {
 	it := &pb.PageItem_FolderListing_Item{

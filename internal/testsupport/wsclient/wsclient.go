@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"strings"
@@ -48,9 +49,20 @@ func Dial(ctx context.Context, base string, u User) (*Client, error) {
 	if u.Admin {
 		h.Set("X-Remote-User-Is-Admin", "true")
 	}
-	url := "ws" + strings.TrimPrefix(strings.TrimRight(base, "/"), "http") + "/api/ws"
-	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h})
+	return DialURL(ctx, "ws"+strings.TrimPrefix(strings.TrimRight(base, "/"), "http")+"/api/ws", h)
+}
+
+// DialURL connects to a websocket URL with the given request headers (a
+// guest's: its share link's /s/<token>/api/ws and cookie). A refused
+// upgrade's error includes the HTTP status and the answer's text.
+func DialURL(ctx context.Context, url string, h http.Header) (*Client, error) {
+	conn, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h})
 	if err != nil {
+		if resp != nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			return nil, fmt.Errorf("websocket %s: HTTP %d %s: %w", url, resp.StatusCode, strings.TrimSpace(string(body)), err)
+		}
 		return nil, fmt.Errorf("websocket %s: %w", url, err)
 	}
 	conn.SetReadLimit(256 << 20)

@@ -13,6 +13,7 @@
 //   stores/comments.svelte.ts  the open file's comments
 //   stores/collab.svelte.ts    the collaborative session
 //   stores/organizer.svelte.ts organizer actions, scripts, window.clapshot
+//   stores/live.svelte.ts      live cameras (HTTP, not the websocket): the Live page
 //   upload.svelte.ts           uploads in progress
 //
 // A new store: its own file in stores/, constructed here after what it
@@ -20,8 +21,10 @@
 // stores/context.ts for its components. Where the planned features fit:
 //   a Live page        its own store; a case in navigation's View, a Route
 //                      parameter in router.ts, a branch in App.svelte
-//   guest share links  the guest identity and its rights in session (canEdit
-//                      and kin), the link's parameter in router.ts
+//   guest share links  (done) the guest and its rights in session (canComment,
+//                      canManage and kin); the page (Root.svelte, GuestLanding)
+//                      is the link's own, /s/<token>/, so the router is the same;
+//                      the owner's side is stores/shares.svelte.ts (ShareDialog)
 //   version stacks, compare view
 //                      a store that follows media.onSwitch; compare is a View
 //   notifications      a store that claims or watches user messages
@@ -35,13 +38,14 @@ import type { Settings } from './settings';
 import { CollabStore } from './stores/collab.svelte';
 import { CommentsStore } from './stores/comments.svelte';
 import { Dispatcher, type Send } from './stores/dispatch';
+import { LiveStore } from './stores/live.svelte';
 import { MediaStore } from './stores/media.svelte';
 import { MessagesStore } from './stores/messages.svelte';
 import { NavigationStore } from './stores/navigation.svelte';
 import { OrganizerStore } from './stores/organizer.svelte';
 import { ProgressStore } from './stores/progress.svelte';
 import { Router } from './stores/router';
-import { SessionStore } from './stores/session.svelte';
+import { SessionStore, type Guest } from './stores/session.svelte';
 import { toasts } from './toasts.svelte';
 import { Uploads } from './upload.svelte';
 
@@ -60,11 +64,13 @@ export class App {
   readonly collab: CollabStore;
   readonly nav: NavigationStore;
   readonly organizer: OrganizerStore;
+  readonly live: LiveStore;
   readonly uploads = new Uploads();
 
   private unlisten: (() => void) | null = null;
 
-  constructor(settings: Settings, router = new Router()) {
+  /** @param guest a share link's guest, on the link's page */
+  constructor(settings: Settings, router = new Router(), guest: Guest | null = null) {
     this.settings = settings;
     this.router = router;
     this.conn = new Connection({
@@ -73,6 +79,8 @@ export class App {
       onOpen: () => this.onConnected(),
       onMessage: (m) => this.dispatcher.dispatch(m),
       onProtocolError: (e) => toasts.add('error', e),
+      // A link that is gone or has ended stays so.
+      finalStatuses: guest ? [404, 410] : undefined,
     });
     const send: Send = (cmd) => this.conn.send(cmd);
     const dispatcher = (this.dispatcher = new Dispatcher((e, m) => {
@@ -85,7 +93,7 @@ export class App {
     player.onSeekStart = () => {
       if (drawing.mode === 'view') drawing.stop();
     };
-    this.session = new SessionStore(dispatcher, send);
+    this.session = new SessionStore(dispatcher, send, guest);
     const messages = (this.messages = new MessagesStore(dispatcher, send));
     this.progress = new ProgressStore(messages);
     this.media = new MediaStore(player, drawing, send);
@@ -93,6 +101,7 @@ export class App {
     this.collab = new CollabStore({ dispatcher, messages, session: this.session, media: this.media, router, player, drawing, send });
     this.nav = new NavigationStore({ dispatcher, messages, router, media: this.media, collab: this.collab, send, appTitle: settings.appTitle });
     this.organizer = new OrganizerStore({ dispatcher, messages, nav: this.nav, send });
+    this.live = new LiveStore(settings.liveUrl);
     // The server names the file it refused; its upload row shows why.
     messages.onNotice((m) => {
       if (m.type === UserMessage_Type.ERROR && !m.seen) this.uploads.noteRejected(`${m.message} ${m.details ?? ''}`.trim());
@@ -115,5 +124,7 @@ export class App {
   onConnected() {
     this.nav.reopen();
     this.messages.reload();
+    // Cameras may have been added, or this user allowed, meanwhile.
+    void this.live.refresh();
   }
 }

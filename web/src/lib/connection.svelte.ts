@@ -18,7 +18,15 @@ export interface ConnectionOptions {
   onOpen: () => void;
   onMessage: (m: ServerMessage) => void;
   onProtocolError?: (err: string) => void;
+  /** Health check answers that mean "never again" (a share link's page:
+   * 404 and 410, a link that is gone or has ended); their text becomes
+   * `ended`. */
+  finalStatuses?: number[];
 }
+
+/** The close code with which the server ends a session for good, with
+ * the reason (a guest's share link revoked or expired): no reconnecting. */
+export const CLOSE_POLICY = 1008;
 
 const MAX_QUEUE = 5000;
 const HEALTH_TIMEOUT_MS = 10_000;
@@ -40,6 +48,8 @@ export class Connection {
   retryAt = $state(0);
   /** True once the first connection has opened (reconnecting, not connecting). */
   everOpen = $state(false);
+  /** Why the server ended the connection for good (no more attempts). */
+  ended = $state<string | null>(null);
 
   private ws: WebSocket | null = null;
   /** Waiting to be sent: while disconnected, or beyond the pace. */
@@ -113,6 +123,14 @@ export class Connection {
     }
   }
 
+  /** Stops for good, with the server's reason. */
+  private end(reason: string) {
+    this.ended = reason;
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.ws?.close(1000, 'ended');
+  }
+
   private fail(msg: string) {
     this.errors = [...this.errors.slice(-9), { at: new Date(), msg }];
   }
@@ -151,6 +169,10 @@ export class Connection {
         signal: ctl.signal,
       });
       if (r.ok) return true;
+      if (this.opts.finalStatuses?.includes(r.status)) {
+        this.end((await r.text()).trim() || `The server answered HTTP ${r.status}.`);
+        return false;
+      }
       if (r.type === 'opaqueredirect' || r.status === 401 || r.status === 403) {
         this.fail(`The server at ${url} asks to log in (HTTP ${r.status || 'redirect'}). Reload the page to log in again.`);
       } else {
@@ -210,6 +232,10 @@ export class Connection {
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.stopped) return;
+      if (ev.code === CLOSE_POLICY) {
+        this.end(ev.reason || 'The server ended the session.');
+        return;
+      }
       if (opened) {
         this.fail(`Connection lost (code ${ev.code}${ev.reason ? ': ' + ev.reason : ''}); reconnecting`);
         this.schedule(250, 5_000);

@@ -46,6 +46,8 @@ export const ICONS: Record<string, { d: string; fill?: boolean }> = {
   logout: { d: 'M15 4h4v16h-4M10 8l-4 4 4 4M6 12h10' },
   dot: { d: 'M12 12m-3 0a3 3 0 1 0 6 0 3 3 0 1 0-6 0', fill: true },
   edl: { d: 'M4 5h16M4 10h10M4 15h16M4 20h10' },
+  camera: { d: 'M3 7h12v10H3zM15 10.5l6-3.5v10l-6-3.5' },
+  back: { d: 'M15 5l-7 7 7 7' },
   keyboard: { d: 'M3 6h18v12H3zM7 10h.01M11 10h.01M15 10h.01M7 14h10' },
 };
 

@@ -26,6 +26,21 @@ describe('parseSettings', () => {
     expect(s.maxUploadBytes).toBe(0);
   });
 
+  it('a share link page talks to its own API below /s/<token>/', () => {
+    const s = parseSettings({ ws_url: 'api/ws', guest: true }, 'https://h/clap/s/AAAAAAAAAAAA0123456789abcdefghijklmn/?vid=x');
+    expect(s.guest).toBe(true);
+    expect(s.wsUrl).toBe('wss://h/clap/s/AAAAAAAAAAAA0123456789abcdefghijklmn/api/ws');
+    expect(s.healthUrl).toBe('https://h/clap/s/AAAAAAAAAAAA0123456789abcdefghijklmn/api/health');
+    expect(s.sharesUrl).toBe('');
+    expect(parseSettings({ shares_url: 'api/shares' }, 'https://h/clap/?vid=x').sharesUrl).toBe('https://h/clap/api/shares');
+  });
+
+  it('a live_url only with cameras, resolved against the page', () => {
+    expect(parseSettings({}, 'http://h/clap/').liveUrl).toBe('');
+    expect(parseSettings({ live_url: 'api/live/' }, 'http://h/clap/?live').liveUrl).toBe('http://h/clap/api/live/');
+    expect(parseSettings({ live_url: 'https://cams.example.com/api/live' }, 'http://h/').liveUrl).toBe('https://cams.example.com/api/live/');
+  });
+
   it('an empty tus_url means the server has no tus endpoint', () => {
     expect(parseSettings({ tus_url: '' }, 'http://h/').tusUrl).toBe('');
   });

@@ -1,11 +1,12 @@
-// What the main view shows: an organizer page (its items and title) or a
-// media file, and getting from one to the other. Pages and files arrive
+// What the main view shows: an organizer page (its items and title), a
+// media file or the Live page, and getting from one to the other. Pages and files arrive
 // asynchronously and can cross in flight, so this store also decides which
 // answers are stale: a page arriving while a file the user asked for is on
 // its way, or the answer to a refresh of a page the user has left.
 //
-// A new kind of view (e.g. a live page) adds its case to View, a Route
-// parameter, and a branch in App.svelte; its own state goes in its own store.
+// A new kind of view adds its case to View, a Route parameter, and a
+// branch in App.svelte; its own state goes in its own store (the Live
+// page's cameras: stores/live.svelte.ts).
 import { UserMessage_Type, type MediaFile, type PageItem } from '../../proto/common';
 import { toasts } from '../toasts.svelte';
 import type { CollabStore } from './collab.svelte';
@@ -14,8 +15,9 @@ import type { MediaStore } from './media.svelte';
 import type { MessagesStore } from './messages.svelte';
 import type { Route, Router } from './router';
 
-/** page: an organizer page; opening: a media file asked for, not here yet; media: a media file. */
-export type View = 'page' | 'opening' | 'media';
+/** page: an organizer page; opening: a media file asked for, not here yet;
+ * media: a media file; live: the live cameras (grid or one camera's player). */
+export type View = 'page' | 'opening' | 'media' | 'live';
 
 /** An answer older than this is no longer waited for. */
 const STALE_MS = 10_000;
@@ -41,6 +43,9 @@ export class NavigationStore {
   loaded = $state(false);
   /** The media file asked for (from the URL or a click), or shown. */
   mediaId = $state<string | null>(null);
+  /** The Live page: null when not shown, "" for the grid, else the stream
+   * id whose player is open. */
+  live = $state<string | null>(null);
 
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   /** A media file the user asked to open, until the server answers. Pages
@@ -75,8 +80,8 @@ export class NavigationStore {
   }
 
   get view(): View {
-    if (!this.mediaId) return 'page';
-    return this.d.media.file ? 'media' : 'opening';
+    if (this.mediaId) return this.d.media.file ? 'media' : 'opening';
+    return this.live !== null ? 'live' : 'page';
   }
 
   /** Takes the place the URL names, without asking the server. */
@@ -84,6 +89,7 @@ export class NavigationStore {
     this.mediaId = route.vid ?? null;
     this.d.collab.follow(route.collab ?? null);
     this.pageId = route.p ?? null;
+    this.live = this.mediaId ? null : (route.live ?? null);
   }
 
   /** The user went Back or Forward: show what that URL names. */
@@ -91,6 +97,8 @@ export class NavigationStore {
     this.adopt(route);
     if (this.mediaId) {
       this.openMedia(this.mediaId);
+    } else if (this.live !== null) {
+      this.showLive();
     } else {
       this.pendingMedia = null;
       this.closeMedia();
@@ -98,10 +106,31 @@ export class NavigationStore {
     }
   }
 
-  /** On every (re)connect: reopen what the user was looking at. */
+  /** On every (re)connect: reopen what the user was looking at. The Live
+   * page needs nothing from the websocket. */
   reopen() {
     if (this.mediaId) this.d.send({ openMediaFile: { mediaFileId: this.mediaId } });
+    else if (this.live !== null) this.loaded = true;
     else this.d.send({ openNavigationPage: { pageId: this.pageId ?? undefined } });
+  }
+
+  /** Opens the Live page: the grid (no id) or one stream's player. */
+  openLive(streamId: string | null = null) {
+    const live = streamId ?? '';
+    if (this.live === live && !this.mediaId) return;
+    this.live = live;
+    this.d.router.push({ live });
+    this.showLive();
+  }
+
+  /** Leaves whatever was shown for the Live page in this.live. */
+  private showLive() {
+    this.pendingMedia = null;
+    this.awaitingPageSince = 0;
+    this.cancelRefresh();
+    this.closeMedia();
+    this.loaded = true;
+    document.title = `Live – ${this.d.appTitle}`;
   }
 
   openMedia(id: string) {
@@ -140,7 +169,7 @@ export class NavigationStore {
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = null;
       if (this.awaitingPageSince && Date.now() - this.awaitingPageSince < STALE_MS) return;
-      if (!this.mediaId && !this.pendingMedia) {
+      if (!this.mediaId && !this.pendingMedia && this.live === null) {
         this.refreshInFlight = { pageId: this.pageId, at: Date.now() };
         this.d.send({ openNavigationPage: { pageId: this.pageId ?? undefined } });
       }
@@ -157,6 +186,8 @@ export class NavigationStore {
   private onShowPage(items: PageItem[], pageId: string | null, title: string | null) {
     const now = Date.now();
     if (this.pendingMedia && now - this.pendingMedia.at < STALE_MS) return;
+    // On the Live page only a page the user asked for (Home) takes them away.
+    if (this.live !== null && !(this.awaitingPageSince && now - this.awaitingPageSince < STALE_MS)) return;
     if (this.dropStalePage && now - this.dropStalePage.at < STALE_MS && this.dropStalePage.pageId === pageId) {
       this.dropStalePage = null;
       return;
@@ -164,8 +195,9 @@ export class NavigationStore {
     if (this.refreshInFlight?.pageId === pageId) this.refreshInFlight = null;
     this.pendingMedia = null;
     this.awaitingPageSince = 0;
-    const wasMedia = this.mediaId !== null;
-    if (pageId !== this.pageId || wasMedia) this.d.router.push({ p: pageId });
+    const wasElsewhere = this.mediaId !== null || this.live !== null;
+    if (pageId !== this.pageId || wasElsewhere) this.d.router.push({ p: pageId });
+    this.live = null;
     this.closeMedia();
     this.pageId = pageId;
     this.pageTitle = title;
@@ -193,6 +225,7 @@ export class NavigationStore {
     }
     media.show(mf);
     this.mediaId = mf.id;
+    this.live = null;
     this.loaded = true;
     document.title = `${mf.title || mf.id} – ${this.d.appTitle}`;
     collab.rejoin(mf.id);

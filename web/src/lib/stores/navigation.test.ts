@@ -113,4 +113,46 @@ describe('navigation', () => {
     serverSays(page(null, 'home'));
     expect([app.nav.view, location.search, location.pathname]).toEqual(['page', '', '/review/']);
   });
+  it('the Live page: grid, a player, Back, and Home; the websocket is not asked', () => {
+    const { app, serverSays, takeSent } = testApp();
+    serverSays(page(null, 'home'));
+    takeSent();
+    app.nav.openLive();
+    expect([app.nav.view, app.nav.live, location.search, document.title]).toEqual(['live', '', '?live', 'Live – Test']);
+    app.nav.openLive('cam1');
+    expect([app.nav.view, app.nav.live, location.search]).toEqual(['live', 'cam1', '?live=cam1']);
+    expect(takeSent()).toEqual([]);
+    // Back to the grid, then to the home page.
+    history.replaceState(null, '', '?live');
+    app.nav.followUrl(app.router.current());
+    expect([app.nav.view, app.nav.live]).toEqual(['live', '']);
+    history.replaceState(null, '', '/review/');
+    app.nav.followUrl(app.router.current());
+    expect([app.nav.view, takeSent()]).toEqual(['page', [{ openNavigationPage: {} }]]);
+    app.nav.openLive();
+    app.nav.goHome();
+    expect(app.nav.view).toBe('live'); // until the page comes
+    serverSays(page(null, 'home again'));
+    expect([app.nav.view, app.nav.live, shown(app), location.search]).toEqual(['page', null, 'home again', '']);
+  });
+
+  it('on the Live page, pages nobody asked for and refreshes do not take the user away', () => {
+    const { app, serverSays, takeSent } = testApp('?live=cam1');
+    expect([app.nav.view, app.nav.live]).toEqual(['live', 'cam1']);
+    app.nav.reopen(); // a (re)connect: nothing to ask for
+    expect([app.nav.loaded, takeSent()]).toEqual([true, []]);
+    serverSays(notice('Upload done'));
+    vi.advanceTimersByTime(1_000);
+    expect(takeSent()).toEqual([]);
+    serverSays(page(null, 'home'));
+    expect([app.nav.view, location.search]).toEqual(['live', '?live=cam1']);
+  });
+
+  it('a media file opened from the Live page replaces it', () => {
+    const { app, serverSays } = testApp('?live');
+    app.nav.openMedia('m1');
+    expect(app.nav.view).toBe('live');
+    serverSays(file('m1'));
+    expect([app.nav.view, app.nav.live, location.search]).toEqual(['media', null, '?vid=m1']);
+  });
 });

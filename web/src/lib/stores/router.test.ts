@@ -4,12 +4,16 @@ import { parseRoute, Router, urlFor } from './router';
 
 describe('parseRoute', () => {
   it.each([
-    ['', { vid: null, collab: null, p: null }],
-    ['?vid=abc', { vid: 'abc', collab: null, p: null }],
-    ['?vid=abc&collab=s1', { vid: 'abc', collab: 's1', p: null }],
-    ['?collab=s1', { vid: null, collab: null, p: null }],
-    ['?p=f%2F2', { vid: null, collab: null, p: 'f/2' }],
-    ['?vid=abc&p=f2', { vid: 'abc', collab: null, p: 'f2' }],
+    ['', { vid: null, collab: null, p: null, live: null }],
+    ['?vid=abc', { vid: 'abc', collab: null, p: null, live: null }],
+    ['?vid=abc&collab=s1', { vid: 'abc', collab: 's1', p: null, live: null }],
+    ['?collab=s1', { vid: null, collab: null, p: null, live: null }],
+    ['?p=f%2F2', { vid: null, collab: null, p: 'f/2', live: null }],
+    ['?vid=abc&p=f2', { vid: 'abc', collab: null, p: 'f2', live: null }],
+    ['?live', { vid: null, collab: null, p: null, live: '' }],
+    ['?live=', { vid: null, collab: null, p: null, live: '' }],
+    ['?live=0742091c-19cd-4658-9b4f-5320da160f45', { vid: null, collab: null, p: null, live: '0742091c-19cd-4658-9b4f-5320da160f45' }],
+    ['?vid=abc&live', { vid: 'abc', collab: null, p: null, live: null }],
   ])('%s', (search, want) => expect(parseRoute(search)).toEqual(want));
 });
 
@@ -21,6 +25,10 @@ describe('urlFor', () => {
     [{ collab: 's1' }, '/clap/'],
     [{ vid: 'abc', p: 'f2' }, '?vid=abc'],
     [{ p: 'f/2' }, '?p=f%2F2'],
+    [{ live: '' }, '?live'],
+    [{ live: 's1', p: 'f2' }, '?live=s1'],
+    [{ live: null, p: 'f2' }, '?p=f2'],
+    [{ vid: 'abc', live: 's1' }, '?vid=abc'],
   ])('%j -> %s', (route, want) => expect(urlFor(route, '/clap/')).toBe(want));
 });
 
@@ -31,7 +39,7 @@ describe('Router', () => {
     const r = new Router();
     r.push({ vid: 'abc', collab: 's1' });
     expect([location.pathname, location.search, r.saved?.vid]).toEqual(['/clap/', '?vid=abc&collab=s1', 'abc']);
-    expect(r.current()).toEqual({ vid: 'abc', collab: 's1', p: null });
+    expect(r.current()).toEqual({ vid: 'abc', collab: 's1', p: null, live: null });
     r.replace({ vid: 'abc' });
     expect(location.search).toBe('?vid=abc');
     expect(r.link({ vid: 'abc', collab: 's2' })).toBe(`${location.origin}/clap/?vid=abc&collab=s2`);
@@ -47,6 +55,6 @@ describe('Router', () => {
     window.dispatchEvent(new PopStateEvent('popstate'));
     off();
     window.dispatchEvent(new PopStateEvent('popstate'));
-    expect(got).toEqual([{ vid: null, collab: null, p: 'f3' }]);
+    expect(got).toEqual([{ vid: null, collab: null, p: 'f3', live: null }]);
   });
 });

@@ -1,34 +1,41 @@
-// The app's URL: which media file (?vid=), collab session (&collab=) or
-// organizer page (?p=) is shown, so links, reloads and the back button
-// work. URLs are relative to the page, so any path prefix is kept.
+// The app's URL: which media file (?vid=), collab session (&collab=),
+// organizer page (?p=) or live camera page (?live, ?live=<stream id>) is
+// shown, so links, reloads and the back button work. URLs are relative to
+// the page, so any path prefix is kept.
 //
-// A new kind of view (e.g. a live page) adds its parameter to Route and to
-// parseRoute/urlFor here, and nowhere else parses the URL.
+// A new kind of view adds its parameter to Route and to parseRoute/urlFor
+// here, and nowhere else parses the URL.
 
 /** A place in the app, as in its URL. */
 export interface Route {
   vid?: string | null;
   collab?: string | null;
   p?: string | null;
+  /** The Live page: "" for the grid of cameras, a stream id for its player. */
+  live?: string | null;
 }
 
 /** Reads a URL's query. A collab session needs a media file; a page is
- * kept alongside a media file (it is where Back leads). */
-export function parseRoute(search: string): { vid: string | null; collab: string | null; p: string | null } {
+ * kept alongside a media file (it is where Back leads); a media file wins
+ * over the Live page. */
+export function parseRoute(search: string): { vid: string | null; collab: string | null; p: string | null; live: string | null } {
   const q = new URLSearchParams(search);
   const vid = q.get('vid');
   const collab = q.get('collab');
-  return { vid, collab: collab && vid ? collab : null, p: q.get('p') };
+  return { vid, collab: collab && vid ? collab : null, p: q.get('p'), live: vid ? null : q.get('live') };
 }
 
 /** The app's own URL for a route; a page id is left out when a media file
- * is shown, and the bare path stands for the home page. */
+ * or the Live page is shown, and the bare path stands for the home page. */
 export function urlFor(route: Route, pathname: string): string {
+  const live = !route.vid && route.live != null;
   const q = new URLSearchParams();
   if (route.vid) q.set('vid', route.vid);
   if (route.vid && route.collab) q.set('collab', route.collab);
-  if (!route.vid && route.p) q.set('p', route.p);
+  if (live && route.live) q.set('live', route.live);
+  if (!route.vid && !live && route.p) q.set('p', route.p);
   const s = q.toString();
+  if (live && !route.live) return '?live';
   return s ? `?${s}` : pathname;
 }
 

@@ -1,0 +1,172 @@
+package livetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// WeedVersion is the SeaweedFS module `make weed` builds (keep it equal to
+// WEED_VERSION in the Makefile).
+const WeedVersion = "v0.0.0-20261109003541-7506e5f91cd6"
+
+// WeedPath finds the weed binary: $CLAPSHOT_WEED, else bin/tools in the
+// repository (built by `make weed`, which `make test` runs).
+func WeedPath() (string, error) {
+	if p := os.Getenv("CLAPSHOT_WEED"); p != "" {
+		return p, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			p := filepath.Join(dir, "bin", "tools", "weed-"+WeedVersion, "weed")
+			if _, err := os.Stat(p); err != nil {
+				return "", fmt.Errorf("%s: %w (build it with `make weed`)", p, err)
+			}
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// S3Server is a real S3-compatible server on loopback: SeaweedFS (`weed
+// mini`, Apache-2.0) with its data in a test directory and one identity.
+type S3Server struct {
+	// Endpoint is host:port of the S3 API.
+	Endpoint             string
+	AccessKey, SecretKey string
+
+	t    testing.TB
+	bin  string
+	args []string
+	cmd  *exec.Cmd
+	done chan struct{}
+	out  *lockedWriter
+}
+
+// StartS3 starts the server (the test is skipped when the weed binary is
+// not built) and stops it when the test ends.
+func StartS3(t testing.TB) *S3Server {
+	t.Helper()
+	bin, err := WeedPath()
+	if err != nil {
+		t.Skip("no SeaweedFS for the S3 tests: ", err)
+	}
+	dir := t.TempDir()
+	s := &S3Server{t: t, bin: bin, AccessKey: "archive-test", SecretKey: "archive-test-secret-0123456789"}
+	conf := filepath.Join(dir, "s3.json")
+	ident := fmt.Sprintf(`{"identities":[{"name":"archive","credentials":[{"accessKey":%q,"secretKey":%q}],"actions":["Admin","Read","Write","List","Tagging"]}]}`,
+		s.AccessKey, s.SecretKey)
+	if err := os.WriteFile(conf, []byte(ident), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := func() string {
+		_, p, _ := net.SplitHostPort(FreeAddr(t))
+		return p
+	}
+	s3 := port()
+	s.Endpoint = "127.0.0.1:" + s3
+	data := filepath.Join(dir, "data")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s.args = []string{"mini", "-dir=" + data, "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+		"-master.port=" + port(), "-master.port.grpc=" + port(), "-volume.port=" + port(), "-volume.port.grpc=" + port(),
+		"-filer.port=" + port(), "-filer.port.grpc=" + port(), "-s3.port=" + s3, "-s3.port.grpc=" + port(),
+		"-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false", "-admin.ui=false", "-admin.port=" + port(),
+		"-admin.port.grpc=" + port(), "-admin.port.legacy=0", "-master.telemetry=false", "-master.volumeSizeLimitMB=64",
+		"-s3.config=" + conf}
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Start (re)starts the server with the same data and ports and waits
+// until its S3 API answers.
+func (s *S3Server) Start() {
+	s.t.Helper()
+	s.out = &lockedWriter{}
+	s.cmd = exec.Command(s.bin, s.args...)
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	s.cmd.Dir = filepath.Dir(s.args[1][len("-dir="):])
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatalf("weed: %v", err)
+	}
+	s.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(s.cmd, s.done)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+s.Endpoint+"/", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			return // any answer (403 without credentials) means it serves
+		}
+		select {
+		case <-s.done:
+			s.t.Fatalf("weed exited: %s", s.out.String())
+		case <-ctx.Done():
+			s.Stop()
+			s.t.Fatalf("weed's S3 API did not answer within 90 s: %s", s.out.String())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Stop stops the server (SIGTERM, then SIGKILL after 20 s) and waits.
+func (s *S3Server) Stop() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	s.cmd = nil
+}
+
+// Port is the S3 API's port.
+func (s *S3Server) Port() int {
+	_, p, _ := net.SplitHostPort(s.Endpoint)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// lockedWriter collects a child's output while tests read it.
+type lockedWriter struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+func (w *lockedWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return string(w.b)
+}
