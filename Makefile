@@ -120,7 +120,9 @@ GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT         := $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
 lint: $(GOLANGCI_LINT) ## golangci-lint: vet, errcheck, staticcheck, ... and gofmt (see .golangci.yml)
-	$(GOLANGCI_LINT) run ./...
+# --allow-parallel-runners: several checkouts on one machine share golangci-lint's lock;
+# without it a second run fails instead of waiting.
+	$(GOLANGCI_LINT) run --allow-parallel-runners ./...
 
 $(GOLANGCI_LINT):
 	GOBIN=$(dir $(GOLANGCI_LINT)) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)

@@ -30,6 +30,11 @@ type Options struct {
 	// IdleTimeout stops an on-demand stream this long after its last
 	// viewer (video-server's on_demand.idle_ms; default 30 s).
 	IdleTimeout time.Duration
+	// HealthCheck probes idle on-demand streams with a bare RTSP DESCRIBE
+	// every HealthInterval (default 30 s), each probe given HealthTimeout
+	// (default 3 s): video-server's on_demand.health_* keys.
+	HealthCheck                   bool
+	HealthInterval, HealthTimeout time.Duration
 	// ReconnectMin and ReconnectMax bound the exponential backoff between
 	// attempts (defaults 250 ms and 1.5 s: a camera that comes back plays
 	// again within the longest wait, a connect and one GOP, under 3 s at a
@@ -74,6 +79,12 @@ func (o *Options) defaults() {
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 30 * time.Second
 	}
+	if o.HealthInterval <= 0 {
+		o.HealthInterval = 30 * time.Second
+	}
+	if o.HealthTimeout <= 0 {
+		o.HealthTimeout = 3 * time.Second
+	}
 	if o.ReconnectMin <= 0 {
 		o.ReconnectMin = 250 * time.Millisecond
 	}
@@ -111,6 +122,10 @@ type StreamConfig struct {
 	Name string
 	// URL is rtsp://[user:password@]host[:port]/path.
 	URL string
+	// File is an MP4 file played as the source instead of a camera
+	// (video-server's local_files); Loop plays it again and again.
+	File string
+	Loop bool
 	// Transport is "tcp", "udp" or "auto" (default).
 	Transport string
 	// Outputs.
@@ -130,12 +145,14 @@ var (
 	ErrExists     = errors.New("stream already exists")
 	ErrNotFound   = errors.New("no such stream")
 	ErrNoOutput   = errors.New("no output type (mse, hls, llhls)")
+	ErrNoSource   = errors.New("a stream needs a camera URL or a file, not both")
 	ErrNotRunning = errors.New("the live engine is not running")
 )
 
 // Engine owns the streams.
 type Engine struct {
-	opt Options
+	opt    Options
+	probes *probeLimit
 
 	mu      sync.Mutex
 	ctx     context.Context // nil until Run
@@ -146,7 +163,7 @@ type Engine struct {
 // New makes an engine; streams start when Run runs.
 func New(opt Options) *Engine {
 	opt.defaults()
-	return &Engine{opt: opt, streams: map[string]*Stream{}}
+	return &Engine{opt: opt, streams: map[string]*Stream{}, probes: newProbeLimit()}
 }
 
 // NormalizeID checks and lower-cases a stream UUID.
@@ -167,6 +184,9 @@ func (e *Engine) Add(cfg StreamConfig) (*Stream, error) {
 	cfg.ID = id
 	if !cfg.MSE && !cfg.HLS && !cfg.LLHLS {
 		return nil, fmt.Errorf("stream %s: %w", id, ErrNoOutput)
+	}
+	if (cfg.URL == "") == (cfg.File == "") {
+		return nil, fmt.Errorf("stream %s: %w", id, ErrNoSource)
 	}
 	if cfg.Name == "" {
 		cfg.Name = id

@@ -108,6 +108,10 @@ func TestCameraToMSEAndLLHLS(t *testing.T) {
 			if string(msgs[1][4:8]) != "ftyp" {
 				t.Fatalf("second message is not an init segment: %q", msgs[1][:8])
 			}
+			// The sample entry of the init segment names the codec too.
+			if entry := strings.TrimSuffix(tc.mime, "."); !bytes.Contains(msgs[1], []byte(entry)) {
+				t.Fatalf("init segment has no %s sample entry", entry)
+			}
 			for i, m := range msgs[2:] {
 				if string(m[4:8]) != "moof" || bytes.Count(m, []byte("moof")) != 1 {
 					t.Fatalf("message %d is not one moof+mdat fragment", i+2)

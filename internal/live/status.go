@@ -12,7 +12,7 @@ import (
 type Status struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
-	URL      string `json:"url"` // password removed
+	URL      string `json:"url"` // password removed; a file source's path
 	State    State  `json:"state"`
 	Online   bool   `json:"online"`
 	OnDemand bool   `json:"on_demand"`
@@ -32,12 +32,18 @@ type Status struct {
 	LastErrorAt *time.Time `json:"last_error_at"`
 	// Since is when the stream entered State.
 	Since time.Time `json:"since"`
+	// The last health check of an idle on-demand stream (Options.HealthCheck):
+	// when (null: none yet), whether the camera answered with a video
+	// track (null: none yet), and if not, why.
+	LastHealthCheck *time.Time `json:"last_health_check"`
+	Reachable       *bool      `json:"reachable"`
+	LastHealthError string     `json:"last_health_error"`
 }
 
 // Status reports the stream's current state.
 func (s *Stream) Status() Status {
 	st := Status{
-		ID: s.cfg.ID, Name: s.cfg.Name, URL: source.RedactURL(s.cfg.URL), OnDemand: s.cfg.OnDemand,
+		ID: s.cfg.ID, Name: s.cfg.Name, URL: s.cfg.sourceName(), OnDemand: s.cfg.OnDemand,
 		Outputs: s.cfg.OutputTypes(),
 	}
 	viewers := 0
@@ -54,12 +60,24 @@ func (s *Stream) Status() Status {
 		at := s.lastErrAt
 		st.LastErrorAt = &at
 	}
+	if h := s.health; !h.at.IsZero() {
+		at, ok := h.at, h.err == ""
+		st.LastHealthCheck, st.Reachable, st.LastHealthError = &at, &ok, h.err
+	}
 	if t := s.tracks; t != nil && t.Version > 0 {
 		st.Codecs = t.CodecString()
 		st.Video = t.Describe()
 		st.Width, st.Height = t.Video.Size()
 	}
 	return st
+}
+
+// sourceName is the camera's URL without its password, or the file.
+func (c StreamConfig) sourceName() string {
+	if c.File != "" {
+		return c.File
+	}
+	return source.RedactURL(c.URL)
 }
 
 // OutputTypes lists the configured outputs by their config names.
@@ -89,16 +107,20 @@ func (e *Engine) Collector(namespace string) prometheus.Collector {
 		reconnects: prometheus.NewDesc(namespace+"_stream_reconnects_total", "Sessions with the camera that failed and were retried.", l, nil),
 		decodeErrs: prometheus.NewDesc(namespace+"_stream_decode_errors_total", "Video RTP packets that could not be decoded.", l, nil),
 		lastErr:    prometheus.NewDesc(namespace+"_stream_last_error_info", "The last error of the stream (value: its Unix time).", append(l, "error"), nil),
+		healthUp:   prometheus.NewDesc(namespace+"_stream_health_check_up", "1 if the last health check of the idle on-demand camera found it answering with video, else 0 (absent before the first check).", l, nil),
+		healthAt:   prometheus.NewDesc(namespace+"_stream_health_check_timestamp_seconds", "Unix time of the last health check of the idle on-demand camera.", l, nil),
+		healthErr:  prometheus.NewDesc(namespace+"_stream_health_check_error_info", "The error of the last health check, if it failed (value: its Unix time).", append(l, "error"), nil),
 	}
 }
 
 type collector struct {
 	e                                                            *Engine
 	up, bitrate, bytes, viewers, reconnects, decodeErrs, lastErr *prometheus.Desc
+	healthUp, healthAt, healthErr                                *prometheus.Desc
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.up, c.bitrate, c.bytes, c.viewers, c.reconnects, c.decodeErrs, c.lastErr} {
+	for _, d := range []*prometheus.Desc{c.up, c.bitrate, c.bytes, c.viewers, c.reconnects, c.decodeErrs, c.lastErr, c.healthUp, c.healthAt, c.healthErr} {
 		ch <- d
 	}
 }
@@ -119,6 +141,16 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.decodeErrs, prometheus.CounterValue, float64(s.stats.DecodeErrors.Load()), lv...)
 		if st.LastErrorAt != nil {
 			ch <- prometheus.MustNewConstMetric(c.lastErr, prometheus.GaugeValue, float64(st.LastErrorAt.Unix()), append(lv, st.LastError)...)
+		}
+		if st.LastHealthCheck != nil {
+			up, at := 0.0, float64(st.LastHealthCheck.Unix())
+			if *st.Reachable {
+				up = 1
+			} else {
+				ch <- prometheus.MustNewConstMetric(c.healthErr, prometheus.GaugeValue, at, append(lv, st.LastHealthError)...)
+			}
+			ch <- prometheus.MustNewConstMetric(c.healthUp, prometheus.GaugeValue, up, lv...)
+			ch <- prometheus.MustNewConstMetric(c.healthAt, prometheus.GaugeValue, at, lv...)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/clapshot-go/clapshot/internal/live/filesrc"
 	"github.com/clapshot-go/clapshot/internal/live/hlsout"
 	"github.com/clapshot-go/clapshot/internal/live/media"
 	"github.com/clapshot-go/clapshot/internal/live/mse"
@@ -26,6 +28,7 @@ const (
 	StateOnline     State = "online"     // media flowing
 	StateOffline    State = "offline"    // last attempt failed; retrying
 	StateStopped    State = "stopped"
+	StateEnded      State = "ended" // a file without loop has played once
 )
 
 // Stream is one camera and its outputs.
@@ -64,6 +67,7 @@ type Stream struct {
 	hlsClients   map[string]time.Time
 	bitrate      float64
 	started      bool
+	health       health
 }
 
 // output is one of the stream's own consumers, fed by its tap (nil for
@@ -113,7 +117,7 @@ type target interface {
 func newStream(e *Engine, cfg StreamConfig) *Stream {
 	s := &Stream{
 		e: e, cfg: cfg, done: make(chan struct{}), wake: make(chan struct{}, 1),
-		log:   e.opt.Log.With("stream", cfg.ID, "url", source.RedactURL(cfg.URL)),
+		log:   e.opt.Log.With("stream", cfg.ID, "url", cfg.sourceName()),
 		state: StateIdle, since: time.Now(), hlsClients: map[string]time.Time{},
 	}
 	s.taps.Store(&[]*Tap{})
@@ -295,12 +299,8 @@ func (s *Stream) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		if s.cfg.OnDemand && !s.wanted() {
 			s.setState(StateIdle, "")
-			select {
-			case <-ctx.Done():
-				return
-			case <-s.wake:
-				continue
-			}
+			s.idle(ctx)
+			continue
 		}
 		if !first {
 			s.restartTaps()
@@ -314,10 +314,7 @@ func (s *Stream) run(ctx context.Context) {
 			watch.Go(func() { s.idleWatch(sessCtx, cancel, &idleStop) })
 		}
 		var playing atomic.Bool
-		err := source.Run(sessCtx, source.Config{
-			URL: s.cfg.URL, Transport: s.cfg.Transport,
-			ReadTimeout: s.e.opt.ReadTimeout, KeyframeTimeout: s.e.opt.KeyframeTimeout,
-		}, s, &s.stats, s.log, func() {
+		err := s.pull(sessCtx, func() {
 			playing.Store(true)
 			s.setState(StateOnline, "")
 			s.log.Info("Live stream: online")
@@ -326,6 +323,14 @@ func (s *Stream) run(ctx context.Context) {
 		watch.Wait()
 		if ctx.Err() != nil {
 			return
+		}
+		if errors.Is(err, filesrc.ErrEnded) {
+			s.setState(StateEnded, err.Error())
+			s.log.Info("Live stream: " + err.Error())
+			if !s.waitEnded(ctx) {
+				return
+			}
+			continue
 		}
 		if idleStop.Load() {
 			s.log.Info("Live stream: no viewers; disconnected until the next one", "idle", s.e.opt.IdleTimeout)
@@ -352,6 +357,37 @@ func (s *Stream) run(ctx context.Context) {
 		}
 		backoff = min(backoff*2, s.e.opt.ReconnectMax)
 	}
+}
+
+// pull runs one session with the stream's source: the camera, or the file.
+func (s *Stream) pull(ctx context.Context, onPlaying func()) error {
+	if s.cfg.File != "" {
+		return filesrc.Run(ctx, filesrc.Config{Path: s.cfg.File, Loop: s.cfg.Loop}, s, &s.stats, s.log, onPlaying)
+	}
+	return source.Run(ctx, source.Config{
+		URL: s.cfg.URL, Transport: s.cfg.Transport,
+		ReadTimeout: s.e.opt.ReadTimeout, KeyframeTimeout: s.e.opt.KeyframeTimeout,
+	}, s, &s.stats, s.log, onPlaying)
+}
+
+// waitEnded holds a file that played once: until the stream stops
+// (false), or for an on-demand stream until its viewers have gone, so
+// that the next viewer plays it again from the start (true).
+func (s *Stream) waitEnded(ctx context.Context) bool {
+	if !s.cfg.OnDemand {
+		<-ctx.Done()
+		return false
+	}
+	t := time.NewTicker(min(s.e.opt.IdleTimeout/4, 250*time.Millisecond))
+	defer t.Stop()
+	for s.wanted() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
 }
 
 // idleWatch ends an on-demand session when nobody has watched for

@@ -41,6 +41,16 @@ func parseFragment(t *testing.T, b []byte) fragment {
 	return fragment{}
 }
 
+// waitPublisher waits until a livetest.Publish feeds the server's "cam".
+func waitPublisher(t *testing.T, srv *livetest.Server) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !srv.Publishing("cam"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the publisher did not start")
+		}
+	}
+}
+
 // nextFragment skips codec and init messages.
 func nextFragment(t *testing.T, v *mse.Viewer) fragment {
 	t.Helper()
@@ -206,13 +216,7 @@ func TestCodecChangeReachesViewers(t *testing.T) {
 	go func() {
 		pubDone <- livetest.Publish(ctx, srv.URL("cam"), small, livetest.PublishOptions{Then: big})
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !srv.Publishing("cam") {
-		if time.Now().After(deadline) {
-			t.Fatal("the publisher did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitPublisher(t, srv)
 
 	e, s := newStream(t, live.Options{}, live.StreamConfig{ID: streamID, URL: srv.URL("cam"), Transport: "tcp", MSE: true, LLHLS: true})
 	v := s.MSE().Subscribe()
@@ -280,4 +284,81 @@ func TestCodecChangeReachesViewers(t *testing.T) {
 	}
 	cancel()
 	<-pubDone
+}
+
+// A camera that goes away and comes back with another resolution (a new
+// session with other SPS/PPS): the same MSE viewer gets a new codec
+// message and init segment before the new pictures, and plays the new size.
+func TestCodecChangeAcrossReconnect(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	small, err := livetest.Encode(ctx, livetest.CameraOptions{Size: "320x240"}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := livetest.Encode(ctx, livetest.CameraOptions{Size: "480x272"}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := livetest.StartServer(t, "127.0.0.1:0")
+	publish := func(clip *livetest.Clip) (stop func()) {
+		pctx, pcancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- livetest.Publish(pctx, srv.URL("cam"), clip, livetest.PublishOptions{Loop: true}) }()
+		waitPublisher(t, srv)
+		return func() {
+			pcancel()
+			if err := <-done; err != nil {
+				t.Errorf("publisher: %v", err)
+			}
+		}
+	}
+	stopSmall := publish(small)
+
+	e, s := newStream(t, live.Options{}, live.StreamConfig{ID: streamID, URL: srv.URL("cam"), Transport: "tcp", MSE: true})
+	v := s.MSE().Subscribe()
+	defer v.Close()
+	runEngine(t, e)
+	waitState(t, s, live.StateOnline, 10*time.Second)
+	first := collectMSE(t, v, 2+10, 10*time.Second)
+	if first[0][0] != mse.CodecMessageType || string(first[1][4:8]) != "ftyp" {
+		t.Fatal("the viewer did not start with the codec message and init segment")
+	}
+
+	stopSmall()
+	waitState(t, s, live.StateOffline, 15*time.Second)
+	stopBig := publish(big)
+	defer stopBig()
+
+	// Skip what was queued before the loss, then: codec, init, fragments.
+	var codec string
+	var init []byte
+	var after [][]byte
+	for len(after) < 30 {
+		m, err := v.Next(ctx)
+		if err != nil {
+			t.Fatalf("MSE viewer after the camera's return: %v", err)
+		}
+		switch {
+		case m.Data[0] == mse.CodecMessageType:
+			codec, init, after = string(m.Data[1:]), nil, nil
+		case string(m.Data[4:8]) == "ftyp":
+			init = bytes.Clone(m.Data)
+		case init != nil:
+			after = append(after, bytes.Clone(m.Data))
+		}
+	}
+	if codec == string(first[0][1:]) || !strings.HasPrefix(codec, "avc1.") {
+		t.Errorf("codec message after the change %q (before %q)", codec, first[0][1:])
+	}
+	mp4 := filepath.Join(t.TempDir(), "after.mp4")
+	if err := os.WriteFile(mp4, bytes.Join(append([][]byte{init}, after...), nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p := livetest.FFprobe(t, mp4); p.Width != 480 || p.Height != 272 || p.Frames < 25 {
+		t.Fatalf("MSE after the camera came back: %+v, want 480x272 and 30 frames", p)
+	}
+	if st := s.Status(); st.Width != 480 || st.Reconnects < 1 {
+		t.Errorf("status after the change: %+v", st)
+	}
 }

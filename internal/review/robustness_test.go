@@ -17,6 +17,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/auth"
 	"github.com/clapshot-go/clapshot/internal/review"
 	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 
@@ -318,19 +319,31 @@ func TestOriginCheck(t *testing.T) {
 
 // Pings from the client are answered and do not end the session (they
 // did in Clapshot); a client that does not answer the server's pings is
-// disconnected. A bare hub on loopback, with a short ping interval.
+// disconnected, for that reason. Bare hubs on loopback with a short ping
+// interval: the answering client's hub waits long for pongs (a loaded
+// machine may take a second to answer: the 300 ms this test once used made
+// it fail under load), and the client stays longer than interval + pong
+// timeout, so a hub that dropped answering clients would still fail it;
+// the mute client's hub waits briefly, which only its mute client sees.
 func TestKeepalive(t *testing.T) {
 	s := startServer(t) // for its database
 	ctx, cancel := context.WithCancel(context.Background())
-	hub := review.NewHub(ctx, review.Options{DB: store.Bind[review.Queries](s.app.DB), DataDir: s.dir, Log: slog.New(slog.DiscardHandler),
-		Identity:     &auth.Resolver{DefaultUser: "anonymous", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
-		PingInterval: 100 * time.Millisecond, PongTimeout: 300 * time.Millisecond})
-	ts := httptest.NewServer(hub)
-	defer func() { cancel(); hub.Wait(); ts.Close() }()
-	url := strings.Replace(ts.URL, "http", "ws", 1)
+	defer cancel()
+	hub := func(pongTimeout time.Duration) (string, *testkit.SyncBuffer) {
+		logs := &testkit.SyncBuffer{}
+		h := review.NewHub(ctx, review.Options{DB: store.Bind[review.Queries](s.app.DB), DataDir: s.dir,
+			Log:          slog.New(slog.NewTextHandler(logs, nil)),
+			Identity:     &auth.Resolver{DefaultUser: "anonymous", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
+			PingInterval: 100 * time.Millisecond, PongTimeout: pongTimeout})
+		ts := httptest.NewServer(h)
+		t.Cleanup(func() { cancel(); h.Wait(); ts.Close() })
+		return strings.Replace(ts.URL, "http", "ws", 1), logs
+	}
+	const pongTimeout = 2 * time.Second
 
 	// A reading client answers the server's pings and may ping itself.
-	live, _, err := websocket.Dial(ctx, url, nil)
+	liveURL, liveLogs := hub(pongTimeout)
+	live, _, err := websocket.Dial(ctx, liveURL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,22 +358,23 @@ func TestKeepalive(t *testing.T) {
 			}
 		}
 	}()
-	for i := 0; i < 5; i++ {
+	for end := time.Now().Add(pongTimeout + 500*time.Millisecond); time.Now().Before(end); {
 		pctx, pcancel := context.WithTimeout(ctx, waitTime)
 		if err := live.Ping(pctx); err != nil {
-			t.Fatalf("ping %d: %v", i, err)
+			t.Fatalf("ping: %v (hub log:\n%s)", err, liveLogs.String())
 		}
 		pcancel()
 		time.Sleep(100 * time.Millisecond)
 	}
 	select {
 	case err := <-readErr:
-		t.Fatalf("the live client was disconnected: %v", err)
+		t.Fatalf("the live client was disconnected: %v (hub log:\n%s)", err, liveLogs.String())
 	default:
 	}
 
 	// A client that never reads never answers: it is dropped.
-	mute, _, err := websocket.Dial(ctx, url, nil)
+	muteURL, muteLogs := hub(300 * time.Millisecond)
+	mute, _, err := websocket.Dial(ctx, muteURL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,6 +388,12 @@ func TestKeepalive(t *testing.T) {
 	}
 	if rctx.Err() != nil {
 		t.Fatal("the mute client is still connected")
+	}
+	for deadline := time.Now().Add(waitTime); !strings.Contains(muteLogs.String(), "no answer to keepalive ping"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the mute client was dropped, but not for its missing pongs:\n%s", muteLogs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -36,9 +36,8 @@ type File struct {
 	// Pprof is ours: profiling endpoints, off unless enabled.
 	Pprof   Pprof    `toml:"pprof" json:"pprof"`
 	Streams []Stream `toml:"rtsp_streams" json:"rtsp_streams"`
-	// LocalFiles is video-server's MP4-file sources; not supported here
-	// (refused with a clear error rather than ignored).
-	LocalFiles []map[string]any `toml:"local_files" json:"local_files"`
+	// LocalFiles is video-server's MP4-file sources (localfiles.go).
+	LocalFiles []LocalFile `toml:"local_files" json:"local_files"`
 
 	// Path is the file the values were read from.
 	Path string `toml:"-" json:"-"`
@@ -77,7 +76,9 @@ type CORS struct {
 type OnDemand struct {
 	Enabled bool  `toml:"enabled" json:"enabled"`
 	IdleMs  int64 `toml:"idle_ms" json:"idle_ms"`
-	// The DESCRIBE health probe of idle streams is accepted but not run.
+	// HealthCheck probes idle on-demand cameras with a bare DESCRIBE
+	// every HealthIntervalMs (default 30000), each given HealthTimeoutMs
+	// (default 3000).
 	HealthCheck      bool  `toml:"health_check" json:"health_check"`
 	HealthIntervalMs int64 `toml:"health_interval_ms" json:"health_interval_ms"`
 	HealthTimeoutMs  int64 `toml:"health_timeout_ms" json:"health_timeout_ms"`
@@ -307,9 +308,7 @@ func (f *File) check() error {
 		f.HLS.WindowSize = 5
 	}
 	f.HLS.WindowSize = min(f.HLS.WindowSize, f.HLS.WindowCapacity)
-	if f.OnDemand.IdleMs <= 0 {
-		f.OnDemand.IdleMs = 30000
-	}
+	f.OnDemand.defaults()
 	for _, s := range []*Server{&f.API, &f.Video} {
 		if s.Host == "" {
 			s.Host = "localhost"
@@ -330,9 +329,6 @@ func (f *File) check() error {
 	if f.Pprof.Port == 0 {
 		f.Pprof.Port = 6060
 	}
-	if len(f.LocalFiles) > 0 {
-		return errors.New("local_files (MP4 files as sources) are not supported; publish the file to an RTSP server instead (see docs/live.md)")
-	}
 	if f.Engine.ReconnectMaxMs < 0 || f.Engine.ReconnectMinMs < 0 || f.Engine.KeyframeTimeoutMs < 0 {
 		return errors.New("engine timings must not be negative")
 	}
@@ -342,31 +338,37 @@ func (f *File) check() error {
 // Options turns the file into engine options.
 func (f *File) Options() live.Options {
 	ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
-	return live.Options{
+	opt := live.Options{
 		HLS: live.HLSOptions{
 			SegmentDuration: ms(f.HLS.MsPerSegment), WindowSize: int(f.HLS.WindowSize), Directory: f.HLS.Directory,
 		},
 		LLHLS: live.LLHLSOptions{
 			SegmentDuration: ms(f.LLHLS.MsPerSegment), PartDuration: ms(f.LLHLS.MsPerPart), SegmentCount: f.LLHLS.SegmentCount,
 		},
-		IdleTimeout:     ms(f.OnDemand.IdleMs),
 		ReconnectMin:    ms(f.Engine.ReconnectMinMs),
 		ReconnectMax:    ms(f.Engine.ReconnectMaxMs),
 		KeyframeTimeout: ms(f.Engine.KeyframeTimeoutMs),
 		ReadTimeout:     ms(f.Engine.ReadTimeoutMs),
 	}
+	f.OnDemand.options(&opt)
+	return opt
 }
 
 // StreamError is a stream entry that cannot be used; the other streams
 // still start.
 type StreamError struct {
-	Index int    // position in rtsp_streams, from 0
-	GUID  string // as written
-	Err   error
+	Section string // "rtsp_streams" ("") or "local_files"
+	Index   int    // position in the section, from 0
+	GUID    string // as written
+	Err     error
 }
 
 func (e *StreamError) Error() string {
-	return fmt.Sprintf("rtsp_streams[%d] (guid %q): %v", e.Index, e.GUID, e.Err)
+	section := e.Section
+	if section == "" {
+		section = "rtsp_streams"
+	}
+	return fmt.Sprintf("%s[%d] (guid %q): %v", section, e.Index, e.GUID, e.Err)
 }
 
 func (e *StreamError) Unwrap() error { return e.Err }
@@ -417,16 +419,8 @@ func (f *File) StreamConfigs() ([]live.StreamConfig, []*StreamError) {
 			fail(fmt.Errorf("transport %q: must be tcp, udp or auto", s.Transport))
 			continue
 		}
-		cfg := live.StreamConfig{ID: id, Name: s.Name, URL: s.URL, Transport: s.Transport,
-			OnDemand: f.OnDemand.Enabled, Users: s.Users, AdminsOnly: s.AdminsOnly}
-		if s.OnDemand != nil {
-			cfg.OnDemand = *s.OnDemand
-		}
-		types := s.OutputTypes
-		if len(types) == 0 {
-			types = []string{"mse", "llhls"}
-		}
-		if err := OutputTypes(types, &cfg); err != nil {
+		cfg := live.StreamConfig{ID: id, Name: s.Name, URL: s.URL, Transport: s.Transport, Users: s.Users, AdminsOnly: s.AdminsOnly}
+		if err := f.demandAndOutputs(&cfg, s.OnDemand, s.OutputTypes); err != nil {
 			fail(err)
 			continue
 		}
@@ -437,14 +431,9 @@ func (f *File) StreamConfigs() ([]live.StreamConfig, []*StreamError) {
 		seen[id] = true
 		out = append(out, cfg)
 	}
-	return out, errs
+	return f.localFileConfigs(seen, out, errs)
 }
 
-// Warnings lists accepted keys that do nothing here.
-func (f *File) Warnings() []string {
-	var w []string
-	if f.OnDemand.HealthCheck {
-		w = append(w, "on_demand.health_check: the DESCRIBE probe of idle streams is not implemented; ignored")
-	}
-	return w
-}
+// Warnings lists accepted keys that do nothing here: none at present
+// (every video-server key is implemented); the front doors log any.
+func (f *File) Warnings() []string { return nil }

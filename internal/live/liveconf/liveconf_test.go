@@ -33,6 +33,8 @@ allow_origins = ["*"]
 [on_demand]
 enabled = true
 idle_ms = 1500
+health_check = true
+health_interval_ms = 5000
 
 [[rtsp_streams]]
 guid = "0742091c-19cd-4658-9b4f-5320da160f45"
@@ -78,7 +80,8 @@ func TestLoadTOML(t *testing.T) {
 		t.Errorf("hls %+v api %+v", f.HLS, f.API)
 	}
 	o := f.Options()
-	if o.HLS.SegmentDuration != 4*time.Second || o.IdleTimeout != 1500*time.Millisecond {
+	if o.HLS.SegmentDuration != 4*time.Second || o.IdleTimeout != 1500*time.Millisecond ||
+		!o.HealthCheck || o.HealthInterval != 5*time.Second || o.HealthTimeout != 3*time.Second {
 		t.Errorf("options %+v", o)
 	}
 	streams, errs := f.StreamConfigs()
@@ -111,7 +114,7 @@ func TestBadFiles(t *testing.T) {
 		{"typo.json", `{"hls": {"window_sizee": 3}}`, `"window_sizee" (did you mean "window_size"?)`},
 		{"syntax.json", "{\n\"api\": {\n\"port\": 1,,\n}}", "line 3"},
 		{"conf.yaml", "api: {}", "must end in .toml or .json"},
-		{"local.toml", "[[local_files]]\nfile = \"a.mp4\"\n", "local_files"},
+		{"local.toml", "[[local_files]]\nfile = \"a.mp4\"\nlooop = true\n", `unknown key "local_files.looop" (did you mean "loop"?)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(write(t, tc.name, tc.body))
@@ -134,7 +137,8 @@ func TestJSONAndDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if f.HLS.MsPerSegment != 10000 || f.HLS.Directory != "./hls" || f.HLS.WindowSize != 5 || f.HLS.WindowCapacity != 10 ||
-		f.API.Port != 8091 || f.Video.Port != 8090 || f.API.Host != "localhost" || f.Pprof.Host != "127.0.0.1" || f.Pprof.Enabled {
+		f.API.Port != 8091 || f.Video.Port != 8090 || f.API.Host != "localhost" || f.Pprof.Host != "127.0.0.1" || f.Pprof.Enabled ||
+		f.OnDemand.IdleMs != 30000 || f.OnDemand.HealthIntervalMs != 30000 || f.OnDemand.HealthTimeoutMs != 3000 || f.Options().HealthCheck {
 		t.Errorf("defaults: %+v", f)
 	}
 	s, errs := f.StreamConfigs()
@@ -155,5 +159,62 @@ func TestShippedExample(t *testing.T) {
 	s, errs := f.StreamConfigs()
 	if len(errs) != 0 || len(s) != 1 || !s[0].MSE || !s[0].LLHLS || !s[0].HLS || len(f.Warnings()) != 0 {
 		t.Fatalf("%+v %v %v", s, errs, f.Warnings())
+	}
+}
+
+// local_files: MP4 files as sources, with video-server's keys; bad
+// entries name their place and are left out.
+func TestLocalFiles(t *testing.T) {
+	f, err := Load(write(t, "files.toml", `
+[on_demand]
+enabled = true
+[[rtsp_streams]]
+guid = "0742091c-19cd-4658-9b4f-5320da160f45"
+url = "rtsp://a/b"
+[[local_files]]
+guid = "566bfe72-1f85-4e7d-9c0a-424e6c3b29f3"
+file = "media/lobby.mp4"
+output_types = ["mse", "hls"]
+loop = true
+on_demand = false
+name = "Lobby"
+[[local_files]]
+guid = "x"
+file = "a.mp4"
+[[local_files]]
+guid = "566bfe72-1f85-4e7d-9c0a-424e6c3b29f4"
+[[local_files]]
+guid = "0742091c-19cd-4658-9b4f-5320da160f45"
+file = "a.mp4"
+[[local_files]]
+guid = "566bfe72-1f85-4e7d-9c0a-424e6c3b29f5"
+file = "a.mp4"
+output_types = ["rtmp"]
+[[local_files]]
+guid = "566bfe72-1f85-4e7d-9c0a-424e6c3b29f6"
+file = "b.mp4"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, errs := f.StreamConfigs()
+	if len(s) != 3 || len(errs) != 4 {
+		t.Fatalf("streams %+v errors %v", s, errs)
+	}
+	if l := s[1]; l.File != "media/lobby.mp4" || !l.Loop || l.OnDemand || !l.MSE || !l.HLS || l.LLHLS || l.Name != "Lobby" || l.URL != "" {
+		t.Errorf("first file %+v", l)
+	}
+	if l := s[2]; l.Loop || !l.OnDemand || !l.MSE || !l.LLHLS {
+		t.Errorf("file with defaults %+v (loop off, global on_demand, mse + llhls)", l)
+	}
+	for i, want := range []string{
+		`local_files[1] (guid "x"): invalid stream id`,
+		`local_files[2] (guid "566bfe72-1f85-4e7d-9c0a-424e6c3b29f4"): file is empty`,
+		`local_files[3] (guid "0742091c-19cd-4658-9b4f-5320da160f45"): the same guid is used by an earlier stream`,
+		`local_files[4] (guid "566bfe72-1f85-4e7d-9c0a-424e6c3b29f5"): unknown output type "rtmp"`,
+	} {
+		if !strings.Contains(errs[i].Error(), want) {
+			t.Errorf("error %d = %v, want %q", i, errs[i], want)
+		}
 	}
 }

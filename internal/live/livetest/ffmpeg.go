@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -31,6 +32,8 @@ type CameraOptions struct {
 	Audio bool
 	// Bitrate, e.g. "2M" ("": encoder default).
 	Bitrate string
+	// BFrames between reference frames (H.264; default 0, as a camera).
+	BFrames int
 }
 
 // ClockFilter burns the wall clock (to the millisecond) into the picture.
@@ -66,8 +69,11 @@ func encoderArgs(o CameraOptions) []string {
 		args = append(args, "-c:v", "libx265", "-preset", "ultrafast", "-tune", "zerolatency",
 			"-x265-params", "keyint="+g+":min-keyint="+g+":bframes=0:repeat-headers=1:log-level=error")
 	default:
-		args = append(args, "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
-			"-g", g, "-keyint_min", g, "-bf", "0")
+		args = append(args, "-c:v", "libx264", "-preset", "ultrafast")
+		if o.BFrames == 0 {
+			args = append(args, "-tune", "zerolatency")
+		}
+		args = append(args, "-g", g, "-keyint_min", g, "-bf", strconv.Itoa(o.BFrames))
 	}
 	if o.Bitrate != "" {
 		args = append(args, "-b:v", o.Bitrate, "-maxrate", o.Bitrate, "-bufsize", o.Bitrate)
@@ -128,4 +134,22 @@ func WaitPublishing(t testing.TB, s *Server, path string, c *Camera) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// MP4 has ffmpeg write seconds of the test picture (and tone, with
+// Audio) to an MP4 file in dir, with extra output options; it returns
+// the file's path.
+func MP4(t testing.TB, dir, name string, o CameraOptions, seconds float64, extra ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed")
+	}
+	path := filepath.Join(dir, name)
+	args := append([]string{"-hide_banner", "-loglevel", "error", "-nostdin"}, encoderArgs(o)...)
+	args = append(append(args, "-t", strconv.FormatFloat(seconds, 'f', -1, 64)), extra...)
+	out, err := exec.Command("ffmpeg", append(args, "-y", path)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg writing %s: %v: %s", name, err, out)
+	}
+	return path
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/bluenviron/gortsplib/v5"
@@ -33,6 +34,9 @@ type Server struct {
 
 	mu      sync.Mutex
 	streams map[string]*pathStream
+
+	// Requests from readers, counted for tests (see Requests).
+	describes, setups, plays atomic.Int64
 }
 
 type pathStream struct {
@@ -142,8 +146,15 @@ func (s *Server) checkAuth(ctx *gortsplib.ServerConn, req *base.Request) bool {
 	return s.User == "" || ctx.VerifyCredentials(req, s.User, s.Pass)
 }
 
+// Requests counts the DESCRIBE, SETUP (from readers) and PLAY requests
+// the server has had.
+func (s *Server) Requests() (describes, setups, plays int64) {
+	return s.describes.Load(), s.setups.Load(), s.plays.Load()
+}
+
 // OnDescribe serves a published path.
 func (s *Server) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	s.describes.Add(1)
 	if !s.checkAuth(ctx.Conn, ctx.Request) {
 		return &base.Response{StatusCode: base.StatusUnauthorized}, nil, liberrors.ErrServerAuth{}
 	}
@@ -177,6 +188,7 @@ func (s *Server) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response
 	if ctx.Session.State() == gortsplib.ServerSessionStatePreRecord {
 		return &base.Response{StatusCode: base.StatusOK}, nil, nil
 	}
+	s.setups.Add(1)
 	if !s.checkAuth(ctx.Conn, ctx.Request) {
 		return &base.Response{StatusCode: base.StatusUnauthorized}, nil, liberrors.ErrServerAuth{}
 	}
@@ -188,6 +200,7 @@ func (s *Server) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response
 
 // OnPlay accepts readers.
 func (s *Server) OnPlay(*gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
+	s.plays.Add(1)
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
 
@@ -211,5 +224,40 @@ func FreeAddr(t testing.TB) string {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// SilentCamera listens on loopback and accepts connections but never
+// answers (a camera that hangs); it returns the address. Closed when the
+// test ends.
+func SilentCamera(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
 	return ln.Addr().String()
 }

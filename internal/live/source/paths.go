@@ -98,7 +98,7 @@ func (p *videoPath) onPacket(pkt *rtp.Packet) {
 	}
 	key := p.isKey(au)
 	if key {
-		au = withParams(p.codec, tracks.Video, au)
+		au = tracks.Video.WithParams(au)
 	}
 	s.mu.Lock()
 	started := s.started
@@ -264,30 +264,4 @@ func (p *audioPath) onPacket(pkt *rtp.Packet) {
 		Tracks: tracks, PTS: pts, DTS: pts, Data: data,
 		NTP: s.wallClock(p.medi, pkt, pts, p.rate), Received: time.Now(),
 	})
-}
-
-// withParams puts the parameter sets in front of a keyframe that lacks
-// them (cameras often send them only in the SDP), so that every keyframe
-// can start a decoder and a DTS extractor.
-func withParams(codec media.Codec, t *media.Track, au [][]byte) [][]byte {
-	var has bool
-	for _, nalu := range au {
-		if len(nalu) == 0 {
-			continue
-		}
-		if codec == media.H264 && h264.NALUType(nalu[0]&0x1f) == h264.NALUTypeSPS ||
-			codec == media.H265 && h265.NALUType((nalu[0]>>1)&0b111111) == h265.NALUType_SPS_NUT {
-			has = true
-			break
-		}
-	}
-	if has {
-		return au
-	}
-	out := make([][]byte, 0, len(au)+3)
-	if codec == media.H265 && len(t.VPS) > 0 {
-		out = append(out, t.VPS)
-	}
-	out = append(out, t.SPS, t.PPS)
-	return append(out, au...)
 }

@@ -61,6 +61,7 @@ var (
 	ErrNoKeyframe  = errors.New("no keyframe")
 	ErrUndecodable = errors.New("undecodable video")
 	ErrLost        = errors.New("connection lost")
+	ErrTimeout     = errors.New("camera timed out")
 )
 
 // RedactURL hides the password in a camera URL for logs and status.
@@ -92,16 +93,9 @@ func Run(ctx context.Context, cfg Config, sink Sink, stats *Stats, log *slog.Log
 	if stats == nil {
 		stats = &Stats{}
 	}
-	u, err := base.ParseURL(cfg.URL)
-	if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
-		return fmt.Errorf("%w %q: must be rtsp://[user:password@]host[:port]/path", ErrBadURL, RedactURL(cfg.URL))
-	}
-	c := &gortsplib.Client{
-		Scheme:       u.Scheme,
-		Host:         u.Host,
-		ReadTimeout:  cfg.ReadTimeout,
-		WriteTimeout: cfg.ReadTimeout,
-		UserAgent:    "clapshot-live",
+	c, u, err := newClient(cfg.URL, cfg.ReadTimeout)
+	if err != nil {
+		return err
 	}
 	switch strings.ToLower(cfg.Transport) {
 	case "tcp":
@@ -203,6 +197,23 @@ func Run(ctx context.Context, cfg Config, sink Sink, stats *Stats, log *slog.Log
 	}
 }
 
+// newClient parses a camera URL and makes a client for it (not started).
+// The URL's user info is the credentials: the client answers the
+// camera's 401 with Basic or Digest, whichever it asks for.
+func newClient(rawURL string, timeout time.Duration) (*gortsplib.Client, *base.URL, error) {
+	u, err := base.ParseURL(rawURL)
+	if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
+		return nil, nil, fmt.Errorf("%w %q: must be rtsp://[user:password@]host[:port]/path", ErrBadURL, RedactURL(rawURL))
+	}
+	return &gortsplib.Client{
+		Scheme:       u.Scheme,
+		Host:         u.Host,
+		ReadTimeout:  timeout,
+		WriteTimeout: timeout,
+		UserAgent:    "clapshot-live",
+	}, u, nil
+}
+
 // classify turns client errors into the package's causes.
 func classify(err error) error {
 	var status liberrors.ErrClientBadStatusCode
@@ -254,34 +265,24 @@ type session struct {
 }
 
 func (s *session) setup(desc *description.Session) error {
-	var offers []string
-	for _, m := range desc.Medias {
-		for _, f := range m.Formats {
-			offers = append(offers, codecName(f))
-		}
-	}
-	s.offer = strings.Join(offers, ", ")
-
+	s.offer = offers(desc)
 	var (
-		h264f *format.H264
-		h265f *format.H265
 		aacf  *format.MPEG4Audio
 		opusf *format.Opus
 	)
 	video := &media.Track{ClockRate: 90000}
-	vm := desc.FindFormat(&h264f)
-	var vf format.Format
-	if vm != nil {
+	vm, vf, err := findVideo(desc)
+	if err != nil {
+		return err
+	}
+	// Read once, before any packet: no writer races with this reader.
+	switch f := vf.(type) {
+	case *format.H264:
 		video.Codec = media.H264
-		// Read once, before any packet: no writer races with this reader.
-		video.SPS, video.PPS = h264f.SPS, h264f.PPS
-		vf = h264f
-	} else if vm = desc.FindFormat(&h265f); vm != nil {
+		video.SPS, video.PPS = f.SPS, f.PPS
+	case *format.H265:
 		video.Codec = media.H265
-		video.VPS, video.SPS, video.PPS = h265f.VPS, h265f.SPS, h265f.PPS
-		vf = h265f
-	} else {
-		return fmt.Errorf("%w: the camera offers %s", ErrNoVideo, orNothing(s.offer))
+		video.VPS, video.SPS, video.PPS = f.VPS, f.SPS, f.PPS
 	}
 	var audio *media.Track
 	var am *description.Media
@@ -312,6 +313,30 @@ func (s *session) setup(desc *description.Session) error {
 		}
 	}
 	return nil
+}
+
+// offers lists the formats of a description for people ("H264, MPEG-4 Audio").
+func offers(desc *description.Session) string {
+	var out []string
+	for _, m := range desc.Medias {
+		for _, f := range m.Formats {
+			out = append(out, codecName(f))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// findVideo picks the video track the engine plays: H.264, else H.265.
+func findVideo(desc *description.Session) (*description.Media, format.Format, error) {
+	var h264f *format.H264
+	if m := desc.FindFormat(&h264f); m != nil {
+		return m, h264f, nil
+	}
+	var h265f *format.H265
+	if m := desc.FindFormat(&h265f); m != nil {
+		return m, h265f, nil
+	}
+	return nil, nil, fmt.Errorf("%w: the camera offers %s", ErrNoVideo, orNothing(offers(desc)))
 }
 
 func orNothing(s string) string {

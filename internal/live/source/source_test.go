@@ -150,3 +150,73 @@ func TestGoodCameraWithCredentials(t *testing.T) {
 		})
 	}
 }
+
+// The health probe: a bare DESCRIBE, with Digest or Basic credentials,
+// that tells a camera that answers with video from every way it cannot,
+// within its timeout, and never asks for media (no SETUP, no PLAY).
+func TestProbe(t *testing.T) {
+	srv := livetest.StartServer(t, "127.0.0.1:0")
+	srv.User, srv.Pass = "cam", "secret"
+	basic := livetest.StartServer(t, "127.0.0.1:0")
+	basic.User, basic.Pass = "cam", "secret"
+	basic.BasicAuthOnly()
+	for _, s := range []*livetest.Server{srv, basic} {
+		if _, err := s.AddStream("cam", videoDesc); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddStream("audio-only", audioDesc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	creds := "cam:secret@"
+	free := livetest.FreeAddr(t)
+	silent := livetest.SilentCamera(t)
+	const timeout = 500 * time.Millisecond
+	for _, tc := range []struct {
+		name, url string
+		want      error // nil: the camera answers
+		text      string
+	}{
+		{"digest", "rtsp://" + creds + srv.Addr() + "/cam", nil, ""},
+		{"basic", "rtsp://" + creds + basic.Addr() + "/cam", nil, ""},
+		{"wrong credentials", "rtsp://cam:wrong@" + srv.Addr() + "/cam", source.ErrAuth, "wrong credentials (401"},
+		{"wrong credentials, basic", "rtsp://cam:wrong@" + basic.Addr() + "/cam", source.ErrAuth, "401"},
+		{"no credentials", "rtsp://" + srv.Addr() + "/cam", source.ErrAuth, "401"},
+		{"closed port", "rtsp://" + free + "/cam", source.ErrUnreachable, "camera unreachable: connection refused"},
+		{"no answer", "rtsp://" + silent + "/cam", source.ErrTimeout, "no answer to DESCRIBE within 500ms"},
+		{"unknown path", "rtsp://" + creds + srv.Addr() + "/nope", source.ErrNotFound, "404"},
+		{"no video track", "rtsp://" + creds + srv.Addr() + "/audio-only", source.ErrNoVideo, "no H.264 or H.265 video: the camera offers MPEG-4 Audio"},
+		{"not RTSP", "http://" + srv.Addr() + "/cam", source.ErrBadURL, "rtsp://"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			err := source.Probe(context.Background(), tc.url, timeout)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("probe of a good camera: %v", err)
+				}
+			} else if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) {
+				t.Fatalf("err = %v, want %v mentioning %q", err, tc.want, tc.text)
+			}
+			if err != nil && strings.Contains(err.Error(), "secret") {
+				t.Errorf("error shows the password: %v", err)
+			}
+			if d := time.Since(start); d > timeout+time.Second {
+				t.Errorf("took %s with a %s timeout", d, timeout)
+			}
+		})
+	}
+	for _, s := range []*livetest.Server{srv, basic} {
+		if d, setups, plays := s.Requests(); d == 0 || setups != 0 || plays != 0 {
+			t.Errorf("the server had %d DESCRIBE, %d SETUP and %d PLAY requests; a probe only describes", d, setups, plays)
+		}
+	}
+
+	// Cancelling ends a probe at once, with ctx's error.
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	if err := source.Probe(ctx, "rtsp://"+silent+"/cam", 10*time.Second); !errors.Is(err, context.Canceled) || time.Since(start) > 2*time.Second {
+		t.Errorf("cancelled probe: %v after %s", err, time.Since(start))
+	}
+}

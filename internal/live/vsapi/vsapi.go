@@ -128,6 +128,7 @@ type streamJSON struct {
 	Reconnects  uint64     `json:"reconnects"`
 	BitrateBps  float64    `json:"bitrate_bps"`
 	OutputTypes []string   `json:"output_types"`
+	Reachable   *bool      `json:"reachable"`
 	// Archive is the recording's state (absent when not recorded).
 	Archive *archive.RecorderStatus `json:"archive,omitempty"`
 }
@@ -142,7 +143,8 @@ func (s *Server) StatusJSON() map[string]any {
 			Streaming: v.State == live.StateOnline || v.State == live.StateConnecting,
 			Viewers:   v.Viewers, Name: v.Name, State: v.State, LastError: v.LastError, LastErrorAt: v.LastErrorAt,
 			Reconnects: v.Reconnects, BitrateBps: v.BitrateBps, OutputTypes: v.Outputs, Codecs: []codecJSON{},
-			SupportedOutputTypes: []int{},
+			SupportedOutputTypes: []int{}, LastHealthCheck: v.LastHealthCheck, LastHealthError: v.LastHealthError,
+			Reachable: v.Reachable,
 		}
 		for _, o := range v.Outputs {
 			j.SupportedOutputTypes = append(j.SupportedOutputTypes, outputNumbers[o])

@@ -36,6 +36,11 @@ func port(t *testing.T) int {
 	return n
 }
 
+// servers is the config's api and video sections, on free loopback ports.
+func servers(t *testing.T) string {
+	return fmt.Sprintf("[api]\nenabled = true\nhost = \"127.0.0.1\"\nport = %d\n[video]\nhost = \"127.0.0.1\"\nport = %d\n", port(t), port(t))
+}
+
 // startVS runs the whole video_server on loopback with a config file.
 func startVS(t *testing.T, toml string) (api, video string, eng *live.Engine) {
 	t.Helper()
@@ -90,14 +95,7 @@ func TestVideoServer(t *testing.T) {
 	cam := livetest.StartCamera(t, srv.URL("cam"), livetest.CameraOptions{})
 	livetest.WaitPublishing(t, srv, "cam", cam)
 	hlsDir := t.TempDir()
-	api, video, eng := startVS(t, fmt.Sprintf(`
-[api]
-enabled = true
-host = "127.0.0.1"
-port = %d
-[video]
-host = "127.0.0.1"
-port = %d
+	api, video, eng := startVS(t, servers(t)+fmt.Sprintf(`
 [hls]
 ms_per_segment = 1000
 directory = %q
@@ -115,7 +113,7 @@ output_types = ["mse", "hls"]
 guid = "typo-not-a-uuid"
 url = %q
 transport = "tcp"
-`, port(t), port(t), hlsDir, camID, srv.URL("cam"), srv.URL("cam")))
+`, hlsDir, camID, srv.URL("cam"), srv.URL("cam")))
 
 	st, _ := eng.Get(camID)
 	deadline := time.Now().Add(15 * time.Second)
@@ -322,5 +320,134 @@ func TestPprofOnlyWhenAsked(t *testing.T) {
 	}
 	if code, body := fetch(t, "GET", api+"/list", ""); code != 200 || body != `{"data":[]}`+"\n" {
 		t.Errorf("/list without streams: %d %s", code, body)
+	}
+}
+
+// The on-demand health probe in video-server's /status fields and in
+// /metrics: an idle camera on a closed port, one that answers.
+func TestHealthCheckStatus(t *testing.T) {
+	srv := livetest.StartServer(t, "127.0.0.1:0")
+	cam := livetest.StartCamera(t, srv.URL("cam"), livetest.CameraOptions{})
+	livetest.WaitPublishing(t, srv, "cam", cam)
+	api, _, eng := startVS(t, servers(t)+fmt.Sprintf(`
+[on_demand]
+enabled = true
+health_check = true
+health_interval_ms = 200
+health_timeout_ms = 1000
+[[rtsp_streams]]
+guid = %q
+url = "rtsp://%s/cam"
+[[rtsp_streams]]
+guid = %q
+url = %q
+transport = "tcp"
+`, camID, livetest.FreeAddr(t), otherID, srv.URL("cam")))
+
+	type status struct {
+		Streams map[string]struct {
+			State           string     `json:"state"`
+			LastHealthCheck *time.Time `json:"last_health_check"`
+			LastHealthError string     `json:"last_health_error"`
+			Reachable       *bool      `json:"reachable"`
+		} `json:"streams"`
+		OnDemand map[string]any `json:"on_demand"`
+	}
+	var st status
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, body := fetch(t, "GET", api+"/status", "")
+		st = status{}
+		if err := json.Unmarshal([]byte(body), &st); err != nil {
+			t.Fatalf("/status: %v: %s", err, body)
+		}
+		if st.Streams[camID].LastHealthCheck != nil && st.Streams[otherID].LastHealthCheck != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no health checks in /status within 10 s: %s", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	bad, good := st.Streams[camID], st.Streams[otherID]
+	if bad.State != "idle" || bad.LastHealthError != "camera unreachable: connection refused" || bad.Reachable == nil || *bad.Reachable {
+		t.Errorf("camera on a closed port: %+v", bad)
+	}
+	if good.State != "idle" || good.LastHealthError != "" || good.Reachable == nil || !*good.Reachable {
+		t.Errorf("camera that answers: %+v", good)
+	}
+	if st.OnDemand["health_check"] != true || st.OnDemand["health_interval_ms"] != 200.0 || st.OnDemand["health_timeout_ms"] != 1000.0 {
+		t.Errorf("/status on_demand: %v", st.OnDemand)
+	}
+	_, metrics := fetch(t, "GET", api+"/metrics", "")
+	for _, want := range []string{
+		`video_server_stream_health_check_up{name="` + camID + `",stream="` + camID + `"} 0`,
+		`video_server_stream_health_check_up{name="` + otherID + `",stream="` + otherID + `"} 1`,
+		`video_server_stream_health_check_error_info{error="camera unreachable: connection refused",name="` + camID + `",stream="` + camID + `"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if s, _ := eng.Get(otherID); s.Status().State != live.StateIdle {
+		t.Errorf("the probed camera's stream is %s, want idle (a probe does not start it)", s.Status().State)
+	}
+}
+
+// local_files in video_server: the file plays like a camera, on the same
+// routes.
+func TestLocalFile(t *testing.T) {
+	file := livetest.MP4(t, t.TempDir(), "lobby.mp4", livetest.CameraOptions{}, 1)
+	api, video, eng := startVS(t, servers(t)+fmt.Sprintf(`
+[[local_files]]
+guid = %q
+file = %q
+loop = true
+output_types = ["mse", "llhls"]
+`, camID, file))
+	st, err := eng.Get(camID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !st.Status().Online; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the file did not play: %+v", st.Status())
+		}
+	}
+	_, body := fetch(t, "GET", api+"/status", "")
+	var status struct {
+		Streams map[string]struct {
+			URL    string `json:"url"`
+			Status bool   `json:"status"`
+			Codecs []struct {
+				Codec string `json:"codec"`
+				Width int    `json:"width"`
+			} `json:"codecs"`
+		} `json:"streams"`
+	}
+	if err := json.Unmarshal([]byte(body), &status); err != nil {
+		t.Fatal(err)
+	}
+	if s := status.Streams[camID]; s.URL != file || !s.Status || len(s.Codecs) != 1 || s.Codecs[0].Width != 320 {
+		t.Errorf("/status of the file: %s", body)
+	}
+	if code, pl := fetch(t, "GET", video+"/llhls/"+camID+"/index.m3u8", ""); code != 200 || !strings.Contains(pl, `CODECS="avc1.`) {
+		t.Errorf("LL-HLS playlist of the file: %d %s", code, pl)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, strings.Replace(video, "http", "ws", 1)+"/ws/live?stream_id="+camID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	for i := range 3 {
+		_, m, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("MSE message %d: %v", i, err)
+		}
+		if want := [][]byte{{0x09}, []byte("ftyp"), []byte("moof")}[i]; !bytes.Contains(m[:min(len(m), 8)], want) {
+			t.Fatalf("MSE message %d starts %q, want %q", i, m[:min(len(m), 8)], want)
+		}
 	}
 }

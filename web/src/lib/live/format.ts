@@ -18,16 +18,18 @@ export function formatAge(at: Date, now: Date): string {
 }
 
 /** What the user is told about a stream's state. */
-export function describeState(s: Pick<LiveStream, 'state' | 'lastError'>): string {
+export function describeState(s: Pick<LiveStream, 'state' | 'lastError'> & Partial<Pick<LiveStream, 'lastHealthError'>>): string {
   switch (s.state) {
     case 'online':
       return 'Online';
     case 'idle':
-      return 'Idle (starts when watched)';
+      return s.lastHealthError ? `Idle, camera not answering: ${s.lastHealthError}` : 'Idle (starts when watched)';
     case 'connecting':
       return 'Connecting…';
     case 'stopped':
       return 'Stopped';
+    case 'ended':
+      return 'Ended (the file has played)';
     case 'offline':
       return s.lastError ? `Offline: ${s.lastError}` : 'Offline';
   }

@@ -227,5 +227,13 @@ describe('formatting', () => {
     ['idle', '', 'Idle (starts when watched)'],
     ['connecting', 'old', 'Connecting…'],
     ['stopped', '', 'Stopped'],
+    ['ended', 'file "a.mp4": the file has ended: played once (loop is off)', 'Ended (the file has played)'],
   ] as const)('state %s (%s)', (state, lastError, want) => expect(describeState({ state, lastError })).toBe(want));
+
+  it.each([
+    ['', 'Idle (starts when watched)'],
+    ['camera unreachable: connection refused', 'Idle, camera not answering: camera unreachable: connection refused'],
+  ])('idle with health error %j', (lastHealthError, want) =>
+    expect(describeState({ state: 'idle', lastError: '', lastHealthError })).toBe(want),
+  );
 });

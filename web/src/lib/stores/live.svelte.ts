@@ -8,10 +8,11 @@
 // the Live page is open (watch()). Tiles only show status: a player counts
 // as a viewer (and starts an on-demand camera), so only the one opened plays.
 
-/** idle: on demand and nobody watching; offline: the last attempt failed (it keeps retrying). */
-export type LiveState = 'idle' | 'connecting' | 'online' | 'offline' | 'stopped';
+/** idle: on demand and nobody watching; offline: the last attempt failed (it keeps retrying);
+ * ended: a file source without loop has played once. */
+export type LiveState = 'idle' | 'connecting' | 'online' | 'offline' | 'stopped' | 'ended';
 
-const STATES: readonly LiveState[] = ['idle', 'connecting', 'online', 'offline', 'stopped'];
+const STATES: readonly LiveState[] = ['idle', 'connecting', 'online', 'offline', 'stopped', 'ended'];
 
 /** One camera as the list shows it. URLs are absolute ("" when the stream
  * lacks that output). */
@@ -35,6 +36,9 @@ export interface LiveStream {
   reconnects: number;
   lastError: string;
   lastErrorAt: Date | null;
+  /** The last health check of an idle on-demand camera (the server's
+   * on_demand.health_check): "" when it answered or was not checked. */
+  lastHealthError: string;
   /** When the stream entered its state. */
   since: Date | null;
   llhlsUrl: string;
@@ -107,6 +111,7 @@ export function parseStream(raw: unknown, base: string, where = 'stream'): LiveS
     reconnects: num(raw, 'reconnects'),
     lastError: str(raw, 'last_error'),
     lastErrorAt: time(raw, 'last_error_at'),
+    lastHealthError: str(raw, 'last_health_error'),
     since: time(raw, 'since'),
     llhlsUrl: url('llhls_url'),
     hlsUrl: url('hls_url'),

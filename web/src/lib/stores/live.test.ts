@@ -25,6 +25,9 @@ const example = {
   last_error: '',
   last_error_at: null,
   since: '2026-12-03T09:29:51Z',
+  last_health_check: null,
+  reachable: null,
+  last_health_error: '',
   llhls_url: `streams/${ID}/llhls/index.m3u8`,
   hls_url: `streams/${ID}/hls/index.m3u8`,
   mse_url: `streams/${ID}/mse`,
@@ -50,6 +53,7 @@ describe('parseStream', () => {
       reconnects: 0,
       lastError: '',
       lastErrorAt: null,
+      lastHealthError: '',
       since: new Date('2026-12-03T09:29:51Z'),
       llhlsUrl: `https://review.example.com/clap/api/live/streams/${ID}/llhls/index.m3u8`,
       hlsUrl: `https://review.example.com/clap/api/live/streams/${ID}/hls/index.m3u8`,
@@ -61,6 +65,11 @@ describe('parseStream', () => {
     const s = parseStream({ id: ID, state: 'offline', last_error: 'camera unreachable: connection refused', last_error_at: '2026-12-03T09:30:00Z', mse_url: '', bitrate_bps: 'x' }, 'http://h/api/live/');
     expect([s.name, s.state, s.codecs, s.width, s.bitrateBps, s.llhlsUrl, s.mseUrl, s.outputs]).toEqual([ID, 'offline', '', 0, 0, '', '', []]);
     expect([s.lastError, s.lastErrorAt?.toISOString()]).toEqual(['camera unreachable: connection refused', '2026-12-03T09:30:00.000Z']);
+  });
+
+  it('reads the health check of an idle on-demand camera', () => {
+    const s = parseStream({ id: ID, state: 'idle', on_demand: true, last_health_check: '2026-12-03T09:30:00Z', reachable: false, last_health_error: 'wrong credentials (401 Unauthorized)' }, 'http://h/api/live/');
+    expect([s.state, s.lastHealthError]).toEqual(['idle', 'wrong credentials (401 Unauthorized)']);
   });
 
   it.each([
