@@ -22,28 +22,13 @@ func TestCrashDuringTranscodeResumes(t *testing.T) {
 	dir := t.TempDir()
 	src := mediatest.Make(t, t.TempDir(), mediatest.Families["hevc_mkv"], mediatest.Options{Seconds: 4, Width: 320, Height: 240, FPS: 24})
 
-	// A slow ffmpeg: -re reads the input in real time, so the 4 s clip
-	// takes 4 s to transcode whatever the machine, without using the CPU.
-	real, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wrap := t.TempDir()
-	os.WriteFile(filepath.Join(wrap, "ffmpeg"), []byte("#!/bin/sh\nexec "+real+" -re \"$@\"\n"), 0o755)
-	t.Setenv("PATH", wrap+":"+os.Getenv("PATH"))
+	realtimeFFmpeg(t)
 
 	args := []string{"-D", dir, "-P", "0.1", "-w", "1", "--bitrate", "0.1"}
 	p := start(t, nil, args...)
 	p.waitHealthy(t)
-	data, _ := os.ReadFile(src)
-	os.WriteFile(filepath.Join(dir, "incoming", ".copying"), data, 0o644)
-	os.Rename(filepath.Join(dir, "incoming", ".copying"), filepath.Join(dir, "incoming", "clip.mkv"))
-
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "clapshot.sqlite")+"?mode=ro&_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	dropIncoming(t, dir, src, "clip.mkv")
+	db := openReadOnly(t, dir)
 	var ffmpegPID int64
 	var partial string
 	deadline := time.Now().Add(60 * time.Second)
@@ -66,18 +51,7 @@ func TestCrashDuringTranscodeResumes(t *testing.T) {
 		}
 	}
 
-	// Crash: only the server process, as the OOM killer would.
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-p.done
-	gone := time.Now().Add(10 * time.Second)
-	for processAlive(int(ffmpegPID)) {
-		if time.Now().After(gone) {
-			t.Fatalf("ffmpeg (pid %d) outlived the killed server", ffmpegPID)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	crash(t, p, ffmpegPID)
 	if _, err := os.Stat(partial); err != nil {
 		t.Fatalf("expected the crash to leave a partial output: %v", err)
 	}
@@ -97,20 +71,7 @@ func TestCrashDuringTranscodeResumes(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if _, err := os.Stat(partial); !os.IsNotExist(err) {
-		t.Error("the crashed attempt's partial output was not removed")
-	}
-	outs, _ := filepath.Glob(filepath.Join(dir, "videos", id, "transcoded_*.mp4"))
-	link, _ := os.Readlink(filepath.Join(dir, "videos", id, "video.mp4"))
-	if len(outs) != 1 || filepath.Base(outs[0]) != link {
-		t.Errorf("transcodes %v, video.mp4 -> %q", outs, link)
-	}
-	var attempts int
-	var state string
-	db.QueryRow(`SELECT attempts, state FROM ingest_jobs WHERE kind = 'transcode'`).Scan(&attempts, &state)
-	if attempts != 2 || state != "done" {
-		t.Errorf("job: %d attempts, %s", attempts, state)
-	}
+	checkResumed(t, db, filepath.Join(dir, "videos", id), partial, "transcoded_*.mp4", "video.mp4", "transcode")
 	var rows, transcoded int
 	db.QueryRow(`SELECT count(*) FROM media_files`).Scan(&rows)
 	db.QueryRow(`SELECT count(*) FROM messages WHERE message = 'Media transcoded.'`).Scan(&transcoded)
@@ -124,6 +85,87 @@ func TestCrashDuringTranscodeResumes(t *testing.T) {
 	if rc := p2.wait(t, 20*time.Second); rc != 0 {
 		t.Errorf("exit %d:\n%s", rc, p2.out)
 	}
+}
+
+// dropIncoming puts src into the incoming folder as name, the way a
+// careful copy does (a hidden name, then a rename).
+func dropIncoming(t *testing.T, dir, src, name string) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(dir, "incoming", ".copying")
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, "incoming", name)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// openReadOnly opens the server's database read-only, beside it.
+func openReadOnly(t *testing.T, dir string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "clapshot.sqlite")+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// crash kills only the server process, as the OOM killer would, and
+// waits until the ffmpeg it ran (ffmpegPID) has died with it.
+func crash(t *testing.T, p *proc, ffmpegPID int64) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	gone := time.Now().Add(10 * time.Second)
+	for processAlive(int(ffmpegPID)) {
+		if time.Now().After(gone) {
+			t.Fatalf("ffmpeg (pid %d) outlived the killed server", ffmpegPID)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// checkResumed checks a job of kind after a crash and a restart: the
+// crashed attempt's output (partial) is gone, one output matching pattern
+// is left in mediaDir and link points at it, and the job is done after two
+// attempts.
+func checkResumed(t *testing.T, db *sql.DB, mediaDir, partial, pattern, link, kind string) {
+	t.Helper()
+	if _, err := os.Stat(partial); !os.IsNotExist(err) {
+		t.Errorf("%s: the crashed attempt's partial output was not removed", kind)
+	}
+	outs, _ := filepath.Glob(filepath.Join(mediaDir, pattern))
+	target, _ := os.Readlink(filepath.Join(mediaDir, link))
+	if len(outs) != 1 || filepath.Base(outs[0]) != target {
+		t.Errorf("%s: outputs %v, %s -> %q", kind, outs, link, target)
+	}
+	var attempts int
+	var state string
+	db.QueryRow(`SELECT attempts, state FROM ingest_jobs WHERE kind = ?`, kind).Scan(&attempts, &state)
+	if attempts != 2 || state != "done" {
+		t.Errorf("%s job: %d attempts, %s", kind, attempts, state)
+	}
+}
+
+// realtimeFFmpeg puts a slow ffmpeg first on the PATH: -re reads the
+// input in real time, so a 4 s clip takes 4 s to process whatever the
+// machine, without using the CPU.
+func realtimeFFmpeg(t *testing.T) {
+	t.Helper()
+	real, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrap := t.TempDir()
+	os.WriteFile(filepath.Join(wrap, "ffmpeg"), []byte("#!/bin/sh\nexec "+real+" -re \"$@\"\n"), 0o755)
+	t.Setenv("PATH", wrap+":"+os.Getenv("PATH"))
 }
 
 // processAlive: running and not a zombie.

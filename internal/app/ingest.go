@@ -27,6 +27,7 @@ func (a *App) newPipeline() error {
 		TargetBitrate:   int64(cfg.BitrateMbps * 1_000_000),
 		Poll:            cfg.Poll,
 		TranscodeScript: cfg.TranscodeScript,
+		Ladder:          cfg.HLSLadder,
 		UploadExpiry:    cfg.UploadExpiry,
 		TrashRetention:  cfg.TrashRetention,
 		Metrics:         a.Metrics,

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/clapshot-go/clapshot/internal/media"
 )
 
 // Config is the server's validated configuration.
@@ -91,6 +93,9 @@ type Config struct {
 	TrashRetention time.Duration
 	// TranscodeScript runs instead of ffmpeg for transcodes ("": ffmpeg).
 	TranscodeScript string
+	// HLSLadder are the rungs of the adaptive HLS ladder made for every new
+	// video (nil: none, --hls-ladder off).
+	HLSLadder []media.Rung
 
 	// Notifications.
 	// SMTPURL is the mail server for e-mail notifications ("": no e-mail),
@@ -134,6 +139,8 @@ type raw struct {
 	port, workers, debug, wsMaxMessageMB               int
 	poll, bitrate, wsRateLimit                         float64
 	migrate, json, help, version, orgTest              bool
+	hlsLadder                                          bool
+	hlsLadderRungs                                     string
 
 	uploadMaxSize, uploadExpiry, trashRetention, transcodeScript string
 	smtpURL, smtpFrom                                            string
@@ -174,6 +181,8 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 	fs.StringVar(&r.uploadExpiry, "upload-expiry", "24h", "Remove unfinished resumable uploads after this long, e.g. 24h or 7d")
 	fs.StringVar(&r.trashRetention, "trash-retention", "0", "Purge deleted media from videos/trash after this long, e.g. 30d (0 = keep forever)")
 	fs.StringVar(&r.transcodeScript, "transcode-script", "", "Executable to run instead of ffmpeg for transcodes (see docs/transcoding.md)")
+	fs.BoolVar(&r.hlsLadder, "hls-ladder", false, "After ingest, also make an adaptive HLS ladder of each video (H.264 + AAC, CMAF), played with a quality menu")
+	fs.StringVar(&r.hlsLadderRungs, "hls-ladder-rungs", "1080:5,720:2.8,360:0.8", "The ladder's rungs as HEIGHT:MBITS, highest first; capped at the source's size")
 	fs.StringVar(&r.smtpURL, "smtp-url", "", "Mail server for notification e-mails: smtp://[user:password@]host[:port][?tls=required] (STARTTLS when offered) or smtps://... (prefer the environment or config file for a password)")
 	fs.StringVar(&r.smtpFrom, "smtp-from", "", "Sender of notification e-mails, e.g. \"Clapshot <clapshot@example.com>\"")
 	fs.BoolVar(&r.webhookAllowPrivate, "webhook-allow-private", false, "Let users' notification webhooks call loopback and private addresses")
@@ -505,6 +514,13 @@ func (r *raw) validateMedia(c *Config) error {
 			return fmt.Errorf("--transcode-script %q: not executable (chmod +x it)", s)
 		}
 		c.TranscodeScript = abs
+	}
+	rungs, err := media.ParseLadder(r.hlsLadderRungs)
+	if err != nil {
+		return fmt.Errorf("--hls-ladder-rungs: %w", err)
+	}
+	if r.hlsLadder {
+		c.HLSLadder = rungs
 	}
 	return nil
 }

@@ -4,9 +4,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clapshot-go/clapshot/internal/media"
 )
 
 func envMap(m map[string]string) func(string) (string, bool) {
@@ -232,13 +235,22 @@ func TestMediaPipelineOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.UploadMaxSize != 0 || c.UploadExpiry != 24*time.Hour || c.TrashRetention != 0 || c.TranscodeScript != "" {
+	if c.UploadMaxSize != 0 || c.UploadExpiry != 24*time.Hour || c.TrashRetention != 0 || c.TranscodeScript != "" || c.HLSLadder != nil {
 		t.Errorf("defaults: %+v", c)
+	}
+	// The ladder: off by default; on, 1080p/720p/360p unless told otherwise.
+	if c, _, err = Parse([]string{"-D", "/d", "--hls-ladder"}, envMap(nil)); err != nil || !slices.Equal(c.HLSLadder, media.DefaultLadder) {
+		t.Errorf("--hls-ladder: %v %v", c.HLSLadder, err)
+	}
+	conf := writeFile(t, "[general]\ndata-dir = /d\nhls-ladder = true\nhls-ladder-rungs = 720:2, 480:1\n")
+	if c, _, err = Parse([]string{"--config", conf}, envMap(nil)); err != nil ||
+		!slices.Equal(c.HLSLadder, []media.Rung{{Height: 720, Bitrate: 2_000_000}, {Height: 480, Bitrate: 1_000_000}}) {
+		t.Errorf("ladder from the file: %v %v", c.HLSLadder, err)
 	}
 
 	script := filepath.Join(t.TempDir(), "transcode.sh")
 	os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755)
-	conf := writeFile(t, "[general]\ndata-dir = /d\nupload-max-size = 50G\ntrash-retention = 30d\ntranscode-script = "+script+"\n")
+	conf = writeFile(t, "[general]\ndata-dir = /d\nupload-max-size = 50G\ntrash-retention = 30d\ntranscode-script = "+script+"\n")
 	c, _, err = Parse([]string{"--config", conf, "--upload-expiry", "90m"}, envMap(map[string]string{"CLAPSHOT_UPLOAD_MAX_SIZE": "2TiB"}))
 	if err != nil {
 		t.Fatal(err)
@@ -271,6 +283,8 @@ func TestMediaPipelineOptions(t *testing.T) {
 		{[]string{"--transcode-script", "/nonexistent/script"}, "--transcode-script"},
 		{[]string{"--transcode-script", notExec}, "not executable"},
 		{[]string{"--transcode-script", t.TempDir()}, "not a regular file"},
+		{[]string{"--hls-ladder-rungs", "720:2,1080:5"}, "--hls-ladder-rungs: \"1080:5\": list the rungs from the highest to the lowest"},
+		{[]string{"--hls-ladder-rungs", "720"}, "--hls-ladder-rungs: \"720\": expected HEIGHT:MBITS"},
 	}
 	for _, tc := range bad {
 		_, _, err := Parse(append([]string{"-D", "/d"}, tc.args...), envMap(nil))

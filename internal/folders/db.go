@@ -150,14 +150,31 @@ func rootFolder(ctx context.Context, tx *sql.Tx, user *pb.UserInfo) (*folder, *p
 		msg = &pb.UserMessage{Type: pb.UserMessage_ERROR, Message: "Your home had several root folders; they are now inside the first one.",
 			Details: new("Each user should have one home folder. The inconsistency was fixed, but your home may show unexpected folders.")}
 	}
-	// Adopt orphans: the user's media files that are in no folder.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO bf_folder_items (folder_id, media_file_id)
+	// Adopt orphans: the user's media files that are in no folder, except
+	// new versions of a stack that is filed already (the stack shows them).
+	adopt := `INSERT INTO bf_folder_items (folder_id, media_file_id)
 		SELECT ?, m.id FROM media_files m
-		WHERE m.user_id = ? AND NOT EXISTS (SELECT 1 FROM bf_folder_items i WHERE i.media_file_id = m.id)`,
-		root.ID, user.GetId()); err != nil {
+		WHERE m.user_id = ? AND NOT EXISTS (SELECT 1 FROM bf_folder_items i WHERE i.media_file_id = m.id)`
+	stacks, err := hasTable(ctx, tx, "media_versions")
+	if err != nil {
+		return nil, nil, err
+	}
+	if stacks {
+		adopt += ` AND NOT EXISTS (SELECT 1 FROM media_versions v JOIN media_versions w ON w.stack_id = v.stack_id
+			JOIN bf_folder_items i ON i.media_file_id = w.media_file_id WHERE v.media_file_id = m.id)`
+	}
+	if _, err := tx.ExecContext(ctx, adopt, root.ID, user.GetId()); err != nil {
 		return nil, nil, err
 	}
 	return root, msg, nil
+}
+
+// hasTable reports whether the database has a table: the server's own
+// tables (media_versions) exist only with this server, not with Clapshot's.
+func hasTable(ctx context.Context, tx *sql.Tx, name string) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", name).Scan(&n)
+	return n > 0, err
 }
 
 // canSee reports whether the session may see or change a folder: its

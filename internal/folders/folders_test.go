@@ -157,7 +157,7 @@ func html(p *pb.ServerToClientCmd_ShowPage) string {
 // listing's data and the organizer's media_file_added_action in the
 // cookies header, and returns the MEDIA_FILE_ADDED message's media id and
 // the cookies it carries back.
-func upload(t *testing.T, s *server, c *wsclient.Client, user, file string, l *pb.PageItem_FolderListing) (string, map[string]string) {
+func upload(t *testing.T, s *server, c *wsclient.Client, user, file string, l *pb.PageItem_FolderListing, extra ...string) (string, map[string]string) {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -175,6 +175,9 @@ func upload(t *testing.T, s *server, c *wsclient.Client, user, file string, l *p
 	req.Header.Set("X-Remote-User-Id", user)
 	req.Header.Set("X-Remote-User-Name", "Name of "+user)
 	req.Header.Set("X-Clapshot-Cookies", string(cookies))
+	for i := 0; i+1 < len(extra); i += 2 {
+		req.Header.Set(extra[i], extra[i+1])
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -205,13 +208,7 @@ func upload(t *testing.T, s *server, c *wsclient.Client, user, file string, l *p
 func TestFoldersThroughTheWebsocket(t *testing.T) {
 	mediatest.Require(t)
 	dir := shortDir(t)
-	if err := orgtest.SeedFixture(context.Background(), dir); err != nil {
-		t.Fatal(err)
-	}
-	s, err := start(t, dir, "--org-cmd", orgBin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := startWithFixture(t, dir)
 	if st := s.app.Organizer.Status(); st["state"] != organizer.StateConnected || st["name"] != "clapshot.organizer.basic_folders" {
 		t.Fatalf("organizer %v", st)
 	}
@@ -325,6 +322,20 @@ func TestFoldersThroughTheWebsocket(t *testing.T) {
 	if got := names(listing(p)); !slices.Contains(got, "folder:Old stuff") || p.GetPageTitle() != "Home of 'User Number1'" {
 		t.Errorf("admin browsing user.num1: %v, title %q", got, p.GetPageTitle())
 	}
+}
+
+// startWithFixture starts a server with the folders organizer on
+// Clapshot's test fixture in dir.
+func startWithFixture(t *testing.T, dir string) *server {
+	t.Helper()
+	if err := orgtest.SeedFixture(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	s, err := start(t, dir, "--org-cmd", orgBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func sortedCopy(s []string) []string {
@@ -459,5 +470,39 @@ func checkV061Folders(t *testing.T, s *server) {
 	send(t, c, wsclient.OrganizerCmd("open_folder", map[string]any{"id": 2}))
 	if got := names(listing(nextPage(t, c))); !slices.Equal(got, []string{"folder:mvbcvb", "41967bb4"}) {
 		t.Fatalf("folder sdf after the upgrade: %v", got)
+	}
+}
+
+// A version stack is one item in a folder: a new version uploaded onto a
+// filed media file is not adopted into the home folder, and the folder
+// shows the stack as its newest ready version.
+func TestFolderShowsAStackOnce(t *testing.T) {
+	mediatest.Require(t)
+	s := startWithFixture(t, shortDir(t))
+	c := s.dial(t, "user.num1", "User Number1", false)
+	send(t, c, wsclient.OrganizerCmd("new_folder", map[string]string{"name": "Cuts"}))
+	l := listing(nextPage(t, c))
+	cuts := folderID(t, l, "Cuts")
+	send(t, c, wsclient.MoveToFolder(cuts, []*pb.FolderItemID{wsclient.Media("B1DE0")}, l.GetListingData()))
+	nextPage(t, c)
+
+	// Version 2 of B1DE0, as the web client uploads it (no folder action).
+	clip := mediatest.Make(t, t.TempDir(), mediatest.Families["h264_mp4"], mediatest.Small)
+	v2, _ := upload(t, s, c, "user.num1", clip, &pb.PageItem_FolderListing{}, "X-Clapshot-Version-Of", "B1DE0")
+
+	send(t, c, wsclient.OpenNavigationPage(""))
+	if got := names(listing(nextPage(t, c))); slices.Contains(got, v2) || slices.Contains(got, "B1DE0") {
+		t.Errorf("home lists a version of the stack filed in Cuts: %v", got)
+	}
+	send(t, c, wsclient.OrganizerCmd("open_folder", map[string]any{"id": cuts}))
+	l = listing(nextPage(t, c))
+	if got := names(l); !slices.Equal(got, []string{v2}) {
+		t.Fatalf("Cuts lists %v, want the stack once, as version 2 (%s)", got, v2)
+	}
+	if vs := l.GetItems()[0].GetMediaFile().GetVersionStack(); vs.GetStackId() != "B1DE0" || vs.GetVersion() != 2 || vs.GetCount() != 2 {
+		t.Errorf("the stack's item: %v", vs)
+	}
+	if !strings.Contains(l.GetItems()[0].GetOpenAction().GetCode(), v2) {
+		t.Errorf("opening the item opens %q, want version 2", l.GetItems()[0].GetOpenAction().GetCode())
 	}
 }

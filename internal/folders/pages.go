@@ -253,6 +253,34 @@ func (o *Organizer) mediaFiles(ctx context.Context, ids []string) (map[string]*p
 	return out, nil
 }
 
+// showStackHeads puts, in place of each version that does not stand for
+// its stack (the server's VersionStack extension), the version that does:
+// a folder holds a stack, and shows its newest ready version.
+func (o *Organizer) showStackHeads(ctx context.Context, media map[string]*pb.MediaFile) error {
+	var need []string
+	for id, m := range media {
+		if h := m.GetVersionStack().GetHeadId(); h != "" && h != id && media[h] == nil {
+			need = append(need, h)
+		}
+	}
+	heads, err := o.mediaFiles(ctx, need)
+	if err != nil {
+		return err
+	}
+	for id, m := range media {
+		h := m.GetVersionStack().GetHeadId()
+		if h == "" || h == id {
+			continue
+		}
+		if head := media[h]; head != nil {
+			media[id] = head
+		} else if head := heads[h]; head != nil {
+			media[id] = head
+		}
+	}
+	return nil
+}
+
 // page builds the folder page for a session: breadcrumbs, the current
 // folder's listing and, for an admin at home, every user's home folder.
 func (o *Organizer) page(ctx context.Context, ses *pb.UserSessionData, path []*folder) (*pb.ClientShowPageRequest, error) {
@@ -292,6 +320,9 @@ func (o *Organizer) page(ctx context.Context, ses *pb.UserSessionData, path []*f
 	if err != nil {
 		return nil, err
 	}
+	if err := o.showStackHeads(ctx, media); err != nil {
+		return nil, err
+	}
 
 	popup := []string{actionRename, actionTrash}
 	listingData := map[string]string{"folder_id": strconv.FormatInt(cur.ID, 10)}
@@ -300,6 +331,7 @@ func (o *Organizer) page(ctx context.Context, ses *pb.UserSessionData, path []*f
 		listingData["parent_folder_id"] = strconv.FormatInt(path[len(path)-2].ID, 10)
 	}
 	var listing []*pb.PageItem_FolderListing_Item
+	shown := map[string]bool{} // a stack filed twice is listed once
 	for _, e := range items {
 		if e.Folder != nil {
 			var pv []*pb.PageItem_FolderListing_Item
@@ -320,9 +352,10 @@ func (o *Organizer) page(ctx context.Context, ses *pb.UserSessionData, path []*f
 			continue
 		}
 		m := media[e.MediaID]
-		if m == nil {
-			continue // deleted since the listing was read
+		if m == nil || shown[m.GetId()] {
+			continue // deleted since the listing was read, or its stack is listed
 		}
+		shown[m.GetId()] = true
 		listing = append(listing, &pb.PageItem_FolderListing_Item{
 			Item:         &pb.PageItem_FolderListing_Item_MediaFile{MediaFile: m},
 			OpenAction:   js(fmt.Sprintf("clapshot.openMediaFile(%s);", strconv.Quote(m.GetId()))),

@@ -13,7 +13,7 @@ import (
 // responses must also expose their tus headers to the page.
 const (
 	corsMethods = "GET, POST, HEAD, OPTIONS, PATCH, DELETE"
-	corsHeaders = "x-file-name, x-clapshot-cookies, content-type, upgrade, sec-websocket-protocol, sec-websocket-version, " +
+	corsHeaders = "x-file-name, x-clapshot-cookies, x-clapshot-version-of, content-type, upgrade, sec-websocket-protocol, sec-websocket-version, " +
 		"tus-resumable, upload-length, upload-offset, upload-metadata, upload-defer-length, upload-concat"
 	corsExpose = "Location, Upload-Offset, Upload-Length, Upload-Metadata, Tus-Resumable, Tus-Version, Tus-Max-Size, Tus-Extension"
 )

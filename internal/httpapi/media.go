@@ -26,6 +26,7 @@ var mediaTypes = map[string]string{
 	".webp": "image/webp", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
 	".vtt": "text/vtt; charset=utf-8", ".srt": "text/plain; charset=utf-8", ".ass": "text/plain; charset=utf-8",
 	".ssa": "text/plain; charset=utf-8", ".txt": "text/plain; charset=utf-8", ".json": "application/json",
+	".m3u8": "application/vnd.apple.mpegurl", ".m4s": "video/iso.segment", // adaptive ladders
 }
 
 // MediaFiles serves <data-dir>/videos at /videos/ as Clapshot did (nginx

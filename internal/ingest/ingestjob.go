@@ -31,6 +31,8 @@ type processSpec struct {
 	// Backfill: thumbnails for an old media file; failures are logged,
 	// not sent to the owner.
 	Backfill bool `json:"backfill,omitempty"`
+	// Ladder are the renditions of a ladder job.
+	Ladder []media.Rendition `json:"ladder,omitempty"`
 }
 
 // materialize moves a recorded upload into place (see ingestSpec.From).
@@ -91,6 +93,15 @@ func (p *Pipeline) runIngest(ctx context.Context, job store.Job, log *slog.Logge
 		}
 		return p.failIngest(ctx, job, spec, src, "", describeProbeError(err), log)
 	}
+	if spec.VersionOf != "" && !resumeFromOrig {
+		reason, err := p.versionRefusal(ctx, spec, info)
+		if err != nil {
+			return err
+		}
+		if reason != "" {
+			return p.failIngestAs(ctx, job, spec, src, "", "New version refused", reason, log)
+		}
+	}
 	id := spec.MediaID
 	if !resumeFromOrig {
 		if id, err = MediaID(src, spec.UserID, spec.Cookies); err != nil {
@@ -135,7 +146,8 @@ func (p *Pipeline) runIngest(ctx context.Context, job store.Job, log *slog.Logge
 	}
 
 	plan := media.Decide(info, p.o.TargetBitrate)
-	if err := p.record(ctx, job, spec, id, src, probe, info, plan); err != nil {
+	version, err := p.record(ctx, job, spec, id, src, probe, info, plan)
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -147,25 +159,32 @@ func (p *Pipeline) runIngest(ctx context.Context, job store.Job, log *slog.Logge
 		}
 		return p.failIngest(ctx, job, spec, src, id, "cannot record the file in the database: "+err.Error(), log)
 	}
-	log.Info("Media added", "media_file", id, "type", info.Type, "action", plan.Action, "reason", plan.Reason)
+	log.Info("Media added", "media_file", id, "type", info.Type, "action", plan.Action, "reason", plan.Reason, "version_of", spec.VersionOf)
 	wake(p.heavyWake)
 	wake(p.heavyWake)
 
 	cookies, _ := json.Marshal(spec.Cookies)
 	p.publish(ctx, events.Message{Kind: events.MediaFileAdded, UserID: spec.UserID, MediaFileID: id, Details: string(cookies)})
+	added := "Media added."
+	if version.Version > 0 {
+		added = fmt.Sprintf("Version %d added.", version.Version)
+		// The stack's tile and player change.
+		p.publish(ctx, events.Message{Kind: events.MediaFileUpdated, UserID: spec.UserID, MediaFileID: spec.VersionOf})
+	}
 	if plan.Action == media.AsIs {
-		p.publish(ctx, events.Message{Kind: events.OK, UserID: spec.UserID, MediaFileID: id, Text: "Media added."})
+		p.publish(ctx, events.Message{Kind: events.OK, UserID: spec.UserID, MediaFileID: id, Text: added})
 	} else {
 		zero := 0.0
-		p.publish(ctx, events.Message{Kind: events.OK, UserID: spec.UserID, MediaFileID: id, Text: "Media added. Transcoding...",
+		p.publish(ctx, events.Message{Kind: events.OK, UserID: spec.UserID, MediaFileID: id, Text: added + " Transcoding...",
 			Details: "Transcoding because " + plan.Reason, Progress: &zero})
 	}
 	return nil
 }
 
-// record inserts the media file and its processing jobs and finishes the
+// record inserts the media file and its processing jobs, adds it to its
+// version stack if it is a new version (returned), and finishes the
 // ingest job, in one transaction.
-func (p *Pipeline) record(ctx context.Context, job store.Job, spec ingestSpec, id, orig string, probe *media.Probe, info media.Info, plan media.Plan) error {
+func (p *Pipeline) record(ctx context.Context, job store.Job, spec ingestSpec, id, orig string, probe *media.Probe, info media.Info, plan media.Plan) (store.Version, error) {
 	name := filepath.Base(orig)
 	mt := string(info.Type)
 	raw := string(probe.Raw)
@@ -187,12 +206,19 @@ func (p *Pipeline) record(ctx context.Context, job store.Job, spec ingestSpec, i
 	}
 	mediaID := id
 	jobs := p.processingJobs(orig, name, info, plan)
-	return p.db.InTx(ctx, func(q Queries) error {
+	var version store.Version
+	err := p.db.InTx(ctx, func(q Queries) error {
 		if err := q.EnsureUser(ctx, spec.UserID, spec.UserName); err != nil {
 			return err
 		}
 		if err := q.InsertMediaFile(ctx, m); err != nil {
 			return err
+		}
+		if spec.VersionOf != "" {
+			var err error
+			if version, err = q.AddVersion(ctx, spec.VersionOf, id, versionState(plan)); err != nil {
+				return err
+			}
 		}
 		for _, j := range jobs {
 			j.MediaFileID, j.UserID = &mediaID, spec.UserID
@@ -202,11 +228,12 @@ func (p *Pipeline) record(ctx context.Context, job store.Job, spec ingestSpec, i
 		}
 		return q.FinishJob(ctx, job.ID, store.JobDone, "", "")
 	})
+	return version, err
 }
 
 // processingJobs are the jobs a new media file needs: a remux or
 // transcode unless it plays as is, and thumbnails, made by the transcode's
-// own decode when there is one.
+// own decode when there is one; with --hls-ladder, a video's ladder.
 func (p *Pipeline) processingJobs(orig, name string, info media.Info, plan media.Plan) []store.Job {
 	var jobs []store.Job
 	in := info
@@ -216,6 +243,9 @@ func (p *Pipeline) processingJobs(orig, name string, info media.Info, plan media
 	}
 	if !embedThumbs && info.Type != media.Audio {
 		jobs = append(jobs, store.Job{Kind: KindThumbs, Spec: encodeSpec(processSpec{Src: orig, Name: name, Info: &in})})
+	}
+	if j, ok := p.ladderJob(orig, name, info); ok {
+		jobs = append(jobs, j)
 	}
 	return jobs
 }
@@ -236,6 +266,11 @@ func (p *Pipeline) duplicate(ctx context.Context, job store.Job, spec ingestSpec
 // failIngest rejects the file (if there is one) and tells the user, with
 // Clapshot's message for every ingestion failure.
 func (p *Pipeline) failIngest(ctx context.Context, job store.Job, spec ingestSpec, src, id, reason string, log *slog.Logger) error {
+	return p.failIngestAs(ctx, job, spec, src, id, "Error reading media file metadata.", reason, log)
+}
+
+// failIngestAs is failIngest with another message text.
+func (p *Pipeline) failIngestAs(ctx context.Context, job store.Job, spec ingestSpec, src, id, text, reason string, log *slog.Logger) error {
 	ctx = context.WithoutCancel(ctx)
 	details := fmt.Sprintf("'%s': %s", spec.title(), reason)
 	if src != "" {
@@ -249,8 +284,7 @@ func (p *Pipeline) failIngest(ctx context.Context, job store.Job, spec ingestSpe
 	}
 	removeUploadDir(p.l, spec.Path)
 	log.Warn("Ingestion failed", "reason", reason)
-	p.publish(ctx, events.Message{Kind: events.Error, UserID: spec.UserID, MediaFileID: id,
-		Text: "Error reading media file metadata.", Details: details})
+	p.publish(ctx, events.Message{Kind: events.Error, UserID: spec.UserID, MediaFileID: id, Text: text, Details: details})
 	if err := p.db.FinishJob(ctx, job.ID, store.JobFailed, "", reason); err != nil {
 		return err
 	}

@@ -31,6 +31,8 @@ const (
 	KindIngest    = "ingest"
 	KindTranscode = "transcode"
 	KindThumbs    = "thumbs"
+	// KindLadder makes a video's adaptive HLS ladder (Options.Ladder).
+	KindLadder = "ladder"
 )
 
 // Options configure a Pipeline.
@@ -48,6 +50,9 @@ type Options struct {
 	Poll time.Duration
 	// TranscodeScript, if set, replaces ffmpeg for transcodes.
 	TranscodeScript string
+	// Ladder, if set, are the rungs of the adaptive HLS ladder every new
+	// video gets after ingest (--hls-ladder).
+	Ladder []media.Rung
 	// UploadExpiry is how long an unfinished upload is kept.
 	UploadExpiry time.Duration
 	// TrashRetention is how long trashed media are kept (0: forever).
@@ -150,13 +155,13 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		start(func(ctx context.Context) { p.worker(ctx, []string{KindIngest}, p.ingestWake) })
 	}
 	for i := 0; i < p.o.Workers; i++ {
-		start(func(ctx context.Context) { p.worker(ctx, []string{KindTranscode, KindThumbs}, p.heavyWake) })
+		start(func(ctx context.Context) { p.worker(ctx, []string{KindTranscode, KindThumbs, KindLadder}, p.heavyWake) })
 	}
 	if p.o.Poll > 0 {
 		start(p.monitorIncoming)
 	}
 	start(p.cleanupLoop)
-	p.log.Info("Media pipeline started", "workers", p.o.Workers, "transcode_script", p.o.TranscodeScript)
+	p.log.Info("Media pipeline started", "workers", p.o.Workers, "transcode_script", p.o.TranscodeScript, "hls_ladder", len(p.o.Ladder) > 0)
 	<-ctx.Done()
 	wg.Wait()
 	return nil
@@ -228,6 +233,8 @@ func (p *Pipeline) runJob(ctx context.Context, job store.Job) {
 		err = p.runTranscode(ctx, job, log)
 	case KindThumbs:
 		err = p.runThumbs(ctx, job, log)
+	case KindLadder:
+		err = p.runLadder(ctx, job, log)
 	default:
 		err = p.db.FinishJob(context.WithoutCancel(ctx), job.ID, store.JobFailed, "", "unknown job kind "+job.Kind)
 	}

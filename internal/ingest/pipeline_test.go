@@ -255,7 +255,7 @@ func TestProgressText(t *testing.T) {
 		{media.Progress{End: true, Frame: 3}, 100, 4, "Transcoding done.", 1, false},
 	}
 	for _, c := range cases {
-		text, ratio := progressText(c.p, c.total, c.dur)
+		text, ratio := progressText("Transcoding", c.p, c.total, c.dur)
 		if text != c.text || (ratio == nil) != c.noRatio || (ratio != nil && math.Abs(*ratio-c.ratio) > 1e-9) {
 			t.Errorf("%+v: %q %v, want %q %v", c.p, text, ratio, c.text, c.ratio)
 		}

@@ -67,15 +67,7 @@ func (p *Pipeline) runTranscode(ctx context.Context, job store.Job, log *slog.Lo
 	case media.Image:
 		total = 24
 	}
-	var lastSent time.Time
-	progress := func(pr media.Progress) {
-		if !pr.End && time.Since(lastSent) < time.Second {
-			return
-		}
-		lastSent = time.Now()
-		text, ratio := progressText(pr, total, in.Duration)
-		p.publish(ctx, events.Message{Kind: events.Progress, UserID: job.UserID, MediaFileID: id, Text: text, Progress: ratio})
-	}
+	progress := p.progressReporter(ctx, job.UserID, id, "Transcoding", total, in.Duration)
 	started := time.Now()
 	tail, err := p.execute(ctx, job, argv, env, out, p.l.MediaDir(id), progress, log)
 	if ctx.Err() == nil && !errors.Is(err, errJobDeleted) {
@@ -104,6 +96,9 @@ func (p *Pipeline) runTranscode(ctx context.Context, job store.Job, log *slog.Lo
 	dbErr := p.db.InTx(ctx, func(q Queries) error {
 		if linkErr == nil {
 			if err := q.SetRecompressionDone(ctx, id, &now); err != nil {
+				return err
+			}
+			if err := markVersion(ctx, q, id, store.VersionReady); err != nil {
 				return err
 			}
 		}
@@ -278,8 +273,8 @@ func (p *Pipeline) execute(ctx context.Context, job store.Job, argv, env []strin
 	log.Debug("Running", "cmd", media.ShellQuote(argv))
 	err = p.o.Tools.Run(runCtx, argv, media.RunOptions{
 		Env:      env,
-		Stdout:   stdout,
-		Stderr:   io.MultiWriter(stderr, tail),
+		Stdout:   &bestEffort{w: stdout},
+		Stderr:   io.MultiWriter(&bestEffort{w: stderr}, tail),
 		Progress: progress,
 		Started: func(pid int) {
 			pid64, start := int64(pid), processStartTime(pid)
@@ -303,10 +298,31 @@ func (p *Pipeline) execute(ctx context.Context, job store.Job, argv, env []strin
 	return tail.WithCause(), err
 }
 
+// bestEffort writes to w until a write fails, then drops the rest: the
+// log files are on the disk the tool writes to, and when that fills up,
+// the tool's own message (in the tail) must say so, not a failed copy to
+// stderr.txt that would end the run.
+type bestEffort struct {
+	w      io.Writer
+	failed bool
+}
+
+func (b *bestEffort) Write(p []byte) (int, error) {
+	if !b.failed {
+		if _, err := b.w.Write(p); err != nil {
+			b.failed = true
+		}
+	}
+	return len(p), nil
+}
+
 // failProcess ends a failed transcode: partial outputs are removed (the
 // original is untouched and stays playable from orig/ if it can be), the
 // stderr tail is kept in the job and shown to the user.
 func (p *Pipeline) failProcess(ctx context.Context, job store.Job, spec processSpec, out media.Outputs, tail string, err error, log *slog.Logger) error {
+	if job.MediaFileID != nil && !errors.Is(err, errJobDeleted) {
+		p.markVersionFailed(ctx, *job.MediaFileID, log) // the stack keeps its last good version
+	}
 	return p.fail(ctx, job, spec, out, tail, err, "Media transcoding failed", log)
 }
 
@@ -348,6 +364,9 @@ func failureReason(err error, tail string) string {
 	if errors.As(err, &ee) {
 		msg = fmt.Sprintf("%s failed (%s)", ee.Cmd, ee.Status)
 	}
+	if errors.As(err, new(selfExplained)) {
+		return msg
+	}
 	if last := (&media.Tail{Max: len(tail) + 1}); tail != "" {
 		_, _ = last.Write([]byte(tail)) // a Tail is memory: it cannot fail
 		lines := last.LastLines(3)
@@ -359,12 +378,34 @@ func failureReason(err error, tail string) string {
 	return msg
 }
 
-// progressText is Clapshot's progress message and ratio for a report.
+// selfExplained is a failure found after the tool succeeded: the tool's
+// last lines (statistics) do not explain it, so they are left out of the
+// message (the job keeps them).
+type selfExplained struct{ error }
+
+func (e selfExplained) Unwrap() error { return e.error }
+
+// progressReporter sends a run's -progress reports to the user as
+// progress messages about media file id, at most one a second.
+func (p *Pipeline) progressReporter(ctx context.Context, userID, id, verb string, totalFrames int64, duration float64) func(media.Progress) {
+	var lastSent time.Time
+	return func(pr media.Progress) {
+		if !pr.End && time.Since(lastSent) < time.Second {
+			return
+		}
+		lastSent = time.Now()
+		text, ratio := progressText(verb, pr, totalFrames, duration)
+		p.publish(ctx, events.Message{Kind: events.Progress, UserID: userID, MediaFileID: id, Text: text, Progress: ratio})
+	}
+}
+
+// progressText is Clapshot's progress message and ratio for a report
+// ("Transcoding... 42% done (speed: 2.1x)"; verb is the first word).
 // The ratio comes from frames when the total is known, else from time.
-func progressText(pr media.Progress, totalFrames int64, duration float64) (string, *float64) {
+func progressText(verb string, pr media.Progress, totalFrames int64, duration float64) (string, *float64) {
 	if pr.End {
 		one := 1.0
-		return "Transcoding done.", &one
+		return verb + " done.", &one
 	}
 	speed := ""
 	switch {
@@ -380,10 +421,10 @@ func progressText(pr media.Progress, totalFrames int64, duration float64) (strin
 	case duration > 0 && pr.OutTime > 0:
 		ratio = pr.OutTime.Seconds() / duration
 	default:
-		return "Transcoding..." + speed, nil
+		return verb + "..." + speed, nil
 	}
 	ratio = math.Min(ratio, 1)
-	return fmt.Sprintf("Transcoding... %d%% done%s", int(ratio*100), speed), &ratio
+	return fmt.Sprintf("%s... %d%% done%s", verb, int(ratio*100), speed), &ratio
 }
 
 // systemErrorLine is the last line of tail that names a system error, or "".
@@ -412,8 +453,9 @@ func relink(link, target string) error {
 	return nil
 }
 
+// removeAll removes a job's outputs: files, and the directory of a ladder.
 func removeAll(paths []string) {
 	for _, p := range paths {
-		os.Remove(p)
+		os.RemoveAll(p)
 	}
 }

@@ -22,6 +22,8 @@ type Queries interface {
 	Jobs
 	MediaFiles
 	Users
+	HLSLadders
+	Versions
 }
 
 // Jobs is the job queue (ingest_jobs).
@@ -50,6 +52,18 @@ type MediaFiles interface {
 	SetRecompressionDone(ctx context.Context, id string, at *time.Time) error
 	SetThumbnails(ctx context.Context, id string, hasThumb bool, cols, rows *int64, done time.Time) error
 	SetThumbsDone(ctx context.Context, id string, done time.Time) error
+}
+
+// HLSLadders records finished adaptive ladders (media_hls).
+type HLSLadders interface {
+	SetHLSLadder(ctx context.Context, l store.HLSLadder) error
+}
+
+// Versions are the version stacks (media_versions) new versions join.
+type Versions interface {
+	AddVersion(ctx context.Context, targetID, newID, state string) (store.Version, error)
+	// SetVersionState is store.ErrNotFound for a file in no stack.
+	SetVersionState(ctx context.Context, mediaFileID, state string) error
 }
 
 // Users records uploaders.

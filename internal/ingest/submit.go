@@ -39,6 +39,8 @@ type ingestSpec struct {
 	Source   string            `json:"source"` // upload | tus | incoming
 	// MediaID is set once computed, so a resumed job finds its file.
 	MediaID string `json:"media_id,omitempty"`
+	// VersionOf, if set, is the media file this one is a new version of.
+	VersionOf string `json:"version_of,omitempty"`
 }
 
 // MarshalJSON keeps From exact: it names a file in incoming/ as the
@@ -95,6 +97,9 @@ type Upload struct {
 	UserName string
 	Cookies  map[string]string
 	Source   string
+	// VersionOf, if set, makes the file the newest version of that media
+	// file's stack (see CheckVersionTarget).
+	VersionOf string
 }
 
 // NewUploadDir creates upload/<uuid>/ for one file. Cleanup leaves it
@@ -116,7 +121,8 @@ func (p *Pipeline) Submit(ctx context.Context, uploads ...Upload) error {
 			if u.Cookies == nil {
 				u.Cookies = map[string]string{}
 			}
-			spec := ingestSpec{Path: u.Path, Title: u.Title, From: u.From, UserID: u.UserID, UserName: u.UserName, Cookies: u.Cookies, Source: u.Source}
+			spec := ingestSpec{Path: u.Path, Title: u.Title, From: u.From, UserID: u.UserID, UserName: u.UserName, Cookies: u.Cookies,
+				Source: u.Source, VersionOf: u.VersionOf}
 			if _, err := q.InsertJob(ctx, store.Job{Kind: KindIngest, UserID: u.UserID, Spec: encodeSpec(spec)}); err != nil {
 				return err
 			}

@@ -32,6 +32,7 @@ const (
 	metaUser     = "clapshot_user"
 	metaUserName = "clapshot_user_name"
 	metaCookies  = "clapshot_cookies"
+	metaVersion  = "clapshot_version_of"
 )
 
 // TusHandler is the resumable upload endpoint (tus 1.0: creation,
@@ -83,7 +84,15 @@ func (p *Pipeline) TusHandler(o HTTPOptions) (http.Handler, error) {
 				return
 			}
 		}
-		ctx := context.WithValue(r.Context(), uploaderKey{}, uploader{ident: ident, cookies: auth.Cookies(r.Header)})
+		var versionOf string
+		if id == "" && r.Method == http.MethodPost {
+			var err error
+			if versionOf, err = p.versionTarget(r, ident); err != nil {
+				writeVersionError(w, err, p.log.With("user", ident.UserID, "remote", r.RemoteAddr))
+				return
+			}
+		}
+		ctx := context.WithValue(r.Context(), uploaderKey{}, uploader{ident: ident, cookies: auth.Cookies(r.Header), versionOf: versionOf})
 		inner.ServeHTTP(&relativeLocation{ResponseWriter: w}, r.WithContext(ctx))
 	}), nil
 }
@@ -114,6 +123,9 @@ func (p *Pipeline) tusCreate(o HTTPOptions) func(tusd.HookEvent) (tusd.HTTPRespo
 		cookies, _ := json.Marshal(u.cookies)
 		meta := tusd.MetaData{metaFilename: name, metaFiletype: ev.Upload.MetaData[metaFiletype],
 			metaUser: u.ident.UserID, metaUserName: u.ident.UserName, metaCookies: string(cookies)}
+		if u.versionOf != "" {
+			meta[metaVersion] = u.versionOf
+		}
 		p.log.Debug("Resumable upload started", "file", name, "size", ev.Upload.Size, "user", u.ident.UserID)
 		return tusd.HTTPResponse{}, tusd.FileInfoChanges{MetaData: meta}, nil
 	}
@@ -144,7 +156,7 @@ func (p *Pipeline) tusFinish(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
 	}
 	defer done()
 	u := Upload{Path: filepath.Join(dir, mediadir.StoredName(name)), Title: mediadir.Title(name), From: bin, UserID: info.MetaData[metaUser],
-		UserName: info.MetaData[metaUserName], Cookies: cookies, Source: "tus"}
+		UserName: info.MetaData[metaUserName], Cookies: cookies, Source: "tus", VersionOf: info.MetaData[metaVersion]}
 	if err := p.Submit(context.WithoutCancel(ev.Context), u); err != nil {
 		os.Remove(dir)
 		return internal(err)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/clapshot-go/clapshot/internal/auth"
@@ -60,7 +61,12 @@ func (p *Pipeline) UploadHandler(o HTTPOptions) http.Handler {
 				return
 			}
 		}
-		n, err := p.receiveMultipart(r, ident, auth.Cookies(r.Header), o.MaxSize, log)
+		versionOf, err := p.versionTarget(r, ident)
+		if err != nil {
+			writeVersionError(w, err, log)
+			return
+		}
+		n, err := p.receiveMultipart(r, ident, auth.Cookies(r.Header), versionOf, o.MaxSize, log)
 		p.o.Metrics.UploadFinished("multipart", n, err)
 		var he *httpError
 		switch {
@@ -83,7 +89,7 @@ func (p *Pipeline) UploadHandler(o HTTPOptions) http.Handler {
 
 // receiveMultipart stores and queues the files of a multipart request and
 // returns how many bytes of file data it received.
-func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookies map[string]string, maxSize int64, log *slog.Logger) (total int64, err error) {
+func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookies map[string]string, versionOf string, maxSize int64, log *slog.Logger) (total int64, err error) {
 	mt, params, perr := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if perr != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		return 0, fail(http.StatusBadRequest, "Missing boundary")
@@ -122,6 +128,9 @@ func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookie
 		// The raw file name, with any path in it (mime/multipart's
 		// FileName() would silently strip it; it must be refused).
 		raw := dp["filename"]
+		if versionOf != "" && len(uploads) > 0 {
+			return total, fail(http.StatusBadRequest, "A new version is one file; this upload has several")
+		}
 		if err := CheckFileName(raw); err != nil {
 			return total, fail(http.StatusBadRequest, "%s", err.Error())
 		}
@@ -144,7 +153,7 @@ func (p *Pipeline) receiveMultipart(r *http.Request, ident auth.Identity, cookie
 		total += n
 		log.Debug("Upload received", "file", name, "bytes", n)
 		uploads = append(uploads, Upload{Path: final, Title: title, From: final + partialSuffix, UserID: ident.UserID,
-			UserName: ident.UserName, Cookies: cookies, Source: "upload"})
+			UserName: ident.UserName, Cookies: cookies, Source: "upload", VersionOf: versionOf})
 	}
 	if len(uploads) == 0 {
 		return total, fail(http.StatusBadRequest, "No file in the upload (expected a multipart field named 'fileupload')")
@@ -206,6 +215,31 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// VersionOfHeader names the media file an upload is a new version of
+// (our extension; the tus creation request takes it too).
+const VersionOfHeader = "X-Clapshot-Version-Of"
+
+// versionTarget reads and checks VersionOfHeader ("" when absent).
+func (p *Pipeline) versionTarget(r *http.Request, ident auth.Identity) (string, error) {
+	id := strings.TrimSpace(r.Header.Get(VersionOfHeader))
+	if id == "" {
+		return "", nil
+	}
+	return id, p.CheckVersionTarget(r.Context(), ident.UserID, id)
+}
+
+// writeVersionError answers a refused version upload.
+func writeVersionError(w http.ResponseWriter, err error, log *slog.Logger) {
+	var ve *VersionTargetError
+	if errors.As(err, &ve) {
+		log.Warn("Version upload refused", "reason", ve.Msg)
+		http.Error(w, ve.Msg, ve.Status)
+		return
+	}
+	log.Error("Cannot check a version upload", "err", err)
+	http.Error(w, "Upload failed: "+err.Error(), http.StatusInternalServerError)
+}
+
 // checkSpace refuses a request that cannot fit on the disk, before any of
 // it is read (Clapshot #81: say why).
 func (p *Pipeline) checkSpace(size int64) error {
@@ -227,8 +261,9 @@ func (p *Pipeline) checkSpace(size int64) error {
 type uploaderKey struct{}
 
 type uploader struct {
-	ident   auth.Identity
-	cookies map[string]string
+	ident     auth.Identity
+	cookies   map[string]string
+	versionOf string
 }
 
 func uploaderFrom(ctx context.Context) (uploader, bool) {

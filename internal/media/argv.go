@@ -25,6 +25,9 @@ type Outputs struct {
 	Video  string // the browser-safe MP4
 	Poster string // thumbs/thumb.webp
 	Sheet  string // thumbs/sheet-10x10.webp
+	// HLSDir is the directory of an adaptive ladder (LadderArgs), written
+	// whole or removed whole.
+	HLSDir string
 }
 
 // SheetFrames is where a run writes the sheet's 100 frames (raw, in NUT)
@@ -41,7 +44,7 @@ func (o Outputs) SheetFrames() string {
 // Paths lists the outputs that are set, intermediate files included.
 func (o Outputs) Paths() []string {
 	var out []string
-	for _, p := range []string{o.Video, o.Poster, o.Sheet, o.SheetFrames()} {
+	for _, p := range []string{o.Video, o.Poster, o.Sheet, o.SheetFrames(), o.HLSDir} {
 		if p != "" {
 			out = append(out, p)
 		}

@@ -16,6 +16,20 @@ const (
 	Image Type = "image"
 )
 
+// Article is the type with its article, for messages: "a video", "an
+// audio file", "an image".
+func (t Type) Article() string {
+	switch t {
+	case Video:
+		return "a video"
+	case Audio:
+		return "an audio file"
+	case Image:
+		return "an image"
+	}
+	return "'" + string(t) + "'"
+}
+
 // Info is what the pipeline needs to know about a file, derived from its
 // probe. The stream indexes are ffprobe's absolute indexes; -1 is none.
 type Info struct {

@@ -31,6 +31,7 @@ func TestURLsMatchLayout(t *testing.T) {
 			{"poster", u.Thumb(id), l.Poster(id)},
 			{"sheet", u.ThumbSheet(id, 10, 10), l.Sheet(id, 10, 10)},
 			{"playback", u.Transcoded(id), l.VideoLink(id)},
+			{"HLS ladder", u.HLSMaster(id), filepath.Join(l.HLSLink(id), HLSMaster)},
 			{"original", u.Orig(id, name), filepath.Join(l.OrigDir(id), name)},
 			{"subtitle original", u.SubtitleOrig(id, "a b.srt"), l.Path(key(id, subsDir, origDir, "a b.srt"))},
 			{"subtitle WebVTT", u.SubtitleVTT(id, "a b.vtt"), l.Path(key(id, subsDir, "a b.vtt"))},

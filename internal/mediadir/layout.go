@@ -17,6 +17,9 @@
 //	videos/<id>/remuxed_<uuid>.mp4  a remux (video stream copied)
 //	videos/<id>/video.mp4           relative symlink to the playable MP4, when not orig/
 //	videos/<id>/stdout.txt, stderr.txt          the transcode's output
+//	videos/<id>/hls_<uuid>/         the adaptive HLS ladder (--hls-ladder): master.m3u8, <rendition>/...
+//	videos/<id>/hls                 relative symlink to the finished ladder
+//	videos/<id>/hls_<uuid>/stdout.txt, stderr.txt   the ladder run's output
 //	videos/<id>/thumbs/thumb.webp   160×90 poster, letterboxed
 //	videos/<id>/thumbs/sheet-10x10.webp          sprite sheet of 100 frames (video only)
 //	videos/<id>/thumbs/stdout.txt, stderr.txt   the thumbnailer's output
@@ -46,8 +49,12 @@ const (
 	videoLink   = "video.mp4"
 	subsDir     = "subs"
 	drawingsDir = "drawings"
+	hlsLink     = "hls"
 	stillsDir   = "stills"
 )
+
+// HLSMaster is the file name of a ladder's master playlist.
+const HLSMaster = "master.m3u8"
 
 func sheetName(cols, rows int64) string {
 	return "sheet-" + strconv.FormatInt(cols, 10) + "x" + strconv.FormatInt(rows, 10) + ".webp"
@@ -139,6 +146,13 @@ func (l Layout) Transcoded(id string, bitrate int64, uuid string) string {
 func (l Layout) Remuxed(id, uuid string) string {
 	return l.join(videosDir, id, "remuxed_"+uuid+".mp4")
 }
+
+// HLSLink is the hls symlink to the finished ladder directory.
+func (l Layout) HLSLink(id string) string { return l.join(videosDir, id, hlsLink) }
+
+// HLSDir names the directory an attempt at a ladder writes (a new name per
+// attempt; HLSLink is pointed at it when it is complete).
+func (l Layout) HLSDir(id, uuid string) string { return l.join(videosDir, id, hlsLink+"_"+uuid) }
 
 // Path is where the file stored under key (see Files) is on disk.
 func (l Layout) Path(key string) string { return l.join(filepath.FromSlash(key)) }

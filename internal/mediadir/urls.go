@@ -40,6 +40,9 @@ func (u URLs) Orig(mediaFileID, origFilename string) string {
 // Transcoded is the transcoded video (a symlink to the current transcode).
 func (u URLs) Transcoded(mediaFileID string) string { return u.file(mediaFileID, videoLink) }
 
+// HLSMaster is the master playlist of the adaptive ladder.
+func (u URLs) HLSMaster(mediaFileID string) string { return u.file(mediaFileID, hlsLink, HLSMaster) }
+
 // SubtitleOrig is an uploaded subtitle file.
 func (u URLs) SubtitleOrig(mediaFileID, origFilename string) string {
 	return u.file(mediaFileID, subsDir, origDir, EscapeComponent(origFilename))

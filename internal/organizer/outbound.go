@@ -327,9 +327,17 @@ func (b *Backend) mediaFiles(ctx context.Context, q Queries, rows []store.MediaF
 	if err != nil {
 		return nil, err
 	}
+	stacks, err := q.StackInfos(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*pb.MediaFile, len(rows))
 	for i, r := range rows {
-		out[i] = pbconv.MediaFile(r, subs[r.ID], b.URLs, pbconv.MediaFileOptions{})
+		opt := pbconv.MediaFileOptions{}
+		if st, ok := stacks[r.ID]; ok {
+			opt.Stack = &st
+		}
+		out[i] = pbconv.MediaFile(r, subs[r.ID], b.URLs, opt)
 	}
 	return out, nil
 }
@@ -342,14 +350,15 @@ func (o *outbound) DbGetMediaFiles(ctx context.Context, req *pb.DbGetMediaFilesR
 	var rows []store.MediaFile
 	switch f := req.GetFilter().(type) {
 	case *pb.DbGetMediaFilesRequest_All:
-		rows, err = b.DB.ListMediaFiles(ctx, pg)
+		// A version stack is one item: the version standing for it.
+		rows, err = b.DB.ListStackHeads(ctx, pg)
 	case *pb.DbGetMediaFilesRequest_Ids:
 		ids := f.Ids.GetIds()
 		if rows, err = b.DB.GetMediaFiles(ctx, ids); err == nil {
 			rows = pageSlice(inOrder(rows, ids, func(m store.MediaFile) string { return m.ID }), pg)
 		}
 	case *pb.DbGetMediaFilesRequest_UserId:
-		rows, err = b.DB.ListMediaFilesByUser(ctx, f.UserId, pg)
+		rows, err = b.DB.ListStackHeadsByUser(ctx, f.UserId, pg)
 	default:
 		return nil, missingFilter("all, ids, user_id")
 	}

@@ -33,6 +33,12 @@ type MediaFiles interface {
 	ListMediaFiles(ctx context.Context, p store.Page) ([]store.MediaFile, error)
 	ListMediaFilesByUser(ctx context.Context, userID string, p store.Page) ([]store.MediaFile, error)
 	DeleteMediaFile(ctx context.Context, id string) error
+	// ListStackHeads and ListStackHeadsByUser list each version stack as
+	// one media file (the version standing for it); StackInfos says where
+	// files stand in their stacks.
+	ListStackHeads(ctx context.Context, p store.Page) ([]store.MediaFile, error)
+	ListStackHeadsByUser(ctx context.Context, userID string, p store.Page) ([]store.MediaFile, error)
+	StackInfos(ctx context.Context, ids []string) (map[string]store.StackInfo, error)
 }
 
 // Comments are comment rows.

@@ -37,6 +37,22 @@ type MediaFileOptions struct {
 	// NoRawMetadata leaves out processingMetadata.ffprobeMetadataAll, the
 	// raw metadata JSON (often kilobytes), which listings do not need.
 	NoRawMetadata bool
+	// HLS: the media file has an adaptive ladder; hlsUrl is its master
+	// playlist.
+	HLS bool
+	// Stack, if set, is the media file's place in its version stack.
+	Stack *store.StackInfo
+	// Versions, with Stack, lists the stack's versions (their rows and
+	// media files), oldest first, for the player's version switcher.
+	Versions []StackVersion
+}
+
+// StackVersion is one version of a stack, for VersionStack.versions.
+type StackVersion struct {
+	Version store.Version
+	Title   *string
+	// PlaybackURL is what a compare view plays it from ("" if nothing yet).
+	PlaybackURL string
 }
 
 // MediaFile converts a media file row with its subtitles, following
@@ -93,6 +109,21 @@ func MediaFile(m store.MediaFile, subs []store.Subtitle, u mediadir.URLs, opt Me
 	} else if m.RecompressionDone != nil {
 		play := u.Transcoded(m.ID)
 		out.PlaybackUrl = &play
+	}
+	if opt.HLS {
+		hls := u.HLSMaster(m.ID)
+		out.HlsUrl = &hls
+	}
+	if st := opt.Stack; st != nil {
+		vs := &pb.VersionStack{StackId: st.StackID, Version: uint32(st.Version), Count: uint32(st.Count), HeadId: st.Head}
+		for _, v := range opt.Versions {
+			vs.Versions = append(vs.Versions, &pb.VersionStack_Version{MediaFileId: v.Version.MediaFileID,
+				Version: uint32(v.Version.Version), State: v.Version.State, Title: v.Title, AddedTime: Timestamp(v.Version.Added)})
+			if v.PlaybackURL != "" {
+				vs.Versions[len(vs.Versions)-1].PlaybackUrl = &v.PlaybackURL
+			}
+		}
+		out.VersionStack = vs
 	}
 	out.DefaultSubtitleId = rowid.FormatPtr(m.DefaultSubtitleID)
 	for _, s := range subs {

@@ -55,6 +55,18 @@ func TestMediaFileURLs(t *testing.T) {
 	}
 }
 
+// The ladder's URL is there only when it is made, beside the MP4's.
+func TestMediaFileHLS(t *testing.T) {
+	m := store.MediaFile{ID: "1a2b3c4d", UserID: "alice", OrigFilename: new("c.mov"), RecompressionDone: new(time.Now())}
+	if got := MediaFile(m, nil, mediadir.URLs{}, MediaFileOptions{}); got.HlsUrl != nil {
+		t.Errorf("no ladder, but hlsUrl %q", got.GetHlsUrl())
+	}
+	got := MediaFile(m, nil, mediadir.URLs{Base: "https://r.example.com"}, MediaFileOptions{HLS: true})
+	if got.GetHlsUrl() != "https://r.example.com/videos/1a2b3c4d/hls/master.m3u8" || got.GetPlaybackUrl() != "https://r.example.com/videos/1a2b3c4d/video.mp4" {
+		t.Errorf("hlsUrl %q, playbackUrl %q", got.GetHlsUrl(), got.GetPlaybackUrl())
+	}
+}
+
 func TestMessage(t *testing.T) {
 	created := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	got := Message(store.Message{ID: 5, UserID: "u", Created: created, EventName: "video_updated", Message: "m", CommentID: new(int64(3))})

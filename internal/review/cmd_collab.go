@@ -61,6 +61,25 @@ func (s *session) collabReport(c *pb.ClientToServerCmd_CollabReport) error {
 	if c.LoopStartSec != nil && !(finite(*c.LoopStartSec) && finite(*c.LoopEndSec) && *c.LoopStartSec >= 0 && *c.LoopStartSec < *c.LoopEndSec) {
 		return fmt.Errorf("loop range %v..%v must be positions in seconds, start before end", *c.LoopStartSec, *c.LoopEndSec)
 	}
+	if err := checkCompare(c, finite); err != nil {
+		return err
+	}
 	r.report(s.user.UserName, c)
+	return nil
+}
+
+// checkCompare validates a report's compare view (our extension).
+func checkCompare(c *pb.ClientToServerCmd_CollabReport, finite func(float64) bool) error {
+	switch c.GetCompareMode() {
+	case "", "side", "wipe":
+	default:
+		return fmt.Errorf("compareMode %q must be \"side\" or \"wipe\"", c.GetCompareMode())
+	}
+	if len(c.GetCompareMediaFileId()) > 256 {
+		return errors.New("compareMediaFileId is too long")
+	}
+	if w := c.WipePosition; w != nil && !(finite(*w) && *w >= 0 && *w <= 1) {
+		return fmt.Errorf("wipePosition %v must be between 0 and 1", *w)
+	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/clapshot-go/clapshot/internal/mediadir"
+	"github.com/clapshot-go/clapshot/internal/pbconv"
 	"github.com/clapshot-go/clapshot/internal/store"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
@@ -69,7 +70,15 @@ func (s *session) sendOpenMediaFile(ctx context.Context, m store.MediaFile, room
 	if err != nil {
 		return err
 	}
-	mf := s.mediaFile(m, subs)
+	_, lerr := h.opt.DB.GetHLSLadder(ctx, m.ID)
+	if lerr != nil && !errors.Is(lerr, store.ErrNotFound) {
+		return lerr
+	}
+	stack, versions, err := h.stackOptions(ctx, m)
+	if err != nil {
+		return err
+	}
+	mf := s.mediaFile(m, subs, pbconv.MediaFileOptions{HLS: lerr == nil, Stack: stack, Versions: versions})
 	if mf.PlaybackUrl == nil {
 		return errors.New("No playback file")
 	}

@@ -105,6 +105,10 @@ func (r *room) report(from string, rep *pb.ClientToServerCmd_CollabReport) {
 		SubtitleId:   rep.SubtitleId,
 		LoopStartSec: rep.LoopStartSec,
 		LoopEndSec:   rep.LoopEndSec,
+
+		CompareMediaFileId: rep.CompareMediaFileId,
+		CompareMode:        rep.CompareMode,
+		WipePosition:       rep.WipePosition,
 	}
 	b := encode(&pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_CollabEvent_{CollabEvent: ev}})
 	r.mu.Lock()

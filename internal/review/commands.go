@@ -56,6 +56,10 @@ func (s *session) dispatch(cmd *pb.ClientToServerCmd) error {
 	case *pb.ClientToServerCmd_ReorderItems_:
 		err = s.folderOp(s.hub.organizer().ReorderItems(s.ctx, &pb.ReorderItemsRequest{
 			Ses: s.data(), Ids: c.ReorderItems.Ids, ListingData: c.ReorderItems.ListingData}))
+	case *pb.ClientToServerCmd_AddVersion_:
+		err = s.addVersion(c.AddVersion)
+	case *pb.ClientToServerCmd_ListVersionComments_:
+		err = s.listVersionComments(c.ListVersionComments)
 	case *pb.ClientToServerCmd_Logout_:
 		s.hub.log.Info("Logout", "sid", s.sid, "user", s.user.UserID)
 		return errLogout

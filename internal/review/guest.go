@@ -168,6 +168,11 @@ func (s *session) guestNeeds(cmd *pb.ClientToServerCmd) (need access.Permission,
 		return 0, "move items"
 	case *pb.ClientToServerCmd_ReorderItems_:
 		return 0, "reorder items"
+	case *pb.ClientToServerCmd_AddVersion_:
+		return 0, "add a version"
+	case *pb.ClientToServerCmd_ListVersionComments_:
+		// A link grants one file, not the versions stacked with it.
+		return 0, "list version comments"
 	}
 	return 0, commandName(cmd) // a command added later: refused until decided
 }
@@ -240,10 +245,12 @@ func (s *session) guestWrote(c store.Comment) bool {
 // mediaFile converts a media file for this session. A guest gets their
 // link's URLs, no raw metadata (it can hold where and on what a clip was
 // shot), and the original's URL only with the download permission.
-func (s *session) mediaFile(m store.MediaFile, subs []store.Subtitle) *pb.MediaFile {
+func (s *session) mediaFile(m store.MediaFile, subs []store.Subtitle, opts pbconv.MediaFileOptions) *pb.MediaFile {
 	if s.guest == nil {
-		return pbconv.MediaFile(m, subs, s.hub.opt.URLs, pbconv.MediaFileOptions{})
+		return pbconv.MediaFile(m, subs, s.hub.opt.URLs, opts)
 	}
+	// A guest's link grants one file (or a folder's files) by its own URLs:
+	// no ladder or other versions behind them, so the progressive MP4 only.
 	mf := pbconv.MediaFile(m, subs, s.guest.URLs, pbconv.MediaFileOptions{NoRawMetadata: true})
 	if s.guest.Perm < access.PermDownload {
 		mf.OrigUrl = nil
@@ -265,7 +272,7 @@ func (s *session) sharedMediaPage(pageID *string) error {
 	if m.Title != nil && *m.Title != "" {
 		title += ": " + *m.Title
 	}
-	s.send(s.hub.render.ShowPage([]*pb.PageItem{render.SharedListing([]*pb.MediaFile{s.mediaFile(m, subs)})}, pageID, &title))
+	s.send(s.hub.render.ShowPage([]*pb.PageItem{render.SharedListing([]*pb.MediaFile{s.mediaFile(m, subs, pbconv.MediaFileOptions{})})}, pageID, &title))
 	return nil
 }
 

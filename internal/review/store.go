@@ -20,6 +20,7 @@ type Store interface {
 // transaction.
 type Queries interface {
 	MediaFiles
+	Versions
 	Comments
 	Subtitles
 	Messages
@@ -42,6 +43,15 @@ type MediaFiles interface {
 	// single-row calls here.
 	GetMediaFile(ctx context.Context, id string) (store.MediaFile, error)
 	RenameMediaFile(ctx context.Context, id, title string) error
+	// GetHLSLadder is the media file's adaptive ladder, if it has one.
+	GetHLSLadder(ctx context.Context, mediaFileID string) (store.HLSLadder, error)
+}
+
+// Versions are the version stacks (media_versions).
+type Versions interface {
+	AddVersion(ctx context.Context, targetID, newID, state string) (store.Version, error)
+	VersionStack(ctx context.Context, mediaFileID string) ([]store.Version, error)
+	StackInfos(ctx context.Context, ids []string) (map[string]store.StackInfo, error)
 }
 
 // Comments are a media file's comments.

@@ -227,6 +227,16 @@ func TestGuestPermissionMatrix(t *testing.T) {
 		{"reorderItems", "", none, func(f matrixFixture) string {
 			return `{"reorderItems":{"ids":[{"mediaFileId":"` + f.shared.ID + `"}]}}`
 		}, nil, nil},
+		{"addVersion", "", none, func(f matrixFixture) string {
+			return `{"addVersion":{"mediaFileId":"` + f.other.ID + `","versionOf":"` + f.shared.ID + `"}}`
+		}, nil, func(t *testing.T, f matrixFixture) {
+			if infos, err := e.db().StackInfos(ctx, []string{f.shared.ID, f.other.ID}); err != nil || len(infos) != 0 {
+				t.Errorf("stacked: %v %v", infos, err)
+			}
+		}},
+		{"listVersionComments", "", none, func(f matrixFixture) string {
+			return `{"listVersionComments":{"mediaFileId":"` + f.shared.ID + `"}}`
+		}, nil, nil},
 		// listMyMessages and logout are sent on their own below.
 		{"listMyMessages", "", all, nil, nil, nil},
 		{"logout", "", all, nil, nil, nil},

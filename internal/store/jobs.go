@@ -10,7 +10,7 @@ import (
 )
 
 // OwnTables are tables of ours that Clapshot's schema does not have.
-var OwnTables = []string{"ingest_jobs", "review_change_counters", "review_media_changes", "notify_settings", "notify_outbox", "share_links", "share_guests", "share_comments"}
+var OwnTables = []string{"ingest_jobs", "review_change_counters", "review_media_changes", "notify_settings", "notify_outbox", "share_links", "share_guests", "share_comments", "media_hls", "media_versions"}
 
 // Job states.
 const (

@@ -259,6 +259,8 @@ type ClientToServerCmd struct {
 	//	*ClientToServerCmd_MoveToFolder_
 	//	*ClientToServerCmd_ReorderItems_
 	//	*ClientToServerCmd_Logout_
+	//	*ClientToServerCmd_AddVersion_
+	//	*ClientToServerCmd_ListVersionComments_
 	Cmd           isClientToServerCmd_Cmd `protobuf_oneof:"cmd"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -463,6 +465,24 @@ func (x *ClientToServerCmd) GetLogout() *ClientToServerCmd_Logout {
 	return nil
 }
 
+func (x *ClientToServerCmd) GetAddVersion() *ClientToServerCmd_AddVersion {
+	if x != nil {
+		if x, ok := x.Cmd.(*ClientToServerCmd_AddVersion_); ok {
+			return x.AddVersion
+		}
+	}
+	return nil
+}
+
+func (x *ClientToServerCmd) GetListVersionComments() *ClientToServerCmd_ListVersionComments {
+	if x != nil {
+		if x, ok := x.Cmd.(*ClientToServerCmd_ListVersionComments_); ok {
+			return x.ListVersionComments
+		}
+	}
+	return nil
+}
+
 type isClientToServerCmd_Cmd interface {
 	isClientToServerCmd_Cmd()
 }
@@ -539,6 +559,14 @@ type ClientToServerCmd_Logout_ struct {
 	Logout *ClientToServerCmd_Logout `protobuf:"bytes,150,opt,name=logout,proto3,oneof"`
 }
 
+type ClientToServerCmd_AddVersion_ struct {
+	AddVersion *ClientToServerCmd_AddVersion `protobuf:"bytes,1000,opt,name=add_version,json=addVersion,proto3,oneof"`
+}
+
+type ClientToServerCmd_ListVersionComments_ struct {
+	ListVersionComments *ClientToServerCmd_ListVersionComments `protobuf:"bytes,1001,opt,name=list_version_comments,json=listVersionComments,proto3,oneof"`
+}
+
 func (*ClientToServerCmd_OpenNavigationPage_) isClientToServerCmd_Cmd() {}
 
 func (*ClientToServerCmd_OpenMediaFile_) isClientToServerCmd_Cmd() {}
@@ -574,6 +602,10 @@ func (*ClientToServerCmd_MoveToFolder_) isClientToServerCmd_Cmd() {}
 func (*ClientToServerCmd_ReorderItems_) isClientToServerCmd_Cmd() {}
 
 func (*ClientToServerCmd_Logout_) isClientToServerCmd_Cmd() {}
+
+func (*ClientToServerCmd_AddVersion_) isClientToServerCmd_Cmd() {}
+
+func (*ClientToServerCmd_ListVersionComments_) isClientToServerCmd_Cmd() {}
 
 type ServerToClientCmd_Welcome struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -969,10 +1001,14 @@ type ServerToClientCmd_CollabEvent struct {
 	SubtitleId  *string                `protobuf:"bytes,6,opt,name=subtitle_id,json=subtitleId,proto3,oneof" json:"subtitle_id,omitempty"`
 	// Extension: the loop range (seconds), when the sender loops a part
 	// of the media.
-	LoopStartSec  *float64 `protobuf:"fixed64,1000,opt,name=loop_start_sec,json=loopStartSec,proto3,oneof" json:"loop_start_sec,omitempty"`
-	LoopEndSec    *float64 `protobuf:"fixed64,1001,opt,name=loop_end_sec,json=loopEndSec,proto3,oneof" json:"loop_end_sec,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LoopStartSec *float64 `protobuf:"fixed64,1000,opt,name=loop_start_sec,json=loopStartSec,proto3,oneof" json:"loop_start_sec,omitempty"`
+	LoopEndSec   *float64 `protobuf:"fixed64,1001,opt,name=loop_end_sec,json=loopEndSec,proto3,oneof" json:"loop_end_sec,omitempty"`
+	// Extension: the compare view (see CollabReport).
+	CompareMediaFileId *string  `protobuf:"bytes,1002,opt,name=compare_media_file_id,json=compareMediaFileId,proto3,oneof" json:"compare_media_file_id,omitempty"`
+	CompareMode        *string  `protobuf:"bytes,1003,opt,name=compare_mode,json=compareMode,proto3,oneof" json:"compare_mode,omitempty"`
+	WipePosition       *float64 `protobuf:"fixed64,1004,opt,name=wipe_position,json=wipePosition,proto3,oneof" json:"wipe_position,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ServerToClientCmd_CollabEvent) Reset() {
@@ -1057,6 +1093,27 @@ func (x *ServerToClientCmd_CollabEvent) GetLoopStartSec() float64 {
 func (x *ServerToClientCmd_CollabEvent) GetLoopEndSec() float64 {
 	if x != nil && x.LoopEndSec != nil {
 		return *x.LoopEndSec
+	}
+	return 0
+}
+
+func (x *ServerToClientCmd_CollabEvent) GetCompareMediaFileId() string {
+	if x != nil && x.CompareMediaFileId != nil {
+		return *x.CompareMediaFileId
+	}
+	return ""
+}
+
+func (x *ServerToClientCmd_CollabEvent) GetCompareMode() string {
+	if x != nil && x.CompareMode != nil {
+		return *x.CompareMode
+	}
+	return ""
+}
+
+func (x *ServerToClientCmd_CollabEvent) GetWipePosition() float64 {
+	if x != nil && x.WipePosition != nil {
+		return *x.WipePosition
 	}
 	return 0
 }
@@ -1798,10 +1855,16 @@ type ClientToServerCmd_CollabReport struct {
 	Drawing     *string                `protobuf:"bytes,4,opt,name=drawing,proto3,oneof" json:"drawing,omitempty"`
 	SubtitleId  *string                `protobuf:"bytes,5,opt,name=subtitle_id,json=subtitleId,proto3,oneof" json:"subtitle_id,omitempty"`
 	// Extension: see ServerToClientCmd.CollabEvent.
-	LoopStartSec  *float64 `protobuf:"fixed64,1000,opt,name=loop_start_sec,json=loopStartSec,proto3,oneof" json:"loop_start_sec,omitempty"`
-	LoopEndSec    *float64 `protobuf:"fixed64,1001,opt,name=loop_end_sec,json=loopEndSec,proto3,oneof" json:"loop_end_sec,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LoopStartSec *float64 `protobuf:"fixed64,1000,opt,name=loop_start_sec,json=loopStartSec,proto3,oneof" json:"loop_start_sec,omitempty"`
+	LoopEndSec   *float64 `protobuf:"fixed64,1001,opt,name=loop_end_sec,json=loopEndSec,proto3,oneof" json:"loop_end_sec,omitempty"`
+	// Extension: the compare view: the media file shown beside the open
+	// one (unset: no compare view), "side" (side by side) or "wipe",
+	// and the wipe's position (0..1 of the width, from the left).
+	CompareMediaFileId *string  `protobuf:"bytes,1002,opt,name=compare_media_file_id,json=compareMediaFileId,proto3,oneof" json:"compare_media_file_id,omitempty"`
+	CompareMode        *string  `protobuf:"bytes,1003,opt,name=compare_mode,json=compareMode,proto3,oneof" json:"compare_mode,omitempty"`
+	WipePosition       *float64 `protobuf:"fixed64,1004,opt,name=wipe_position,json=wipePosition,proto3,oneof" json:"wipe_position,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ClientToServerCmd_CollabReport) Reset() {
@@ -1879,6 +1942,27 @@ func (x *ClientToServerCmd_CollabReport) GetLoopStartSec() float64 {
 func (x *ClientToServerCmd_CollabReport) GetLoopEndSec() float64 {
 	if x != nil && x.LoopEndSec != nil {
 		return *x.LoopEndSec
+	}
+	return 0
+}
+
+func (x *ClientToServerCmd_CollabReport) GetCompareMediaFileId() string {
+	if x != nil && x.CompareMediaFileId != nil {
+		return *x.CompareMediaFileId
+	}
+	return ""
+}
+
+func (x *ClientToServerCmd_CollabReport) GetCompareMode() string {
+	if x != nil && x.CompareMode != nil {
+		return *x.CompareMode
+	}
+	return ""
+}
+
+func (x *ClientToServerCmd_CollabReport) GetWipePosition() float64 {
+	if x != nil && x.WipePosition != nil {
+		return *x.WipePosition
 	}
 	return 0
 }
@@ -2083,11 +2167,111 @@ func (*ClientToServerCmd_Logout) Descriptor() ([]byte, []int) {
 	return file_client_proto_rawDescGZIP(), []int{1, 17}
 }
 
+// Extension: makes media_file_id (an existing media file of the same
+// kind and owner) the newest version of version_of's stack.
+type ClientToServerCmd_AddVersion struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MediaFileId   string                 `protobuf:"bytes,1,opt,name=media_file_id,json=mediaFileId,proto3" json:"media_file_id,omitempty"`
+	VersionOf     string                 `protobuf:"bytes,2,opt,name=version_of,json=versionOf,proto3" json:"version_of,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientToServerCmd_AddVersion) Reset() {
+	*x = ClientToServerCmd_AddVersion{}
+	mi := &file_client_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientToServerCmd_AddVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientToServerCmd_AddVersion) ProtoMessage() {}
+
+func (x *ClientToServerCmd_AddVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_client_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientToServerCmd_AddVersion.ProtoReflect.Descriptor instead.
+func (*ClientToServerCmd_AddVersion) Descriptor() ([]byte, []int) {
+	return file_client_proto_rawDescGZIP(), []int{1, 18}
+}
+
+func (x *ClientToServerCmd_AddVersion) GetMediaFileId() string {
+	if x != nil {
+		return x.MediaFileId
+	}
+	return ""
+}
+
+func (x *ClientToServerCmd_AddVersion) GetVersionOf() string {
+	if x != nil {
+		return x.VersionOf
+	}
+	return ""
+}
+
+// Extension: the comments of the other versions of media_file_id's
+// stack, answered as addComments (their media_file_id tells them apart).
+type ClientToServerCmd_ListVersionComments struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MediaFileId   string                 `protobuf:"bytes,1,opt,name=media_file_id,json=mediaFileId,proto3" json:"media_file_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientToServerCmd_ListVersionComments) Reset() {
+	*x = ClientToServerCmd_ListVersionComments{}
+	mi := &file_client_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientToServerCmd_ListVersionComments) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientToServerCmd_ListVersionComments) ProtoMessage() {}
+
+func (x *ClientToServerCmd_ListVersionComments) ProtoReflect() protoreflect.Message {
+	mi := &file_client_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientToServerCmd_ListVersionComments.ProtoReflect.Descriptor instead.
+func (*ClientToServerCmd_ListVersionComments) Descriptor() ([]byte, []int) {
+	return file_client_proto_rawDescGZIP(), []int{1, 19}
+}
+
+func (x *ClientToServerCmd_ListVersionComments) GetMediaFileId() string {
+	if x != nil {
+		return x.MediaFileId
+	}
+	return ""
+}
+
 var File_client_proto protoreflect.FileDescriptor
 
 const file_client_proto_rawDesc = "" +
 	"\n" +
-	"\fclient.proto\x12\x0fclapshot.client\x1a\fcommon.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x10\n" +
+	"\fclient.proto\x12\x0fclapshot.client\x1a\fcommon.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x12\n" +
 	"\x11ServerToClientCmd\x12F\n" +
 	"\awelcome\x18\n" +
 	" \x01(\v2*.clapshot.client.ServerToClientCmd.WelcomeH\x00R\awelcome\x12@\n" +
@@ -2132,7 +2316,7 @@ const file_client_proto_rawDesc = "" +
 	"\n" +
 	"DelComment\x12\x1d\n" +
 	"\n" +
-	"comment_id\x18\x01 \x01(\tR\tcommentId\x1a\xd3\x02\n" +
+	"comment_id\x18\x01 \x01(\tR\tcommentId\x1a\x9d\x04\n" +
 	"\vCollabEvent\x12\x1b\n" +
 	"\tfrom_user\x18\x01 \x01(\tR\bfromUser\x12\x16\n" +
 	"\x06paused\x18\x02 \x01(\bR\x06paused\x12\x12\n" +
@@ -2143,12 +2327,18 @@ const file_client_proto_rawDesc = "" +
 	"subtitleId\x88\x01\x01\x12*\n" +
 	"\x0eloop_start_sec\x18\xe8\a \x01(\x01H\x02R\floopStartSec\x88\x01\x01\x12&\n" +
 	"\floop_end_sec\x18\xe9\a \x01(\x01H\x03R\n" +
-	"loopEndSec\x88\x01\x01B\n" +
+	"loopEndSec\x88\x01\x01\x127\n" +
+	"\x15compare_media_file_id\x18\xea\a \x01(\tH\x04R\x12compareMediaFileId\x88\x01\x01\x12'\n" +
+	"\fcompare_mode\x18\xeb\a \x01(\tH\x05R\vcompareMode\x88\x01\x01\x12)\n" +
+	"\rwipe_position\x18\xec\a \x01(\x01H\x06R\fwipePosition\x88\x01\x01B\n" +
 	"\n" +
 	"\b_drawingB\x0e\n" +
 	"\f_subtitle_idB\x11\n" +
 	"\x0f_loop_start_secB\x0f\n" +
-	"\r_loop_end_sec\x1a\xdb\x01\n" +
+	"\r_loop_end_secB\x18\n" +
+	"\x16_compare_media_file_idB\x0f\n" +
+	"\r_compare_modeB\x10\n" +
+	"\x0e_wipe_position\x1a\xdb\x01\n" +
 	"\n" +
 	"SetCookies\x12T\n" +
 	"\acookies\x18\x01 \x03(\v2:.clapshot.client.ServerToClientCmd.SetCookies.CookiesEntryR\acookies\x12;\n" +
@@ -2157,7 +2347,7 @@ const file_client_proto_rawDesc = "" +
 	"\fCookiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x05\n" +
-	"\x03cmd\"\xe5\x1c\n" +
+	"\x03cmd\"\xfd \n" +
 	"\x11ClientToServerCmd\x12i\n" +
 	"\x14open_navigation_page\x18\n" +
 	" \x01(\v25.clapshot.client.ClientToServerCmd.OpenNavigationPageH\x00R\x12openNavigationPage\x12Z\n" +
@@ -2180,7 +2370,10 @@ const file_client_proto_rawDesc = "" +
 	"\rorganizer_cmd\x18x \x01(\v2/.clapshot.client.ClientToServerCmd.OrganizerCmdH\x00R\forganizerCmd\x12X\n" +
 	"\x0emove_to_folder\x18\x82\x01 \x01(\v2/.clapshot.client.ClientToServerCmd.MoveToFolderH\x00R\fmoveToFolder\x12W\n" +
 	"\rreorder_items\x18\x8c\x01 \x01(\v2/.clapshot.client.ClientToServerCmd.ReorderItemsH\x00R\freorderItems\x12D\n" +
-	"\x06logout\x18\x96\x01 \x01(\v2).clapshot.client.ClientToServerCmd.LogoutH\x00R\x06logout\x1a>\n" +
+	"\x06logout\x18\x96\x01 \x01(\v2).clapshot.client.ClientToServerCmd.LogoutH\x00R\x06logout\x12Q\n" +
+	"\vadd_version\x18\xe8\a \x01(\v2-.clapshot.client.ClientToServerCmd.AddVersionH\x00R\n" +
+	"addVersion\x12m\n" +
+	"\x15list_version_comments\x18\xe9\a \x01(\v26.clapshot.client.ClientToServerCmd.ListVersionCommentsH\x00R\x13listVersionComments\x1a>\n" +
 	"\x12OpenNavigationPage\x12\x1c\n" +
 	"\apage_id\x18\x01 \x01(\tH\x00R\x06pageId\x88\x01\x01B\n" +
 	"\n" +
@@ -2241,7 +2434,7 @@ const file_client_proto_rawDesc = "" +
 	"JoinCollab\x12\x1b\n" +
 	"\tcollab_id\x18\x01 \x01(\tR\bcollabId\x12\"\n" +
 	"\rmedia_file_id\x18\x02 \x01(\tR\vmediaFileId\x1a\r\n" +
-	"\vLeaveCollab\x1a\xb7\x02\n" +
+	"\vLeaveCollab\x1a\x81\x04\n" +
 	"\fCollabReport\x12\x16\n" +
 	"\x06paused\x18\x01 \x01(\bR\x06paused\x12\x12\n" +
 	"\x04loop\x18\x02 \x01(\bR\x04loop\x12\"\n" +
@@ -2251,12 +2444,18 @@ const file_client_proto_rawDesc = "" +
 	"subtitleId\x88\x01\x01\x12*\n" +
 	"\x0eloop_start_sec\x18\xe8\a \x01(\x01H\x02R\floopStartSec\x88\x01\x01\x12&\n" +
 	"\floop_end_sec\x18\xe9\a \x01(\x01H\x03R\n" +
-	"loopEndSec\x88\x01\x01B\n" +
+	"loopEndSec\x88\x01\x01\x127\n" +
+	"\x15compare_media_file_id\x18\xea\a \x01(\tH\x04R\x12compareMediaFileId\x88\x01\x01\x12'\n" +
+	"\fcompare_mode\x18\xeb\a \x01(\tH\x05R\vcompareMode\x88\x01\x01\x12)\n" +
+	"\rwipe_position\x18\xec\a \x01(\x01H\x06R\fwipePosition\x88\x01\x01B\n" +
 	"\n" +
 	"\b_drawingB\x0e\n" +
 	"\f_subtitle_idB\x11\n" +
 	"\x0f_loop_start_secB\x0f\n" +
-	"\r_loop_end_sec\x1a4\n" +
+	"\r_loop_end_secB\x18\n" +
+	"\x16_compare_media_file_idB\x0f\n" +
+	"\r_compare_modeB\x10\n" +
+	"\x0e_wipe_position\x1a4\n" +
 	"\fOrganizerCmd\x12\x10\n" +
 	"\x03cmd\x18\x01 \x01(\tR\x03cmd\x12\x12\n" +
 	"\x04args\x18\x02 \x01(\tR\x04args\x1a\x81\x02\n" +
@@ -2273,7 +2472,14 @@ const file_client_proto_rawDesc = "" +
 	"\x10ListingDataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a\b\n" +
-	"\x06LogoutB\x05\n" +
+	"\x06Logout\x1aO\n" +
+	"\n" +
+	"AddVersion\x12\"\n" +
+	"\rmedia_file_id\x18\x01 \x01(\tR\vmediaFileId\x12\x1d\n" +
+	"\n" +
+	"version_of\x18\x02 \x01(\tR\tversionOf\x1a9\n" +
+	"\x13ListVersionComments\x12\"\n" +
+	"\rmedia_file_id\x18\x01 \x01(\tR\vmediaFileIdB\x05\n" +
 	"\x03cmdB2Z0github.com/clapshot-go/clapshot/proto/clapshotpbP\x00b\x06proto3"
 
 var (
@@ -2288,50 +2494,52 @@ func file_client_proto_rawDescGZIP() []byte {
 	return file_client_proto_rawDescData
 }
 
-var file_client_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_client_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_client_proto_goTypes = []any{
-	(*ServerToClientCmd)(nil),                    // 0: clapshot.client.ServerToClientCmd
-	(*ClientToServerCmd)(nil),                    // 1: clapshot.client.ClientToServerCmd
-	(*ServerToClientCmd_Welcome)(nil),            // 2: clapshot.client.ServerToClientCmd.Welcome
-	(*ServerToClientCmd_Error)(nil),              // 3: clapshot.client.ServerToClientCmd.Error
-	(*ServerToClientCmd_ShowPage)(nil),           // 4: clapshot.client.ServerToClientCmd.ShowPage
-	(*ServerToClientCmd_DefineActions)(nil),      // 5: clapshot.client.ServerToClientCmd.DefineActions
-	(*ServerToClientCmd_ShowMessages)(nil),       // 6: clapshot.client.ServerToClientCmd.ShowMessages
-	(*ServerToClientCmd_OpenMediaFile)(nil),      // 7: clapshot.client.ServerToClientCmd.OpenMediaFile
-	(*ServerToClientCmd_AddComments)(nil),        // 8: clapshot.client.ServerToClientCmd.AddComments
-	(*ServerToClientCmd_DelComment)(nil),         // 9: clapshot.client.ServerToClientCmd.DelComment
-	(*ServerToClientCmd_CollabEvent)(nil),        // 10: clapshot.client.ServerToClientCmd.CollabEvent
-	(*ServerToClientCmd_SetCookies)(nil),         // 11: clapshot.client.ServerToClientCmd.SetCookies
-	nil,                                          // 12: clapshot.client.ServerToClientCmd.DefineActions.ActionsEntry
-	nil,                                          // 13: clapshot.client.ServerToClientCmd.SetCookies.CookiesEntry
-	(*ClientToServerCmd_OpenNavigationPage)(nil), // 14: clapshot.client.ClientToServerCmd.OpenNavigationPage
-	(*ClientToServerCmd_OpenMediaFile)(nil),      // 15: clapshot.client.ClientToServerCmd.OpenMediaFile
-	(*ClientToServerCmd_DelMediaFile)(nil),       // 16: clapshot.client.ClientToServerCmd.DelMediaFile
-	(*ClientToServerCmd_RenameMediaFile)(nil),    // 17: clapshot.client.ClientToServerCmd.RenameMediaFile
-	(*ClientToServerCmd_AddComment)(nil),         // 18: clapshot.client.ClientToServerCmd.AddComment
-	(*ClientToServerCmd_EditComment)(nil),        // 19: clapshot.client.ClientToServerCmd.EditComment
-	(*ClientToServerCmd_DelComment)(nil),         // 20: clapshot.client.ClientToServerCmd.DelComment
-	(*ClientToServerCmd_AddSubtitle)(nil),        // 21: clapshot.client.ClientToServerCmd.AddSubtitle
-	(*ClientToServerCmd_EditSubtitleInfo)(nil),   // 22: clapshot.client.ClientToServerCmd.EditSubtitleInfo
-	(*ClientToServerCmd_DelSubtitle)(nil),        // 23: clapshot.client.ClientToServerCmd.DelSubtitle
-	(*ClientToServerCmd_ListMyMessages)(nil),     // 24: clapshot.client.ClientToServerCmd.ListMyMessages
-	(*ClientToServerCmd_JoinCollab)(nil),         // 25: clapshot.client.ClientToServerCmd.JoinCollab
-	(*ClientToServerCmd_LeaveCollab)(nil),        // 26: clapshot.client.ClientToServerCmd.LeaveCollab
-	(*ClientToServerCmd_CollabReport)(nil),       // 27: clapshot.client.ClientToServerCmd.CollabReport
-	(*ClientToServerCmd_OrganizerCmd)(nil),       // 28: clapshot.client.ClientToServerCmd.OrganizerCmd
-	(*ClientToServerCmd_MoveToFolder)(nil),       // 29: clapshot.client.ClientToServerCmd.MoveToFolder
-	(*ClientToServerCmd_ReorderItems)(nil),       // 30: clapshot.client.ClientToServerCmd.ReorderItems
-	(*ClientToServerCmd_Logout)(nil),             // 31: clapshot.client.ClientToServerCmd.Logout
-	nil,                                          // 32: clapshot.client.ClientToServerCmd.MoveToFolder.ListingDataEntry
-	nil,                                          // 33: clapshot.client.ClientToServerCmd.ReorderItems.ListingDataEntry
-	(*UserInfo)(nil),                             // 34: clapshot.UserInfo
-	(*PageItem)(nil),                             // 35: clapshot.PageItem
-	(*UserMessage)(nil),                          // 36: clapshot.UserMessage
-	(*MediaFile)(nil),                            // 37: clapshot.MediaFile
-	(*Comment)(nil),                              // 38: clapshot.Comment
-	(*timestamppb.Timestamp)(nil),                // 39: google.protobuf.Timestamp
-	(*ActionDef)(nil),                            // 40: clapshot.ActionDef
-	(*FolderItemID)(nil),                         // 41: clapshot.FolderItemID
+	(*ServerToClientCmd)(nil),                     // 0: clapshot.client.ServerToClientCmd
+	(*ClientToServerCmd)(nil),                     // 1: clapshot.client.ClientToServerCmd
+	(*ServerToClientCmd_Welcome)(nil),             // 2: clapshot.client.ServerToClientCmd.Welcome
+	(*ServerToClientCmd_Error)(nil),               // 3: clapshot.client.ServerToClientCmd.Error
+	(*ServerToClientCmd_ShowPage)(nil),            // 4: clapshot.client.ServerToClientCmd.ShowPage
+	(*ServerToClientCmd_DefineActions)(nil),       // 5: clapshot.client.ServerToClientCmd.DefineActions
+	(*ServerToClientCmd_ShowMessages)(nil),        // 6: clapshot.client.ServerToClientCmd.ShowMessages
+	(*ServerToClientCmd_OpenMediaFile)(nil),       // 7: clapshot.client.ServerToClientCmd.OpenMediaFile
+	(*ServerToClientCmd_AddComments)(nil),         // 8: clapshot.client.ServerToClientCmd.AddComments
+	(*ServerToClientCmd_DelComment)(nil),          // 9: clapshot.client.ServerToClientCmd.DelComment
+	(*ServerToClientCmd_CollabEvent)(nil),         // 10: clapshot.client.ServerToClientCmd.CollabEvent
+	(*ServerToClientCmd_SetCookies)(nil),          // 11: clapshot.client.ServerToClientCmd.SetCookies
+	nil,                                           // 12: clapshot.client.ServerToClientCmd.DefineActions.ActionsEntry
+	nil,                                           // 13: clapshot.client.ServerToClientCmd.SetCookies.CookiesEntry
+	(*ClientToServerCmd_OpenNavigationPage)(nil),  // 14: clapshot.client.ClientToServerCmd.OpenNavigationPage
+	(*ClientToServerCmd_OpenMediaFile)(nil),       // 15: clapshot.client.ClientToServerCmd.OpenMediaFile
+	(*ClientToServerCmd_DelMediaFile)(nil),        // 16: clapshot.client.ClientToServerCmd.DelMediaFile
+	(*ClientToServerCmd_RenameMediaFile)(nil),     // 17: clapshot.client.ClientToServerCmd.RenameMediaFile
+	(*ClientToServerCmd_AddComment)(nil),          // 18: clapshot.client.ClientToServerCmd.AddComment
+	(*ClientToServerCmd_EditComment)(nil),         // 19: clapshot.client.ClientToServerCmd.EditComment
+	(*ClientToServerCmd_DelComment)(nil),          // 20: clapshot.client.ClientToServerCmd.DelComment
+	(*ClientToServerCmd_AddSubtitle)(nil),         // 21: clapshot.client.ClientToServerCmd.AddSubtitle
+	(*ClientToServerCmd_EditSubtitleInfo)(nil),    // 22: clapshot.client.ClientToServerCmd.EditSubtitleInfo
+	(*ClientToServerCmd_DelSubtitle)(nil),         // 23: clapshot.client.ClientToServerCmd.DelSubtitle
+	(*ClientToServerCmd_ListMyMessages)(nil),      // 24: clapshot.client.ClientToServerCmd.ListMyMessages
+	(*ClientToServerCmd_JoinCollab)(nil),          // 25: clapshot.client.ClientToServerCmd.JoinCollab
+	(*ClientToServerCmd_LeaveCollab)(nil),         // 26: clapshot.client.ClientToServerCmd.LeaveCollab
+	(*ClientToServerCmd_CollabReport)(nil),        // 27: clapshot.client.ClientToServerCmd.CollabReport
+	(*ClientToServerCmd_OrganizerCmd)(nil),        // 28: clapshot.client.ClientToServerCmd.OrganizerCmd
+	(*ClientToServerCmd_MoveToFolder)(nil),        // 29: clapshot.client.ClientToServerCmd.MoveToFolder
+	(*ClientToServerCmd_ReorderItems)(nil),        // 30: clapshot.client.ClientToServerCmd.ReorderItems
+	(*ClientToServerCmd_Logout)(nil),              // 31: clapshot.client.ClientToServerCmd.Logout
+	(*ClientToServerCmd_AddVersion)(nil),          // 32: clapshot.client.ClientToServerCmd.AddVersion
+	(*ClientToServerCmd_ListVersionComments)(nil), // 33: clapshot.client.ClientToServerCmd.ListVersionComments
+	nil,                           // 34: clapshot.client.ClientToServerCmd.MoveToFolder.ListingDataEntry
+	nil,                           // 35: clapshot.client.ClientToServerCmd.ReorderItems.ListingDataEntry
+	(*UserInfo)(nil),              // 36: clapshot.UserInfo
+	(*PageItem)(nil),              // 37: clapshot.PageItem
+	(*UserMessage)(nil),           // 38: clapshot.UserMessage
+	(*MediaFile)(nil),             // 39: clapshot.MediaFile
+	(*Comment)(nil),               // 40: clapshot.Comment
+	(*timestamppb.Timestamp)(nil), // 41: google.protobuf.Timestamp
+	(*ActionDef)(nil),             // 42: clapshot.ActionDef
+	(*FolderItemID)(nil),          // 43: clapshot.FolderItemID
 }
 var file_client_proto_depIdxs = []int32{
 	2,  // 0: clapshot.client.ServerToClientCmd.welcome:type_name -> clapshot.client.ServerToClientCmd.Welcome
@@ -2362,24 +2570,26 @@ var file_client_proto_depIdxs = []int32{
 	29, // 25: clapshot.client.ClientToServerCmd.move_to_folder:type_name -> clapshot.client.ClientToServerCmd.MoveToFolder
 	30, // 26: clapshot.client.ClientToServerCmd.reorder_items:type_name -> clapshot.client.ClientToServerCmd.ReorderItems
 	31, // 27: clapshot.client.ClientToServerCmd.logout:type_name -> clapshot.client.ClientToServerCmd.Logout
-	34, // 28: clapshot.client.ServerToClientCmd.Welcome.user:type_name -> clapshot.UserInfo
-	35, // 29: clapshot.client.ServerToClientCmd.ShowPage.page_items:type_name -> clapshot.PageItem
-	12, // 30: clapshot.client.ServerToClientCmd.DefineActions.actions:type_name -> clapshot.client.ServerToClientCmd.DefineActions.ActionsEntry
-	36, // 31: clapshot.client.ServerToClientCmd.ShowMessages.msgs:type_name -> clapshot.UserMessage
-	37, // 32: clapshot.client.ServerToClientCmd.OpenMediaFile.media_file:type_name -> clapshot.MediaFile
-	38, // 33: clapshot.client.ServerToClientCmd.AddComments.comments:type_name -> clapshot.Comment
-	13, // 34: clapshot.client.ServerToClientCmd.SetCookies.cookies:type_name -> clapshot.client.ServerToClientCmd.SetCookies.CookiesEntry
-	39, // 35: clapshot.client.ServerToClientCmd.SetCookies.expire_time:type_name -> google.protobuf.Timestamp
-	40, // 36: clapshot.client.ServerToClientCmd.DefineActions.ActionsEntry.value:type_name -> clapshot.ActionDef
-	41, // 37: clapshot.client.ClientToServerCmd.MoveToFolder.ids:type_name -> clapshot.FolderItemID
-	32, // 38: clapshot.client.ClientToServerCmd.MoveToFolder.listing_data:type_name -> clapshot.client.ClientToServerCmd.MoveToFolder.ListingDataEntry
-	41, // 39: clapshot.client.ClientToServerCmd.ReorderItems.ids:type_name -> clapshot.FolderItemID
-	33, // 40: clapshot.client.ClientToServerCmd.ReorderItems.listing_data:type_name -> clapshot.client.ClientToServerCmd.ReorderItems.ListingDataEntry
-	41, // [41:41] is the sub-list for method output_type
-	41, // [41:41] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	32, // 28: clapshot.client.ClientToServerCmd.add_version:type_name -> clapshot.client.ClientToServerCmd.AddVersion
+	33, // 29: clapshot.client.ClientToServerCmd.list_version_comments:type_name -> clapshot.client.ClientToServerCmd.ListVersionComments
+	36, // 30: clapshot.client.ServerToClientCmd.Welcome.user:type_name -> clapshot.UserInfo
+	37, // 31: clapshot.client.ServerToClientCmd.ShowPage.page_items:type_name -> clapshot.PageItem
+	12, // 32: clapshot.client.ServerToClientCmd.DefineActions.actions:type_name -> clapshot.client.ServerToClientCmd.DefineActions.ActionsEntry
+	38, // 33: clapshot.client.ServerToClientCmd.ShowMessages.msgs:type_name -> clapshot.UserMessage
+	39, // 34: clapshot.client.ServerToClientCmd.OpenMediaFile.media_file:type_name -> clapshot.MediaFile
+	40, // 35: clapshot.client.ServerToClientCmd.AddComments.comments:type_name -> clapshot.Comment
+	13, // 36: clapshot.client.ServerToClientCmd.SetCookies.cookies:type_name -> clapshot.client.ServerToClientCmd.SetCookies.CookiesEntry
+	41, // 37: clapshot.client.ServerToClientCmd.SetCookies.expire_time:type_name -> google.protobuf.Timestamp
+	42, // 38: clapshot.client.ServerToClientCmd.DefineActions.ActionsEntry.value:type_name -> clapshot.ActionDef
+	43, // 39: clapshot.client.ClientToServerCmd.MoveToFolder.ids:type_name -> clapshot.FolderItemID
+	34, // 40: clapshot.client.ClientToServerCmd.MoveToFolder.listing_data:type_name -> clapshot.client.ClientToServerCmd.MoveToFolder.ListingDataEntry
+	43, // 41: clapshot.client.ClientToServerCmd.ReorderItems.ids:type_name -> clapshot.FolderItemID
+	35, // 42: clapshot.client.ClientToServerCmd.ReorderItems.listing_data:type_name -> clapshot.client.ClientToServerCmd.ReorderItems.ListingDataEntry
+	43, // [43:43] is the sub-list for method output_type
+	43, // [43:43] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_client_proto_init() }
@@ -2419,6 +2629,8 @@ func file_client_proto_init() {
 		(*ClientToServerCmd_MoveToFolder_)(nil),
 		(*ClientToServerCmd_ReorderItems_)(nil),
 		(*ClientToServerCmd_Logout_)(nil),
+		(*ClientToServerCmd_AddVersion_)(nil),
+		(*ClientToServerCmd_ListVersionComments_)(nil),
 	}
 	file_client_proto_msgTypes[4].OneofWrappers = []any{}
 	file_client_proto_msgTypes[10].OneofWrappers = []any{}
@@ -2432,7 +2644,7 @@ func file_client_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_client_proto_rawDesc), len(file_client_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   34,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -82,7 +82,7 @@ func (x UserMessage_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use UserMessage_Type.Descriptor instead.
 func (UserMessage_Type) EnumDescriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{7, 0}
+	return file_common_proto_rawDescGZIP(), []int{8, 0}
 }
 
 type ScriptCall_Lang int32
@@ -125,7 +125,7 @@ func (x ScriptCall_Lang) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ScriptCall_Lang.Descriptor instead.
 func (ScriptCall_Lang) EnumDescriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{15, 0}
+	return file_common_proto_rawDescGZIP(), []int{16, 0}
 }
 
 type Empty struct {
@@ -178,8 +178,14 @@ type MediaFile struct {
 	DefaultSubtitleId  *string                      `protobuf:"bytes,21,opt,name=default_subtitle_id,json=defaultSubtitleId,proto3,oneof" json:"default_subtitle_id,omitempty"`
 	PlaybackUrl        *string                      `protobuf:"bytes,100,opt,name=playback_url,json=playbackUrl,proto3,oneof" json:"playback_url,omitempty"` // what the player loads
 	OrigUrl            *string                      `protobuf:"bytes,101,opt,name=orig_url,json=origUrl,proto3,oneof" json:"orig_url,omitempty"`             // the original upload
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Extension: the master playlist of the adaptive HLS ladder
+	// (--hls-ladder), once it is made. A player that cannot play HLS, or
+	// Clapshot's client, uses playback_url.
+	HlsUrl *string `protobuf:"bytes,1000,opt,name=hls_url,json=hlsUrl,proto3,oneof" json:"hls_url,omitempty"`
+	// Extension: the version stack this media file is in, if any.
+	VersionStack  *VersionStack `protobuf:"bytes,1001,opt,name=version_stack,json=versionStack,proto3,oneof" json:"version_stack,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MediaFile) Reset() {
@@ -296,6 +302,99 @@ func (x *MediaFile) GetOrigUrl() string {
 	return ""
 }
 
+func (x *MediaFile) GetHlsUrl() string {
+	if x != nil && x.HlsUrl != nil {
+		return *x.HlsUrl
+	}
+	return ""
+}
+
+func (x *MediaFile) GetVersionStack() *VersionStack {
+	if x != nil {
+		return x.VersionStack
+	}
+	return nil
+}
+
+// Extension: a stack of versions of one piece of media (cut 1, cut 2,
+// ...). Every version is a media file of its own, with its own comments;
+// listings show a stack as one item, the version standing for it (head).
+type VersionStack struct {
+	state         protoimpl.MessageState  `protogen:"open.v1"`
+	StackId       string                  `protobuf:"bytes,1,opt,name=stack_id,json=stackId,proto3" json:"stack_id,omitempty"` // the id of the stack's first media file
+	Version       uint32                  `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`               // this media file's number (1, 2, ...)
+	Count         uint32                  `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`                   // how many versions the stack has
+	HeadId        string                  `protobuf:"bytes,4,opt,name=head_id,json=headId,proto3" json:"head_id,omitempty"`    // the newest ready version, which listings show
+	Versions      []*VersionStack_Version `protobuf:"bytes,5,rep,name=versions,proto3" json:"versions,omitempty"`              // every version, oldest first (only when a file is opened)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VersionStack) Reset() {
+	*x = VersionStack{}
+	mi := &file_common_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VersionStack) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VersionStack) ProtoMessage() {}
+
+func (x *VersionStack) ProtoReflect() protoreflect.Message {
+	mi := &file_common_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VersionStack.ProtoReflect.Descriptor instead.
+func (*VersionStack) Descriptor() ([]byte, []int) {
+	return file_common_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *VersionStack) GetStackId() string {
+	if x != nil {
+		return x.StackId
+	}
+	return ""
+}
+
+func (x *VersionStack) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *VersionStack) GetCount() uint32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *VersionStack) GetHeadId() string {
+	if x != nil {
+		return x.HeadId
+	}
+	return ""
+}
+
+func (x *VersionStack) GetVersions() []*VersionStack_Version {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
 type MediaFileDuration struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Duration      float64                `protobuf:"fixed64,1,opt,name=duration,proto3" json:"duration,omitempty"` // seconds
@@ -307,7 +406,7 @@ type MediaFileDuration struct {
 
 func (x *MediaFileDuration) Reset() {
 	*x = MediaFileDuration{}
-	mi := &file_common_proto_msgTypes[2]
+	mi := &file_common_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -319,7 +418,7 @@ func (x *MediaFileDuration) String() string {
 func (*MediaFileDuration) ProtoMessage() {}
 
 func (x *MediaFileDuration) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[2]
+	mi := &file_common_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -332,7 +431,7 @@ func (x *MediaFileDuration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaFileDuration.ProtoReflect.Descriptor instead.
 func (*MediaFileDuration) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{2}
+	return file_common_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *MediaFileDuration) GetDuration() float64 {
@@ -368,7 +467,7 @@ type MediaFileProcessingMetadata struct {
 
 func (x *MediaFileProcessingMetadata) Reset() {
 	*x = MediaFileProcessingMetadata{}
-	mi := &file_common_proto_msgTypes[3]
+	mi := &file_common_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -380,7 +479,7 @@ func (x *MediaFileProcessingMetadata) String() string {
 func (*MediaFileProcessingMetadata) ProtoMessage() {}
 
 func (x *MediaFileProcessingMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[3]
+	mi := &file_common_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -393,7 +492,7 @@ func (x *MediaFileProcessingMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaFileProcessingMetadata.ProtoReflect.Descriptor instead.
 func (*MediaFileProcessingMetadata) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{3}
+	return file_common_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *MediaFileProcessingMetadata) GetRecompressionDone() *timestamppb.Timestamp {
@@ -434,7 +533,7 @@ type MediaFilePreviewData struct {
 
 func (x *MediaFilePreviewData) Reset() {
 	*x = MediaFilePreviewData{}
-	mi := &file_common_proto_msgTypes[4]
+	mi := &file_common_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -446,7 +545,7 @@ func (x *MediaFilePreviewData) String() string {
 func (*MediaFilePreviewData) ProtoMessage() {}
 
 func (x *MediaFilePreviewData) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[4]
+	mi := &file_common_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -459,7 +558,7 @@ func (x *MediaFilePreviewData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaFilePreviewData.ProtoReflect.Descriptor instead.
 func (*MediaFilePreviewData) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{4}
+	return file_common_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *MediaFilePreviewData) GetThumbUrl() string {
@@ -493,7 +592,7 @@ type Subtitle struct {
 
 func (x *Subtitle) Reset() {
 	*x = Subtitle{}
-	mi := &file_common_proto_msgTypes[5]
+	mi := &file_common_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -505,7 +604,7 @@ func (x *Subtitle) String() string {
 func (*Subtitle) ProtoMessage() {}
 
 func (x *Subtitle) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[5]
+	mi := &file_common_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -518,7 +617,7 @@ func (x *Subtitle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subtitle.ProtoReflect.Descriptor instead.
 func (*Subtitle) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{5}
+	return file_common_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Subtitle) GetId() string {
@@ -607,7 +706,7 @@ type Comment struct {
 
 func (x *Comment) Reset() {
 	*x = Comment{}
-	mi := &file_common_proto_msgTypes[6]
+	mi := &file_common_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -619,7 +718,7 @@ func (x *Comment) String() string {
 func (*Comment) ProtoMessage() {}
 
 func (x *Comment) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[6]
+	mi := &file_common_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -632,7 +731,7 @@ func (x *Comment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Comment.ProtoReflect.Descriptor instead.
 func (*Comment) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{6}
+	return file_common_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Comment) GetId() string {
@@ -743,7 +842,7 @@ type UserMessage struct {
 
 func (x *UserMessage) Reset() {
 	*x = UserMessage{}
-	mi := &file_common_proto_msgTypes[7]
+	mi := &file_common_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -755,7 +854,7 @@ func (x *UserMessage) String() string {
 func (*UserMessage) ProtoMessage() {}
 
 func (x *UserMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[7]
+	mi := &file_common_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -768,7 +867,7 @@ func (x *UserMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserMessage.ProtoReflect.Descriptor instead.
 func (*UserMessage) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{7}
+	return file_common_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UserMessage) GetId() string {
@@ -847,7 +946,7 @@ type PageItem struct {
 
 func (x *PageItem) Reset() {
 	*x = PageItem{}
-	mi := &file_common_proto_msgTypes[8]
+	mi := &file_common_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -859,7 +958,7 @@ func (x *PageItem) String() string {
 func (*PageItem) ProtoMessage() {}
 
 func (x *PageItem) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[8]
+	mi := &file_common_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -872,7 +971,7 @@ func (x *PageItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PageItem.ProtoReflect.Descriptor instead.
 func (*PageItem) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{8}
+	return file_common_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PageItem) GetItem() isPageItem_Item {
@@ -929,7 +1028,7 @@ type FolderItemID struct {
 
 func (x *FolderItemID) Reset() {
 	*x = FolderItemID{}
-	mi := &file_common_proto_msgTypes[9]
+	mi := &file_common_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -941,7 +1040,7 @@ func (x *FolderItemID) String() string {
 func (*FolderItemID) ProtoMessage() {}
 
 func (x *FolderItemID) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[9]
+	mi := &file_common_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -954,7 +1053,7 @@ func (x *FolderItemID) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FolderItemID.ProtoReflect.Descriptor instead.
 func (*FolderItemID) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{9}
+	return file_common_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FolderItemID) GetItem() isFolderItemID_Item {
@@ -1011,7 +1110,7 @@ type ActionUIProps struct {
 
 func (x *ActionUIProps) Reset() {
 	*x = ActionUIProps{}
-	mi := &file_common_proto_msgTypes[10]
+	mi := &file_common_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1023,7 +1122,7 @@ func (x *ActionUIProps) String() string {
 func (*ActionUIProps) ProtoMessage() {}
 
 func (x *ActionUIProps) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[10]
+	mi := &file_common_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1036,7 +1135,7 @@ func (x *ActionUIProps) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActionUIProps.ProtoReflect.Descriptor instead.
 func (*ActionUIProps) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{10}
+	return file_common_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ActionUIProps) GetLabel() string {
@@ -1084,7 +1183,7 @@ type ActionDef struct {
 
 func (x *ActionDef) Reset() {
 	*x = ActionDef{}
-	mi := &file_common_proto_msgTypes[11]
+	mi := &file_common_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1096,7 +1195,7 @@ func (x *ActionDef) String() string {
 func (*ActionDef) ProtoMessage() {}
 
 func (x *ActionDef) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[11]
+	mi := &file_common_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1109,7 +1208,7 @@ func (x *ActionDef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActionDef.ProtoReflect.Descriptor instead.
 func (*ActionDef) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{11}
+	return file_common_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ActionDef) GetUiProps() *ActionUIProps {
@@ -1136,7 +1235,7 @@ type UserInfo struct {
 
 func (x *UserInfo) Reset() {
 	*x = UserInfo{}
-	mi := &file_common_proto_msgTypes[12]
+	mi := &file_common_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1148,7 +1247,7 @@ func (x *UserInfo) String() string {
 func (*UserInfo) ProtoMessage() {}
 
 func (x *UserInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[12]
+	mi := &file_common_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1161,7 +1260,7 @@ func (x *UserInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserInfo.ProtoReflect.Descriptor instead.
 func (*UserInfo) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{12}
+	return file_common_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UserInfo) GetId() string {
@@ -1189,7 +1288,7 @@ type Color struct {
 
 func (x *Color) Reset() {
 	*x = Color{}
-	mi := &file_common_proto_msgTypes[13]
+	mi := &file_common_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1201,7 +1300,7 @@ func (x *Color) String() string {
 func (*Color) ProtoMessage() {}
 
 func (x *Color) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[13]
+	mi := &file_common_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1214,7 +1313,7 @@ func (x *Color) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Color.ProtoReflect.Descriptor instead.
 func (*Color) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{13}
+	return file_common_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Color) GetR() uint32 {
@@ -1252,7 +1351,7 @@ type Icon struct {
 
 func (x *Icon) Reset() {
 	*x = Icon{}
-	mi := &file_common_proto_msgTypes[14]
+	mi := &file_common_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1264,7 +1363,7 @@ func (x *Icon) String() string {
 func (*Icon) ProtoMessage() {}
 
 func (x *Icon) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[14]
+	mi := &file_common_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1277,7 +1376,7 @@ func (x *Icon) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Icon.ProtoReflect.Descriptor instead.
 func (*Icon) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{14}
+	return file_common_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Icon) GetSrc() isIcon_Src {
@@ -1342,7 +1441,7 @@ type ScriptCall struct {
 
 func (x *ScriptCall) Reset() {
 	*x = ScriptCall{}
-	mi := &file_common_proto_msgTypes[15]
+	mi := &file_common_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1354,7 +1453,7 @@ func (x *ScriptCall) String() string {
 func (*ScriptCall) ProtoMessage() {}
 
 func (x *ScriptCall) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[15]
+	mi := &file_common_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1367,7 +1466,7 @@ func (x *ScriptCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScriptCall.ProtoReflect.Descriptor instead.
 func (*ScriptCall) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{15}
+	return file_common_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ScriptCall) GetCode() string {
@@ -1384,6 +1483,90 @@ func (x *ScriptCall) GetLang() ScriptCall_Lang {
 	return ScriptCall_JAVASCRIPT
 }
 
+type VersionStack_Version struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MediaFileId   string                 `protobuf:"bytes,1,opt,name=media_file_id,json=mediaFileId,proto3" json:"media_file_id,omitempty"`
+	Version       uint32                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	State         string                 `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"` // "processing", "ready" or "failed" (its transcode failed)
+	Title         *string                `protobuf:"bytes,4,opt,name=title,proto3,oneof" json:"title,omitempty"`
+	AddedTime     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=added_time,json=addedTime,proto3,oneof" json:"added_time,omitempty"`
+	PlaybackUrl   *string                `protobuf:"bytes,6,opt,name=playback_url,json=playbackUrl,proto3,oneof" json:"playback_url,omitempty"` // what a compare view plays it from
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VersionStack_Version) Reset() {
+	*x = VersionStack_Version{}
+	mi := &file_common_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VersionStack_Version) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VersionStack_Version) ProtoMessage() {}
+
+func (x *VersionStack_Version) ProtoReflect() protoreflect.Message {
+	mi := &file_common_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VersionStack_Version.ProtoReflect.Descriptor instead.
+func (*VersionStack_Version) Descriptor() ([]byte, []int) {
+	return file_common_proto_rawDescGZIP(), []int{2, 0}
+}
+
+func (x *VersionStack_Version) GetMediaFileId() string {
+	if x != nil {
+		return x.MediaFileId
+	}
+	return ""
+}
+
+func (x *VersionStack_Version) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *VersionStack_Version) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *VersionStack_Version) GetTitle() string {
+	if x != nil && x.Title != nil {
+		return *x.Title
+	}
+	return ""
+}
+
+func (x *VersionStack_Version) GetAddedTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AddedTime
+	}
+	return nil
+}
+
+func (x *VersionStack_Version) GetPlaybackUrl() string {
+	if x != nil && x.PlaybackUrl != nil {
+		return *x.PlaybackUrl
+	}
+	return ""
+}
+
 type MediaFilePreviewData_ThumbSheet struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Url           string                 `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"` // sprite sheet image
@@ -1395,7 +1578,7 @@ type MediaFilePreviewData_ThumbSheet struct {
 
 func (x *MediaFilePreviewData_ThumbSheet) Reset() {
 	*x = MediaFilePreviewData_ThumbSheet{}
-	mi := &file_common_proto_msgTypes[16]
+	mi := &file_common_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1407,7 +1590,7 @@ func (x *MediaFilePreviewData_ThumbSheet) String() string {
 func (*MediaFilePreviewData_ThumbSheet) ProtoMessage() {}
 
 func (x *MediaFilePreviewData_ThumbSheet) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[16]
+	mi := &file_common_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1420,7 +1603,7 @@ func (x *MediaFilePreviewData_ThumbSheet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaFilePreviewData_ThumbSheet.ProtoReflect.Descriptor instead.
 func (*MediaFilePreviewData_ThumbSheet) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{4, 0}
+	return file_common_proto_rawDescGZIP(), []int{5, 0}
 }
 
 func (x *MediaFilePreviewData_ThumbSheet) GetUrl() string {
@@ -1455,7 +1638,7 @@ type UserMessage_Refs struct {
 
 func (x *UserMessage_Refs) Reset() {
 	*x = UserMessage_Refs{}
-	mi := &file_common_proto_msgTypes[17]
+	mi := &file_common_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1467,7 +1650,7 @@ func (x *UserMessage_Refs) String() string {
 func (*UserMessage_Refs) ProtoMessage() {}
 
 func (x *UserMessage_Refs) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[17]
+	mi := &file_common_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1480,7 +1663,7 @@ func (x *UserMessage_Refs) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserMessage_Refs.ProtoReflect.Descriptor instead.
 func (*UserMessage_Refs) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{7, 0}
+	return file_common_proto_rawDescGZIP(), []int{8, 0}
 }
 
 func (x *UserMessage_Refs) GetMediaFileId() string {
@@ -1520,7 +1703,7 @@ type PageItem_FolderListing struct {
 
 func (x *PageItem_FolderListing) Reset() {
 	*x = PageItem_FolderListing{}
-	mi := &file_common_proto_msgTypes[18]
+	mi := &file_common_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1532,7 +1715,7 @@ func (x *PageItem_FolderListing) String() string {
 func (*PageItem_FolderListing) ProtoMessage() {}
 
 func (x *PageItem_FolderListing) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[18]
+	mi := &file_common_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1545,7 +1728,7 @@ func (x *PageItem_FolderListing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PageItem_FolderListing.ProtoReflect.Descriptor instead.
 func (*PageItem_FolderListing) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{8, 0}
+	return file_common_proto_rawDescGZIP(), []int{9, 0}
 }
 
 func (x *PageItem_FolderListing) GetItems() []*PageItem_FolderListing_Item {
@@ -1601,7 +1784,7 @@ type PageItem_FolderListing_Folder struct {
 
 func (x *PageItem_FolderListing_Folder) Reset() {
 	*x = PageItem_FolderListing_Folder{}
-	mi := &file_common_proto_msgTypes[19]
+	mi := &file_common_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1613,7 +1796,7 @@ func (x *PageItem_FolderListing_Folder) String() string {
 func (*PageItem_FolderListing_Folder) ProtoMessage() {}
 
 func (x *PageItem_FolderListing_Folder) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[19]
+	mi := &file_common_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1626,7 +1809,7 @@ func (x *PageItem_FolderListing_Folder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PageItem_FolderListing_Folder.ProtoReflect.Descriptor instead.
 func (*PageItem_FolderListing_Folder) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{8, 0, 0}
+	return file_common_proto_rawDescGZIP(), []int{9, 0, 0}
 }
 
 func (x *PageItem_FolderListing_Folder) GetId() string {
@@ -1670,7 +1853,7 @@ type PageItem_FolderListing_Item struct {
 
 func (x *PageItem_FolderListing_Item) Reset() {
 	*x = PageItem_FolderListing_Item{}
-	mi := &file_common_proto_msgTypes[20]
+	mi := &file_common_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1682,7 +1865,7 @@ func (x *PageItem_FolderListing_Item) String() string {
 func (*PageItem_FolderListing_Item) ProtoMessage() {}
 
 func (x *PageItem_FolderListing_Item) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[20]
+	mi := &file_common_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1695,7 +1878,7 @@ func (x *PageItem_FolderListing_Item) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PageItem_FolderListing_Item.ProtoReflect.Descriptor instead.
 func (*PageItem_FolderListing_Item) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{8, 0, 1}
+	return file_common_proto_rawDescGZIP(), []int{9, 0, 1}
 }
 
 func (x *PageItem_FolderListing_Item) GetItem() isPageItem_FolderListing_Item_Item {
@@ -1770,7 +1953,7 @@ type PageItem_FolderListing_Item_Visualization struct {
 
 func (x *PageItem_FolderListing_Item_Visualization) Reset() {
 	*x = PageItem_FolderListing_Item_Visualization{}
-	mi := &file_common_proto_msgTypes[22]
+	mi := &file_common_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1782,7 +1965,7 @@ func (x *PageItem_FolderListing_Item_Visualization) String() string {
 func (*PageItem_FolderListing_Item_Visualization) ProtoMessage() {}
 
 func (x *PageItem_FolderListing_Item_Visualization) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[22]
+	mi := &file_common_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1795,7 +1978,7 @@ func (x *PageItem_FolderListing_Item_Visualization) ProtoReflect() protoreflect.
 
 // Deprecated: Use PageItem_FolderListing_Item_Visualization.ProtoReflect.Descriptor instead.
 func (*PageItem_FolderListing_Item_Visualization) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{8, 0, 1, 0}
+	return file_common_proto_rawDescGZIP(), []int{9, 0, 1, 0}
 }
 
 func (x *PageItem_FolderListing_Item_Visualization) GetBaseColor() *Color {
@@ -1822,7 +2005,7 @@ type Icon_FaClass struct {
 
 func (x *Icon_FaClass) Reset() {
 	*x = Icon_FaClass{}
-	mi := &file_common_proto_msgTypes[23]
+	mi := &file_common_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1834,7 +2017,7 @@ func (x *Icon_FaClass) String() string {
 func (*Icon_FaClass) ProtoMessage() {}
 
 func (x *Icon_FaClass) ProtoReflect() protoreflect.Message {
-	mi := &file_common_proto_msgTypes[23]
+	mi := &file_common_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1847,7 +2030,7 @@ func (x *Icon_FaClass) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Icon_FaClass.ProtoReflect.Descriptor instead.
 func (*Icon_FaClass) Descriptor() ([]byte, []int) {
-	return file_common_proto_rawDescGZIP(), []int{14, 0}
+	return file_common_proto_rawDescGZIP(), []int{15, 0}
 }
 
 func (x *Icon_FaClass) GetClasses() string {
@@ -1869,7 +2052,7 @@ var File_common_proto protoreflect.FileDescriptor
 const file_common_proto_rawDesc = "" +
 	"\n" +
 	"\fcommon.proto\x12\bclapshot\x1a\x1fgoogle/protobuf/timestamp.proto\"\a\n" +
-	"\x05Empty\"\xc5\x05\n" +
+	"\x05Empty\"\xc5\x06\n" +
 	"\tMediaFile\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\x05title\x18\x02 \x01(\tH\x00R\x05title\x88\x01\x01\x12\x17\n" +
@@ -1884,7 +2067,9 @@ const file_common_proto_rawDesc = "" +
 	"\tsubtitles\x18\x14 \x03(\v2\x12.clapshot.SubtitleR\tsubtitles\x123\n" +
 	"\x13default_subtitle_id\x18\x15 \x01(\tH\x05R\x11defaultSubtitleId\x88\x01\x01\x12&\n" +
 	"\fplayback_url\x18d \x01(\tH\x06R\vplaybackUrl\x88\x01\x01\x12\x1e\n" +
-	"\borig_url\x18e \x01(\tH\aR\aorigUrl\x88\x01\x01B\b\n" +
+	"\borig_url\x18e \x01(\tH\aR\aorigUrl\x88\x01\x01\x12\x1d\n" +
+	"\ahls_url\x18\xe8\a \x01(\tH\bR\x06hlsUrl\x88\x01\x01\x12A\n" +
+	"\rversion_stack\x18\xe9\a \x01(\v2\x16.clapshot.VersionStackH\tR\fversionStack\x88\x01\x01B\b\n" +
 	"\x06_titleB\v\n" +
 	"\t_durationB\r\n" +
 	"\v_added_timeB\x0f\n" +
@@ -1892,7 +2077,27 @@ const file_common_proto_rawDesc = "" +
 	"\x14_processing_metadataB\x16\n" +
 	"\x14_default_subtitle_idB\x0f\n" +
 	"\r_playback_urlB\v\n" +
-	"\t_orig_url\"d\n" +
+	"\t_orig_urlB\n" +
+	"\n" +
+	"\b_hls_urlB\x10\n" +
+	"\x0e_version_stack\"\xbb\x03\n" +
+	"\fVersionStack\x12\x19\n" +
+	"\bstack_id\x18\x01 \x01(\tR\astackId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\rR\aversion\x12\x14\n" +
+	"\x05count\x18\x03 \x01(\rR\x05count\x12\x17\n" +
+	"\ahead_id\x18\x04 \x01(\tR\x06headId\x12:\n" +
+	"\bversions\x18\x05 \x03(\v2\x1e.clapshot.VersionStack.VersionR\bversions\x1a\x8a\x02\n" +
+	"\aVersion\x12\"\n" +
+	"\rmedia_file_id\x18\x01 \x01(\tR\vmediaFileId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\rR\aversion\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12\x19\n" +
+	"\x05title\x18\x04 \x01(\tH\x00R\x05title\x88\x01\x01\x12>\n" +
+	"\n" +
+	"added_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampH\x01R\taddedTime\x88\x01\x01\x12&\n" +
+	"\fplayback_url\x18\x06 \x01(\tH\x02R\vplaybackUrl\x88\x01\x01B\b\n" +
+	"\x06_titleB\r\n" +
+	"\v_added_timeB\x0f\n" +
+	"\r_playback_url\"d\n" +
 	"\x11MediaFileDuration\x12\x1a\n" +
 	"\bduration\x18\x01 \x01(\x01R\bduration\x12!\n" +
 	"\ftotal_frames\x18\x02 \x01(\x03R\vtotalFrames\x12\x10\n" +
@@ -2088,73 +2293,78 @@ func file_common_proto_rawDescGZIP() []byte {
 }
 
 var file_common_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_common_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_common_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_common_proto_goTypes = []any{
 	(UserMessage_Type)(0),                   // 0: clapshot.UserMessage.Type
 	(ScriptCall_Lang)(0),                    // 1: clapshot.ScriptCall.Lang
 	(*Empty)(nil),                           // 2: clapshot.Empty
 	(*MediaFile)(nil),                       // 3: clapshot.MediaFile
-	(*MediaFileDuration)(nil),               // 4: clapshot.MediaFileDuration
-	(*MediaFileProcessingMetadata)(nil),     // 5: clapshot.MediaFileProcessingMetadata
-	(*MediaFilePreviewData)(nil),            // 6: clapshot.MediaFilePreviewData
-	(*Subtitle)(nil),                        // 7: clapshot.Subtitle
-	(*Comment)(nil),                         // 8: clapshot.Comment
-	(*UserMessage)(nil),                     // 9: clapshot.UserMessage
-	(*PageItem)(nil),                        // 10: clapshot.PageItem
-	(*FolderItemID)(nil),                    // 11: clapshot.FolderItemID
-	(*ActionUIProps)(nil),                   // 12: clapshot.ActionUIProps
-	(*ActionDef)(nil),                       // 13: clapshot.ActionDef
-	(*UserInfo)(nil),                        // 14: clapshot.UserInfo
-	(*Color)(nil),                           // 15: clapshot.Color
-	(*Icon)(nil),                            // 16: clapshot.Icon
-	(*ScriptCall)(nil),                      // 17: clapshot.ScriptCall
-	(*MediaFilePreviewData_ThumbSheet)(nil), // 18: clapshot.MediaFilePreviewData.ThumbSheet
-	(*UserMessage_Refs)(nil),                // 19: clapshot.UserMessage.Refs
-	(*PageItem_FolderListing)(nil),          // 20: clapshot.PageItem.FolderListing
-	(*PageItem_FolderListing_Folder)(nil),   // 21: clapshot.PageItem.FolderListing.Folder
-	(*PageItem_FolderListing_Item)(nil),     // 22: clapshot.PageItem.FolderListing.Item
-	nil,                                     // 23: clapshot.PageItem.FolderListing.ListingDataEntry
-	(*PageItem_FolderListing_Item_Visualization)(nil), // 24: clapshot.PageItem.FolderListing.Item.Visualization
-	(*Icon_FaClass)(nil),                              // 25: clapshot.Icon.FaClass
-	(*timestamppb.Timestamp)(nil),                     // 26: google.protobuf.Timestamp
+	(*VersionStack)(nil),                    // 4: clapshot.VersionStack
+	(*MediaFileDuration)(nil),               // 5: clapshot.MediaFileDuration
+	(*MediaFileProcessingMetadata)(nil),     // 6: clapshot.MediaFileProcessingMetadata
+	(*MediaFilePreviewData)(nil),            // 7: clapshot.MediaFilePreviewData
+	(*Subtitle)(nil),                        // 8: clapshot.Subtitle
+	(*Comment)(nil),                         // 9: clapshot.Comment
+	(*UserMessage)(nil),                     // 10: clapshot.UserMessage
+	(*PageItem)(nil),                        // 11: clapshot.PageItem
+	(*FolderItemID)(nil),                    // 12: clapshot.FolderItemID
+	(*ActionUIProps)(nil),                   // 13: clapshot.ActionUIProps
+	(*ActionDef)(nil),                       // 14: clapshot.ActionDef
+	(*UserInfo)(nil),                        // 15: clapshot.UserInfo
+	(*Color)(nil),                           // 16: clapshot.Color
+	(*Icon)(nil),                            // 17: clapshot.Icon
+	(*ScriptCall)(nil),                      // 18: clapshot.ScriptCall
+	(*VersionStack_Version)(nil),            // 19: clapshot.VersionStack.Version
+	(*MediaFilePreviewData_ThumbSheet)(nil), // 20: clapshot.MediaFilePreviewData.ThumbSheet
+	(*UserMessage_Refs)(nil),                // 21: clapshot.UserMessage.Refs
+	(*PageItem_FolderListing)(nil),          // 22: clapshot.PageItem.FolderListing
+	(*PageItem_FolderListing_Folder)(nil),   // 23: clapshot.PageItem.FolderListing.Folder
+	(*PageItem_FolderListing_Item)(nil),     // 24: clapshot.PageItem.FolderListing.Item
+	nil,                                     // 25: clapshot.PageItem.FolderListing.ListingDataEntry
+	(*PageItem_FolderListing_Item_Visualization)(nil), // 26: clapshot.PageItem.FolderListing.Item.Visualization
+	(*Icon_FaClass)(nil),                              // 27: clapshot.Icon.FaClass
+	(*timestamppb.Timestamp)(nil),                     // 28: google.protobuf.Timestamp
 }
 var file_common_proto_depIdxs = []int32{
-	4,  // 0: clapshot.MediaFile.duration:type_name -> clapshot.MediaFileDuration
-	26, // 1: clapshot.MediaFile.added_time:type_name -> google.protobuf.Timestamp
-	6,  // 2: clapshot.MediaFile.preview_data:type_name -> clapshot.MediaFilePreviewData
-	5,  // 3: clapshot.MediaFile.processing_metadata:type_name -> clapshot.MediaFileProcessingMetadata
-	7,  // 4: clapshot.MediaFile.subtitles:type_name -> clapshot.Subtitle
-	26, // 5: clapshot.MediaFileProcessingMetadata.recompression_done:type_name -> google.protobuf.Timestamp
-	26, // 6: clapshot.MediaFileProcessingMetadata.thumbs_done:type_name -> google.protobuf.Timestamp
-	18, // 7: clapshot.MediaFilePreviewData.thumb_sheet:type_name -> clapshot.MediaFilePreviewData.ThumbSheet
-	26, // 8: clapshot.Subtitle.added_time:type_name -> google.protobuf.Timestamp
-	26, // 9: clapshot.Comment.created:type_name -> google.protobuf.Timestamp
-	26, // 10: clapshot.Comment.edited:type_name -> google.protobuf.Timestamp
-	26, // 11: clapshot.UserMessage.created:type_name -> google.protobuf.Timestamp
-	0,  // 12: clapshot.UserMessage.type:type_name -> clapshot.UserMessage.Type
-	19, // 13: clapshot.UserMessage.refs:type_name -> clapshot.UserMessage.Refs
-	20, // 14: clapshot.PageItem.folder_listing:type_name -> clapshot.PageItem.FolderListing
-	16, // 15: clapshot.ActionUIProps.icon:type_name -> clapshot.Icon
-	15, // 16: clapshot.ActionUIProps.text_color:type_name -> clapshot.Color
-	12, // 17: clapshot.ActionDef.ui_props:type_name -> clapshot.ActionUIProps
-	17, // 18: clapshot.ActionDef.action:type_name -> clapshot.ScriptCall
-	25, // 19: clapshot.Icon.fa_class:type_name -> clapshot.Icon.FaClass
-	1,  // 20: clapshot.ScriptCall.lang:type_name -> clapshot.ScriptCall.Lang
-	22, // 21: clapshot.PageItem.FolderListing.items:type_name -> clapshot.PageItem.FolderListing.Item
-	23, // 22: clapshot.PageItem.FolderListing.listing_data:type_name -> clapshot.PageItem.FolderListing.ListingDataEntry
-	22, // 23: clapshot.PageItem.FolderListing.Folder.preview_items:type_name -> clapshot.PageItem.FolderListing.Item
-	21, // 24: clapshot.PageItem.FolderListing.Item.folder:type_name -> clapshot.PageItem.FolderListing.Folder
-	3,  // 25: clapshot.PageItem.FolderListing.Item.media_file:type_name -> clapshot.MediaFile
-	24, // 26: clapshot.PageItem.FolderListing.Item.vis:type_name -> clapshot.PageItem.FolderListing.Item.Visualization
-	17, // 27: clapshot.PageItem.FolderListing.Item.open_action:type_name -> clapshot.ScriptCall
-	15, // 28: clapshot.PageItem.FolderListing.Item.Visualization.base_color:type_name -> clapshot.Color
-	16, // 29: clapshot.PageItem.FolderListing.Item.Visualization.icon:type_name -> clapshot.Icon
-	15, // 30: clapshot.Icon.FaClass.color:type_name -> clapshot.Color
-	31, // [31:31] is the sub-list for method output_type
-	31, // [31:31] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	5,  // 0: clapshot.MediaFile.duration:type_name -> clapshot.MediaFileDuration
+	28, // 1: clapshot.MediaFile.added_time:type_name -> google.protobuf.Timestamp
+	7,  // 2: clapshot.MediaFile.preview_data:type_name -> clapshot.MediaFilePreviewData
+	6,  // 3: clapshot.MediaFile.processing_metadata:type_name -> clapshot.MediaFileProcessingMetadata
+	8,  // 4: clapshot.MediaFile.subtitles:type_name -> clapshot.Subtitle
+	4,  // 5: clapshot.MediaFile.version_stack:type_name -> clapshot.VersionStack
+	19, // 6: clapshot.VersionStack.versions:type_name -> clapshot.VersionStack.Version
+	28, // 7: clapshot.MediaFileProcessingMetadata.recompression_done:type_name -> google.protobuf.Timestamp
+	28, // 8: clapshot.MediaFileProcessingMetadata.thumbs_done:type_name -> google.protobuf.Timestamp
+	20, // 9: clapshot.MediaFilePreviewData.thumb_sheet:type_name -> clapshot.MediaFilePreviewData.ThumbSheet
+	28, // 10: clapshot.Subtitle.added_time:type_name -> google.protobuf.Timestamp
+	28, // 11: clapshot.Comment.created:type_name -> google.protobuf.Timestamp
+	28, // 12: clapshot.Comment.edited:type_name -> google.protobuf.Timestamp
+	28, // 13: clapshot.UserMessage.created:type_name -> google.protobuf.Timestamp
+	0,  // 14: clapshot.UserMessage.type:type_name -> clapshot.UserMessage.Type
+	21, // 15: clapshot.UserMessage.refs:type_name -> clapshot.UserMessage.Refs
+	22, // 16: clapshot.PageItem.folder_listing:type_name -> clapshot.PageItem.FolderListing
+	17, // 17: clapshot.ActionUIProps.icon:type_name -> clapshot.Icon
+	16, // 18: clapshot.ActionUIProps.text_color:type_name -> clapshot.Color
+	13, // 19: clapshot.ActionDef.ui_props:type_name -> clapshot.ActionUIProps
+	18, // 20: clapshot.ActionDef.action:type_name -> clapshot.ScriptCall
+	27, // 21: clapshot.Icon.fa_class:type_name -> clapshot.Icon.FaClass
+	1,  // 22: clapshot.ScriptCall.lang:type_name -> clapshot.ScriptCall.Lang
+	28, // 23: clapshot.VersionStack.Version.added_time:type_name -> google.protobuf.Timestamp
+	24, // 24: clapshot.PageItem.FolderListing.items:type_name -> clapshot.PageItem.FolderListing.Item
+	25, // 25: clapshot.PageItem.FolderListing.listing_data:type_name -> clapshot.PageItem.FolderListing.ListingDataEntry
+	24, // 26: clapshot.PageItem.FolderListing.Folder.preview_items:type_name -> clapshot.PageItem.FolderListing.Item
+	23, // 27: clapshot.PageItem.FolderListing.Item.folder:type_name -> clapshot.PageItem.FolderListing.Folder
+	3,  // 28: clapshot.PageItem.FolderListing.Item.media_file:type_name -> clapshot.MediaFile
+	26, // 29: clapshot.PageItem.FolderListing.Item.vis:type_name -> clapshot.PageItem.FolderListing.Item.Visualization
+	18, // 30: clapshot.PageItem.FolderListing.Item.open_action:type_name -> clapshot.ScriptCall
+	16, // 31: clapshot.PageItem.FolderListing.Item.Visualization.base_color:type_name -> clapshot.Color
+	17, // 32: clapshot.PageItem.FolderListing.Item.Visualization.icon:type_name -> clapshot.Icon
+	16, // 33: clapshot.Icon.FaClass.color:type_name -> clapshot.Color
+	34, // [34:34] is the sub-list for method output_type
+	34, // [34:34] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_common_proto_init() }
@@ -2163,40 +2373,41 @@ func file_common_proto_init() {
 		return
 	}
 	file_common_proto_msgTypes[1].OneofWrappers = []any{}
-	file_common_proto_msgTypes[3].OneofWrappers = []any{}
 	file_common_proto_msgTypes[4].OneofWrappers = []any{}
 	file_common_proto_msgTypes[5].OneofWrappers = []any{}
 	file_common_proto_msgTypes[6].OneofWrappers = []any{}
 	file_common_proto_msgTypes[7].OneofWrappers = []any{}
-	file_common_proto_msgTypes[8].OneofWrappers = []any{
+	file_common_proto_msgTypes[8].OneofWrappers = []any{}
+	file_common_proto_msgTypes[9].OneofWrappers = []any{
 		(*PageItem_Html)(nil),
 		(*PageItem_FolderListing_)(nil),
 	}
-	file_common_proto_msgTypes[9].OneofWrappers = []any{
+	file_common_proto_msgTypes[10].OneofWrappers = []any{
 		(*FolderItemID_FolderId)(nil),
 		(*FolderItemID_MediaFileId)(nil),
 	}
-	file_common_proto_msgTypes[10].OneofWrappers = []any{}
 	file_common_proto_msgTypes[11].OneofWrappers = []any{}
-	file_common_proto_msgTypes[14].OneofWrappers = []any{
+	file_common_proto_msgTypes[12].OneofWrappers = []any{}
+	file_common_proto_msgTypes[15].OneofWrappers = []any{
 		(*Icon_FaClass_)(nil),
 		(*Icon_ImgUrl)(nil),
 	}
 	file_common_proto_msgTypes[17].OneofWrappers = []any{}
-	file_common_proto_msgTypes[18].OneofWrappers = []any{}
-	file_common_proto_msgTypes[20].OneofWrappers = []any{
+	file_common_proto_msgTypes[19].OneofWrappers = []any{}
+	file_common_proto_msgTypes[20].OneofWrappers = []any{}
+	file_common_proto_msgTypes[22].OneofWrappers = []any{
 		(*PageItem_FolderListing_Item_Folder)(nil),
 		(*PageItem_FolderListing_Item_MediaFile)(nil),
 	}
-	file_common_proto_msgTypes[22].OneofWrappers = []any{}
-	file_common_proto_msgTypes[23].OneofWrappers = []any{}
+	file_common_proto_msgTypes[24].OneofWrappers = []any{}
+	file_common_proto_msgTypes[25].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_common_proto_rawDesc), len(file_common_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

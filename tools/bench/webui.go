@@ -15,6 +15,26 @@ func init() {
 	register(Suite{Name: "webui", Title: "Web UI: page weight, time to interactive, 1 000 comments", Run: runWebUI})
 }
 
+// runWebBench runs web/bench/<script> (node, playwright-core, Debian's
+// Chromium) against the built UI and server, and returns what it prints.
+func runWebBench(ctx context.Context, env *Env, script string, args ...string) ([]byte, error) {
+	web := filepath.Join(env.Root, "web")
+	if _, err := os.Stat(filepath.Join(web, "node_modules", "playwright-core")); err != nil {
+		return nil, fmt.Errorf("web/node_modules is missing: run `make ui` first")
+	}
+	if _, err := os.Stat(filepath.Join(web, "dist", "index.html")); err != nil {
+		return nil, fmt.Errorf("the web UI is not built: run `make build` first")
+	}
+	cmd := exec.CommandContext(ctx, "node", append([]string{"bench/" + script, "--server", env.ServerBin, "--work", env.Work}, args...)...)
+	cmd.Dir = web
+	cmd.Stderr = env.Log
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("web/bench/%s: %w", script, err)
+	}
+	return out, nil
+}
+
 // webuiResult is what web/bench/webui.mjs prints.
 type webuiResult struct {
 	Chromium  string `json:"chromium"`
@@ -40,25 +60,14 @@ type webuiResult struct {
 // same toolchain and served by the same server, and the same 1 000 comment
 // cards as static HTML.
 func runWebUI(ctx context.Context, env *Env) (*Report, error) {
-	web := filepath.Join(env.Root, "web")
-	if _, err := os.Stat(filepath.Join(web, "node_modules", "playwright-core")); err != nil {
-		return nil, fmt.Errorf("web/node_modules is missing: run `make ui` first")
-	}
-	if _, err := os.Stat(filepath.Join(web, "dist", "index.html")); err != nil {
-		return nil, fmt.Errorf("the web UI is not built: run `make build` first")
-	}
 	runs, comments := 10, 1000
 	if env.Quick {
 		runs, comments = 3, 200
 	}
 	env.Logf("   %d cold loads each, %d comments", runs, comments)
-	cmd := exec.CommandContext(ctx, "node", "bench/webui.mjs", "--server", env.ServerBin, "--work", env.Work,
-		"--runs", strconv.Itoa(runs), "--comments", strconv.Itoa(comments))
-	cmd.Dir = web
-	cmd.Stderr = env.Log
-	out, err := cmd.Output()
+	out, err := runWebBench(ctx, env, "webui.mjs", "--runs", strconv.Itoa(runs), "--comments", strconv.Itoa(comments))
 	if err != nil {
-		return nil, fmt.Errorf("web/bench/webui.mjs: %w", err)
+		return nil, err
 	}
 	var r webuiResult
 	if err := json.Unmarshal(bytes.TrimSpace(out), &r); err != nil {

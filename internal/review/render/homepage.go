@@ -124,9 +124,15 @@ func (p *userPage) reload(ctx context.Context, r *Renderer, userID string) error
 	if err != nil {
 		return err
 	}
+	stacks, err := r.db.StackInfosOfUser(ctx, userID)
+	if err != nil {
+		return err
+	}
 	p.rows = make(map[string]*pageRow, len(files))
 	for _, f := range files {
-		p.rows[f.ID] = r.pageRow(f, subs[f.ID])
+		if row := r.pageRow(f, subs[f.ID], stacks); row != nil {
+			p.rows[f.ID] = row
+		}
 	}
 	return nil
 }
@@ -145,19 +151,38 @@ func (p *userPage) update(ctx context.Context, r *Renderer, userID string, chang
 	if err != nil {
 		return err
 	}
+	// A change to a stack counts as a change to every version in it (the
+	// triggers record them all), so these are all that can move.
+	stacks, err := r.db.StackInfos(ctx, changed)
+	if err != nil {
+		return err
+	}
 	for _, id := range changed {
 		delete(p.rows, id)
 	}
 	for _, f := range files {
-		if f.UserID == userID {
-			p.rows[f.ID] = r.pageRow(f, subs[f.ID])
+		if f.UserID != userID {
+			continue
+		}
+		if row := r.pageRow(f, subs[f.ID], stacks); row != nil {
+			p.rows[f.ID] = row
 		}
 	}
 	return nil
 }
 
-func (r *Renderer) pageRow(f store.MediaFile, subs []store.Subtitle) *pageRow {
-	m := pbconv.MediaFile(f, subs, r.urls, pbconv.MediaFileOptions{NoRawMetadata: true})
+// pageRow is a media file's listing item, nil for a version that does not
+// stand for its stack (the page shows each stack once, as its newest ready
+// version, which knows its place in the stack).
+func (r *Renderer) pageRow(f store.MediaFile, subs []store.Subtitle, stacks map[string]store.StackInfo) *pageRow {
+	opt := pbconv.MediaFileOptions{NoRawMetadata: true}
+	if st, ok := stacks[f.ID]; ok {
+		if st.Head != f.ID {
+			return nil
+		}
+		opt.Stack = &st
+	}
+	m := pbconv.MediaFile(f, subs, r.urls, opt)
 	return &pageRow{added: f.AddedTime, id: f.ID, item: r.json.marshal(folderItem(m))}
 }
 

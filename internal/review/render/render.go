@@ -30,6 +30,10 @@ type Source interface {
 	ListSubtitlesOfUsersMedia(ctx context.Context, userID string) (map[string][]store.Subtitle, error)
 	ListSubtitlesOfMedia(ctx context.Context, ids []string) (map[string][]store.Subtitle, error)
 	ListCommentsByMediaFile(ctx context.Context, mediaFileID string, p store.Page) ([]store.Comment, error)
+	// StackInfos and StackInfosOfUser say how media files stand in their
+	// version stacks: a page shows each stack once.
+	StackInfos(ctx context.Context, ids []string) (map[string]store.StackInfo, error)
+	StackInfosOfUser(ctx context.Context, userID string) (map[string]store.StackInfo, error)
 }
 
 // Drawings reads stored drawings (mediadir.Dir).

@@ -13,6 +13,8 @@
 //   stores/comments.svelte.ts  the open file's comments
 //   stores/collab.svelte.ts    the collaborative session
 //   stores/organizer.svelte.ts organizer actions, scripts, window.clapshot
+//   stores/versions.svelte.ts  the open file's version stack, earlier versions' comments
+//   stores/compare.svelte.ts   the compare view (another version beside the open one)
 //   stores/live.svelte.ts      live cameras (HTTP, not the websocket): the Live page
 //   upload.svelte.ts           uploads in progress
 //
@@ -37,6 +39,7 @@ import { PlayerController } from './player.svelte';
 import type { Settings } from './settings';
 import { CollabStore } from './stores/collab.svelte';
 import { CommentsStore } from './stores/comments.svelte';
+import { CompareStore } from './stores/compare.svelte';
 import { Dispatcher, type Send } from './stores/dispatch';
 import { LiveStore } from './stores/live.svelte';
 import { MediaStore } from './stores/media.svelte';
@@ -46,6 +49,7 @@ import { OrganizerStore } from './stores/organizer.svelte';
 import { ProgressStore } from './stores/progress.svelte';
 import { Router } from './stores/router';
 import { SessionStore, type Guest } from './stores/session.svelte';
+import { VersionsStore } from './stores/versions.svelte';
 import { toasts } from './toasts.svelte';
 import { Uploads } from './upload.svelte';
 
@@ -64,6 +68,8 @@ export class App {
   readonly collab: CollabStore;
   readonly nav: NavigationStore;
   readonly organizer: OrganizerStore;
+  readonly versions: VersionsStore;
+  readonly compare: CompareStore;
   readonly live: LiveStore;
   readonly uploads = new Uploads();
 
@@ -98,9 +104,12 @@ export class App {
     this.progress = new ProgressStore(messages);
     this.media = new MediaStore(player, drawing, send);
     this.comments = new CommentsStore(dispatcher, this.media, send);
-    this.collab = new CollabStore({ dispatcher, messages, session: this.session, media: this.media, router, player, drawing, send });
+    this.compare = new CompareStore(this.media);
+    this.collab = new CollabStore({ dispatcher, messages, session: this.session, media: this.media, router, player, drawing, send, compare: this.compare });
+    this.compare.onChange = () => this.collab.report();
     this.nav = new NavigationStore({ dispatcher, messages, router, media: this.media, collab: this.collab, send, appTitle: settings.appTitle });
     this.organizer = new OrganizerStore({ dispatcher, messages, nav: this.nav, send });
+    this.versions = new VersionsStore({ dispatcher, media: this.media, player, send, open: (id) => this.nav.openMedia(id) });
     this.live = new LiveStore(settings.liveUrl);
     // The server names the file it refused; its upload row shows why.
     messages.onNotice((m) => {

@@ -4,6 +4,7 @@
 // backoff; an interrupted tus upload resumes where it stopped, even after
 // a page reload.
 import { allCookies } from './cookies';
+import type { Settings } from './settings';
 
 export type UploadState = 'queued' | 'uploading' | 'retrying' | 'done' | 'failed' | 'cancelled' | 'rejected';
 
@@ -30,6 +31,18 @@ export interface UploadTarget {
   maxBytes: number;
   listingData: Record<string, string>;
   mediaFileAddedAction?: string;
+  /** The upload is a new version of this media file (our extension): it
+   * joins that file's stack instead of the listing. */
+  versionOf?: string;
+}
+
+/** The header that makes an upload a new version (server: X-Clapshot-Version-Of). */
+export const VERSION_OF_HEADER = 'X-Clapshot-Version-Of';
+
+/** Where a new version of mediaFileId is uploaded: the server's upload
+ * endpoints, with no listing (the stack, not a folder, gets it). */
+export function versionTarget(s: Pick<Settings, 'uploadUrl' | 'tusUrl' | 'maxUploadBytes'>, mediaFileId: string): UploadTarget {
+  return { uploadUrl: s.uploadUrl, tusUrl: s.tusUrl, maxBytes: s.maxUploadBytes, listingData: {}, versionOf: mediaFileId };
 }
 
 interface Job {
@@ -230,8 +243,16 @@ export class Uploads {
    * back in MEDIA_FILE_ADDED, so the organizer's action can file the upload. */
   private cookies(job: Job): string {
     const c: Record<string, string> = { ...allCookies(), listing_data_json: JSON.stringify(job.target.listingData) };
-    if (job.target.mediaFileAddedAction) c.media_file_added_action = job.target.mediaFileAddedAction;
+    // A new version is not filed by the organizer: it joins its stack.
+    if (job.target.mediaFileAddedAction && !job.target.versionOf) c.media_file_added_action = job.target.mediaFileAddedAction;
     return asciiJSON(c);
+  }
+
+  /** Headers every upload request of job carries. */
+  private uploadHeaders(job: Job): Record<string, string> {
+    const h: Record<string, string> = { 'X-Clapshot-Cookies': this.cookies(job) };
+    if (job.target.versionOf) h[VERSION_OF_HEADER] = job.target.versionOf;
+    return h;
   }
 
   private xhr(job: Job, method: string, url: string, headers: Record<string, string>, body: XMLHttpRequestBodyInit | null, base = 0): Promise<XMLHttpRequest> {
@@ -252,7 +273,7 @@ export class Uploads {
   private async multipartUpload(job: Job) {
     const form = new FormData();
     form.append('fileupload', job.file, job.file.name);
-    const headers: Record<string, string> = { 'X-Clapshot-Cookies': this.cookies(job) };
+    const headers = this.uploadHeaders(job);
     if (/^[\x20-\x7e]*$/.test(job.file.name)) headers['X-File-Name'] = job.file.name;
     job.lastTick = 0;
     const x = await this.xhr(job, 'POST', job.target.uploadUrl, headers, form);
@@ -286,7 +307,7 @@ export class Uploads {
         ...base,
         'Upload-Length': String(file.size),
         'Upload-Metadata': tusMetadata(meta),
-        'X-Clapshot-Cookies': this.cookies(job),
+        ...this.uploadHeaders(job),
       }, null);
       if (x.status === 404 || x.status === 405 || x.status === 501) {
         // No tus here: use Clapshot's plain upload from now on.

@@ -88,7 +88,13 @@ export interface ServerToClientCmd_CollabEvent {
    * of the media.
    */
   loopStartSec?: number | undefined;
-  loopEndSec?: number | undefined;
+  loopEndSec?:
+    | number
+    | undefined;
+  /** Extension: the compare view (see CollabReport). */
+  compareMediaFileId?: string | undefined;
+  compareMode?: string | undefined;
+  wipePosition?: number | undefined;
 }
 
 export interface ServerToClientCmd_SetCookies {
@@ -121,6 +127,8 @@ export interface ClientToServerCmd {
   moveToFolder?: ClientToServerCmd_MoveToFolder | undefined;
   reorderItems?: ClientToServerCmd_ReorderItems | undefined;
   logout?: ClientToServerCmd_Logout | undefined;
+  addVersion?: ClientToServerCmd_AddVersion | undefined;
+  listVersionComments?: ClientToServerCmd_ListVersionComments | undefined;
 }
 
 export interface ClientToServerCmd_OpenNavigationPage {
@@ -204,7 +212,17 @@ export interface ClientToServerCmd_CollabReport {
     | undefined;
   /** Extension: see ServerToClientCmd.CollabEvent. */
   loopStartSec?: number | undefined;
-  loopEndSec?: number | undefined;
+  loopEndSec?:
+    | number
+    | undefined;
+  /**
+   * Extension: the compare view: the media file shown beside the open
+   * one (unset: no compare view), "side" (side by side) or "wipe",
+   * and the wipe's position (0..1 of the width, from the left).
+   */
+  compareMediaFileId?: string | undefined;
+  compareMode?: string | undefined;
+  wipePosition?: number | undefined;
 }
 
 export interface ClientToServerCmd_OrganizerCmd {
@@ -235,6 +253,23 @@ export interface ClientToServerCmd_ReorderItems_ListingDataEntry {
 }
 
 export interface ClientToServerCmd_Logout {
+}
+
+/**
+ * Extension: makes media_file_id (an existing media file of the same
+ * kind and owner) the newest version of version_of's stack.
+ */
+export interface ClientToServerCmd_AddVersion {
+  mediaFileId: string;
+  versionOf: string;
+}
+
+/**
+ * Extension: the comments of the other versions of media_file_id's
+ * stack, answered as addComments (their media_file_id tells them apart).
+ */
+export interface ClientToServerCmd_ListVersionComments {
+  mediaFileId: string;
 }
 
 export const ServerToClientCmd: MessageFns<ServerToClientCmd> = {
@@ -563,6 +598,21 @@ export const ServerToClientCmd_CollabEvent: MessageFns<ServerToClientCmd_CollabE
         : isSet(object.loop_end_sec)
         ? globalThis.Number(object.loop_end_sec)
         : undefined,
+      compareMediaFileId: isSet(object.compareMediaFileId)
+        ? globalThis.String(object.compareMediaFileId)
+        : isSet(object.compare_media_file_id)
+        ? globalThis.String(object.compare_media_file_id)
+        : undefined,
+      compareMode: isSet(object.compareMode)
+        ? globalThis.String(object.compareMode)
+        : isSet(object.compare_mode)
+        ? globalThis.String(object.compare_mode)
+        : undefined,
+      wipePosition: isSet(object.wipePosition)
+        ? globalThis.Number(object.wipePosition)
+        : isSet(object.wipe_position)
+        ? globalThis.Number(object.wipe_position)
+        : undefined,
     };
   },
 
@@ -591,6 +641,15 @@ export const ServerToClientCmd_CollabEvent: MessageFns<ServerToClientCmd_CollabE
     }
     if (message.loopEndSec !== undefined) {
       obj.loopEndSec = floatToJson(message.loopEndSec);
+    }
+    if (message.compareMediaFileId !== undefined) {
+      obj.compareMediaFileId = message.compareMediaFileId;
+    }
+    if (message.compareMode !== undefined) {
+      obj.compareMode = message.compareMode;
+    }
+    if (message.wipePosition !== undefined) {
+      obj.wipePosition = floatToJson(message.wipePosition);
     }
     return obj;
   },
@@ -748,6 +807,16 @@ export const ClientToServerCmd: MessageFns<ClientToServerCmd> = {
         ? ClientToServerCmd_ReorderItems.fromJSON(object.reorder_items)
         : undefined,
       logout: isSet(object.logout) ? ClientToServerCmd_Logout.fromJSON(object.logout) : undefined,
+      addVersion: isSet(object.addVersion)
+        ? ClientToServerCmd_AddVersion.fromJSON(object.addVersion)
+        : isSet(object.add_version)
+        ? ClientToServerCmd_AddVersion.fromJSON(object.add_version)
+        : undefined,
+      listVersionComments: isSet(object.listVersionComments)
+        ? ClientToServerCmd_ListVersionComments.fromJSON(object.listVersionComments)
+        : isSet(object.list_version_comments)
+        ? ClientToServerCmd_ListVersionComments.fromJSON(object.list_version_comments)
+        : undefined,
     };
   },
 
@@ -806,6 +875,12 @@ export const ClientToServerCmd: MessageFns<ClientToServerCmd> = {
     }
     if (message.logout !== undefined) {
       obj.logout = ClientToServerCmd_Logout.toJSON(message.logout);
+    }
+    if (message.addVersion !== undefined) {
+      obj.addVersion = ClientToServerCmd_AddVersion.toJSON(message.addVersion);
+    }
+    if (message.listVersionComments !== undefined) {
+      obj.listVersionComments = ClientToServerCmd_ListVersionComments.toJSON(message.listVersionComments);
     }
     return obj;
   },
@@ -1173,6 +1248,21 @@ export const ClientToServerCmd_CollabReport: MessageFns<ClientToServerCmd_Collab
         : isSet(object.loop_end_sec)
         ? globalThis.Number(object.loop_end_sec)
         : undefined,
+      compareMediaFileId: isSet(object.compareMediaFileId)
+        ? globalThis.String(object.compareMediaFileId)
+        : isSet(object.compare_media_file_id)
+        ? globalThis.String(object.compare_media_file_id)
+        : undefined,
+      compareMode: isSet(object.compareMode)
+        ? globalThis.String(object.compareMode)
+        : isSet(object.compare_mode)
+        ? globalThis.String(object.compare_mode)
+        : undefined,
+      wipePosition: isSet(object.wipePosition)
+        ? globalThis.Number(object.wipePosition)
+        : isSet(object.wipe_position)
+        ? globalThis.Number(object.wipe_position)
+        : undefined,
     };
   },
 
@@ -1198,6 +1288,15 @@ export const ClientToServerCmd_CollabReport: MessageFns<ClientToServerCmd_Collab
     }
     if (message.loopEndSec !== undefined) {
       obj.loopEndSec = floatToJson(message.loopEndSec);
+    }
+    if (message.compareMediaFileId !== undefined) {
+      obj.compareMediaFileId = message.compareMediaFileId;
+    }
+    if (message.compareMode !== undefined) {
+      obj.compareMode = message.compareMode;
+    }
+    if (message.wipePosition !== undefined) {
+      obj.wipePosition = floatToJson(message.wipePosition);
     }
     return obj;
   },
@@ -1390,6 +1489,54 @@ export const ClientToServerCmd_Logout: MessageFns<ClientToServerCmd_Logout> = {
 
   toJSON(_: ClientToServerCmd_Logout): unknown {
     const obj: any = {};
+    return obj;
+  },
+};
+
+export const ClientToServerCmd_AddVersion: MessageFns<ClientToServerCmd_AddVersion> = {
+  fromJSON(object: any): ClientToServerCmd_AddVersion {
+    return {
+      mediaFileId: isSet(object.mediaFileId)
+        ? globalThis.String(object.mediaFileId)
+        : isSet(object.media_file_id)
+        ? globalThis.String(object.media_file_id)
+        : "",
+      versionOf: isSet(object.versionOf)
+        ? globalThis.String(object.versionOf)
+        : isSet(object.version_of)
+        ? globalThis.String(object.version_of)
+        : "",
+    };
+  },
+
+  toJSON(message: ClientToServerCmd_AddVersion): unknown {
+    const obj: any = {};
+    if (message.mediaFileId !== "") {
+      obj.mediaFileId = message.mediaFileId;
+    }
+    if (message.versionOf !== "") {
+      obj.versionOf = message.versionOf;
+    }
+    return obj;
+  },
+};
+
+export const ClientToServerCmd_ListVersionComments: MessageFns<ClientToServerCmd_ListVersionComments> = {
+  fromJSON(object: any): ClientToServerCmd_ListVersionComments {
+    return {
+      mediaFileId: isSet(object.mediaFileId)
+        ? globalThis.String(object.mediaFileId)
+        : isSet(object.media_file_id)
+        ? globalThis.String(object.media_file_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ClientToServerCmd_ListVersionComments): unknown {
+    const obj: any = {};
+    if (message.mediaFileId !== "") {
+      obj.mediaFileId = message.mediaFileId;
+    }
     return obj;
   },
 };

@@ -42,7 +42,50 @@ export interface MediaFile {
     | string
     | undefined;
   /** the original upload */
-  origUrl?: string | undefined;
+  origUrl?:
+    | string
+    | undefined;
+  /**
+   * Extension: the master playlist of the adaptive HLS ladder
+   * (--hls-ladder), once it is made. A player that cannot play HLS, or
+   * Clapshot's client, uses playback_url.
+   */
+  hlsUrl?:
+    | string
+    | undefined;
+  /** Extension: the version stack this media file is in, if any. */
+  versionStack?: VersionStack | undefined;
+}
+
+/**
+ * Extension: a stack of versions of one piece of media (cut 1, cut 2,
+ * ...). Every version is a media file of its own, with its own comments;
+ * listings show a stack as one item, the version standing for it (head).
+ */
+export interface VersionStack {
+  /** the id of the stack's first media file */
+  stackId: string;
+  /** this media file's number (1, 2, ...) */
+  version: number;
+  /** how many versions the stack has */
+  count: number;
+  /** the newest ready version, which listings show */
+  headId: string;
+  /** every version, oldest first (only when a file is opened) */
+  versions: VersionStack_Version[];
+}
+
+export interface VersionStack_Version {
+  mediaFileId: string;
+  version: number;
+  /** "processing", "ready" or "failed" (its transcode failed) */
+  state: string;
+  title?: string | undefined;
+  addedTime?:
+    | Date
+    | undefined;
+  /** what a compare view plays it from */
+  playbackUrl?: string | undefined;
 }
 
 export interface MediaFileDuration {
@@ -399,6 +442,16 @@ export const MediaFile: MessageFns<MediaFile> = {
         : isSet(object.orig_url)
         ? globalThis.String(object.orig_url)
         : undefined,
+      hlsUrl: isSet(object.hlsUrl)
+        ? globalThis.String(object.hlsUrl)
+        : isSet(object.hls_url)
+        ? globalThis.String(object.hls_url)
+        : undefined,
+      versionStack: isSet(object.versionStack)
+        ? VersionStack.fromJSON(object.versionStack)
+        : isSet(object.version_stack)
+        ? VersionStack.fromJSON(object.version_stack)
+        : undefined,
     };
   },
 
@@ -439,6 +492,102 @@ export const MediaFile: MessageFns<MediaFile> = {
     }
     if (message.origUrl !== undefined) {
       obj.origUrl = message.origUrl;
+    }
+    if (message.hlsUrl !== undefined) {
+      obj.hlsUrl = message.hlsUrl;
+    }
+    if (message.versionStack !== undefined) {
+      obj.versionStack = VersionStack.toJSON(message.versionStack);
+    }
+    return obj;
+  },
+};
+
+export const VersionStack: MessageFns<VersionStack> = {
+  fromJSON(object: any): VersionStack {
+    return {
+      stackId: isSet(object.stackId)
+        ? globalThis.String(object.stackId)
+        : isSet(object.stack_id)
+        ? globalThis.String(object.stack_id)
+        : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      headId: isSet(object.headId)
+        ? globalThis.String(object.headId)
+        : isSet(object.head_id)
+        ? globalThis.String(object.head_id)
+        : "",
+      versions: globalThis.Array.isArray(object?.versions)
+        ? object.versions.map((e: any) => VersionStack_Version.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: VersionStack): unknown {
+    const obj: any = {};
+    if (message.stackId !== "") {
+      obj.stackId = message.stackId;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    if (message.headId !== "") {
+      obj.headId = message.headId;
+    }
+    if (message.versions?.length) {
+      obj.versions = message.versions.map((e) => VersionStack_Version.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+export const VersionStack_Version: MessageFns<VersionStack_Version> = {
+  fromJSON(object: any): VersionStack_Version {
+    return {
+      mediaFileId: isSet(object.mediaFileId)
+        ? globalThis.String(object.mediaFileId)
+        : isSet(object.media_file_id)
+        ? globalThis.String(object.media_file_id)
+        : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      title: isSet(object.title) ? globalThis.String(object.title) : undefined,
+      addedTime: isSet(object.addedTime)
+        ? fromJsonTimestamp(object.addedTime)
+        : isSet(object.added_time)
+        ? fromJsonTimestamp(object.added_time)
+        : undefined,
+      playbackUrl: isSet(object.playbackUrl)
+        ? globalThis.String(object.playbackUrl)
+        : isSet(object.playback_url)
+        ? globalThis.String(object.playback_url)
+        : undefined,
+    };
+  },
+
+  toJSON(message: VersionStack_Version): unknown {
+    const obj: any = {};
+    if (message.mediaFileId !== "") {
+      obj.mediaFileId = message.mediaFileId;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.title !== undefined) {
+      obj.title = message.title;
+    }
+    if (message.addedTime !== undefined) {
+      obj.addedTime = message.addedTime.toISOString();
+    }
+    if (message.playbackUrl !== undefined) {
+      obj.playbackUrl = message.playbackUrl;
     }
     return obj;
   },

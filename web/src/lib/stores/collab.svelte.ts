@@ -6,6 +6,7 @@ import type { ServerToClientCmd_CollabEvent } from '../../proto/client';
 import type { Drawing } from '../drawing.svelte';
 import type { PlayerController } from '../player.svelte';
 import { toasts } from '../toasts.svelte';
+import type { CompareStore } from './compare.svelte';
 import type { Dispatcher, Send } from './dispatch';
 import type { MediaStore } from './media.svelte';
 import type { MessagesStore } from './messages.svelte';
@@ -39,6 +40,8 @@ export interface CollabDeps {
   player: PlayerController;
   drawing: Drawing;
   send: Send;
+  /** The compare view, mirrored like playback (optional for tests). */
+  compare?: CompareStore;
 }
 
 export class CollabStore {
@@ -125,6 +128,7 @@ export class CollabStore {
         subtitleId: this.d.media.subtitleId ?? undefined,
         loopStartSec: p.hasLoopRange ? p.loopIn! : undefined,
         loopEndSec: p.hasLoopRange ? p.loopOut! : undefined,
+        ...this.d.compare?.report(),
       },
     });
   }
@@ -168,6 +172,7 @@ export class CollabStore {
       });
       if (ev.drawing && ev.paused) drawing.show(ev.drawing);
       else if (drawing.mode === 'view') drawing.stop();
+      this.d.compare?.apply(ev);
     } finally {
       this.applyingRemote = false;
     }

@@ -9,6 +9,7 @@ import type { Settings } from '../settings';
 import type { Uploads } from '../upload.svelte';
 import type { CollabStore } from './collab.svelte';
 import type { CommentsStore } from './comments.svelte';
+import type { CompareStore } from './compare.svelte';
 import type { LiveStore } from './live.svelte';
 import type { MediaStore } from './media.svelte';
 import type { MessagesStore } from './messages.svelte';
@@ -17,6 +18,7 @@ import type { OrganizerStore } from './organizer.svelte';
 import type { ProgressStore } from './progress.svelte';
 import type { Router } from './router';
 import type { SessionStore } from './session.svelte';
+import type { VersionsStore } from './versions.svelte';
 
 export const [getSettings, setSettings] = createContext<Settings>();
 export const [getConnection, setConnection] = createContext<Connection>();
@@ -33,6 +35,8 @@ export const [getLive, setLive] = createContext<LiveStore>();
 export const [getUploads, setUploads] = createContext<Uploads>();
 export const [getPlayer, setPlayer] = createContext<PlayerController>();
 export const [getDrawing, setDrawing] = createContext<Drawing>();
+export const [getVersions, setVersions] = createContext<VersionsStore>();
+export const [getCompare, setCompare] = createContext<CompareStore>();
 
 /** Makes every store available to the components below the caller. */
 export function provideStores(app: App) {
@@ -51,4 +55,6 @@ export function provideStores(app: App) {
   setUploads(app.uploads);
   setPlayer(app.player);
   setDrawing(app.drawing);
+  setVersions(app.versions);
+  setCompare(app.compare);
 }

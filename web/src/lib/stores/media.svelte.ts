@@ -37,8 +37,9 @@ export class MediaStore {
       this.subtitleId = def;
     } else {
       if (this.subtitleId && !mf.subtitles.some((s) => s.id === this.subtitleId)) this.subtitleId = null;
-      // The transcoded file replaced the original: carry on where we were.
-      if (this.file?.playbackUrl !== mf.playbackUrl && this.player.video) {
+      // The transcoded file replaced the original, or the adaptive ladder
+      // is ready: carry on where we were.
+      if ((this.file?.playbackUrl !== mf.playbackUrl || this.file?.hlsUrl !== mf.hlsUrl) && this.player.video) {
         this.player.resumeAt = this.player.video.currentTime;
         this.player.pause(false);
       }

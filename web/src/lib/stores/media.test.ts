@@ -68,4 +68,18 @@ describe('MediaStore', () => {
       { delSubtitle: { id: 's1' } },
     ]);
   });
+
+  it('a new MP4 or a finished ladder for the open file carries on from the same time', () => {
+    const video = document.createElement('video');
+    player.attach(video);
+    media.show(mf('a', []));
+    Object.defineProperty(video, 'currentTime', { value: 4.2, configurable: true });
+    media.show(mf('a', [], { title: 'Renamed' }));
+    expect(player.resumeAt).toBeNull();
+    media.show(mf('a', [], { hlsUrl: 'videos/a/hls/master.m3u8' }));
+    expect(player.resumeAt).toBe(4.2);
+    player.resumeAt = null;
+    media.show(mf('a', [], { hlsUrl: 'videos/a/hls/master.m3u8', playbackUrl: 'videos/a/video.mp4' }));
+    expect(player.resumeAt).toBe(4.2);
+  });
 });
