@@ -216,9 +216,17 @@ func testNotifyQueries(t *testing.T, b backend) {
 		ids = append(ids, id)
 	}
 	now := time.Now().Add(time.Second)
-	due, err := db.DueDeliveries(ctx, now, 10)
+	due, err := db.ClaimDeliveries(ctx, now, time.Minute, 10)
 	if err != nil || len(due) != 2 || due[0].ID != ids[0] || due[0].State != DeliveryQueued {
 		t.Fatalf("due: %+v %v", due, err)
+	}
+	// Claimed: nobody else takes them until the lease is over, then they
+	// are due again (their taker died).
+	if again, err := db.ClaimDeliveries(ctx, now, time.Minute, 10); err != nil || len(again) != 0 {
+		t.Fatalf("claimed twice: %+v %v", again, err)
+	}
+	if again, err := db.ClaimDeliveries(ctx, now.Add(2*time.Minute), time.Minute, 1); err != nil || len(again) != 1 || again[0].ID != ids[0] {
+		t.Fatalf("after the lease: %+v %v", again, err)
 	}
 	retry := now.Add(time.Hour).Truncate(time.Second)
 	if err := db.DeliveryFailed(ctx, ids[0], "connection refused", retry, false); err != nil {
@@ -227,7 +235,7 @@ func testNotifyQueries(t *testing.T, b backend) {
 	if err := db.DeliveryDone(ctx, ids[1], now); err != nil {
 		t.Fatal(err)
 	}
-	if due, _ = db.DueDeliveries(ctx, now, 10); len(due) != 0 {
+	if due, _ = db.ClaimDeliveries(ctx, now.Add(5*time.Minute), time.Minute, 10); len(due) != 0 {
 		t.Errorf("due after one failure and one success: %+v", due)
 	}
 	next, ok, err := db.NextDeliveryDue(ctx)
