@@ -259,11 +259,19 @@ func TestServerOnPostgres(t *testing.T) {
 	}
 }
 
-// Two server instances on one PostgreSQL database (and one data
-// directory): a comment added, edited and deleted through one reaches the
-// sessions watching the file on the other, through LISTEN/NOTIFY, and so
-// does the in-app notification it makes for the file's owner.
-func TestTwoInstancesShareComments(t *testing.T) {
+// instances are server processes on one PostgreSQL database and one data
+// directory, with a clip uploaded through the first and ingested.
+type instances struct {
+	procs   []*proc
+	pg      *sql.DB
+	mediaID string
+	ctx     context.Context
+}
+
+func (in *instances) url(i int) string { return fmt.Sprintf("http://127.0.0.1:%d", in.procs[i].port) }
+
+func startInstances(t *testing.T, n int) *instances {
+	t.Helper()
 	mediatest.Require(t)
 	clipPath := mediatest.Make(t, t.TempDir(), mediatest.Families["h264_mp4"], mediatest.Options{Seconds: 2, Width: 320, Height: 240, FPS: 25})
 	clip, err := os.ReadFile(clipPath)
@@ -273,65 +281,83 @@ func TestTwoInstancesShareComments(t *testing.T) {
 	dir := t.TempDir()
 	u := pgtest.NewDatabase(t)
 	args := []string{"-D", dir, "-P", "0.1", "-w", "1", "--db-url", u}
-	a := start(t, nil, args...)
-	a.waitHealthy(t)
-	b := start(t, nil, args...)
-	b.waitHealthy(t)
-	urlOf := func(p *proc) string { return fmt.Sprintf("http://127.0.0.1:%d", p.port) }
-
-	if code, body := uploadMultipart(t, urlOf(a)+"/", "alice", "shared.mp4", clip); code != 200 {
+	in := &instances{}
+	for range n {
+		p := start(t, nil, args...)
+		p.waitHealthy(t)
+		in.procs = append(in.procs, p)
+	}
+	if code, body := uploadMultipart(t, in.url(0)+"/", "alice", "shared.mp4", clip); code != 200 {
 		t.Fatalf("upload: %d %s", code, body)
 	}
-	pg, err := sql.Open("pgx", u)
+	if in.pg, err = sql.Open("pgx", u); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.pg.Close() })
+	waitFor(t, 3*time.Minute, "the upload to be ingested", func() bool {
+		return in.pg.QueryRow(`SELECT id FROM media_files WHERE duration IS NOT NULL`).Scan(&in.mediaID) == nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	in.ctx = ctx
+	return in
+}
+
+// watch connects user to instance i with the clip open.
+func (in *instances) watch(t *testing.T, i int, user string) *wsclient.Client {
+	t.Helper()
+	c, err := wsclient.Dial(in.ctx, in.url(i), wsclient.User{ID: user, Name: user})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pg.Close()
-	var mediaID string
-	waitFor(t, 3*time.Minute, "the upload to be ingested", func() bool {
-		return pg.QueryRow(`SELECT id FROM media_files WHERE duration IS NOT NULL`).Scan(&mediaID) == nil
-	})
+	t.Cleanup(c.Close)
+	if err := c.Send(in.ctx, wsclient.OpenMediaFile(in.mediaID)); err != nil {
+		t.Fatal(err)
+	}
+	in.expect(t, c, "open as "+user, func(m *pb.ServerToClientCmd) bool { return m.GetOpenMediaFile() != nil })
+	return c
+}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	watch := func(p *proc, user string) *wsclient.Client {
-		t.Helper()
-		c, err := wsclient.Dial(ctx, urlOf(p), wsclient.User{ID: user, Name: user})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(c.Close)
-		if err := c.Send(ctx, wsclient.OpenMediaFile(mediaID)); err != nil {
-			t.Fatal(err)
-		}
-		if _, all, err := c.Wait(ctx, 20*time.Second, func(m *pb.ServerToClientCmd) bool { return m.GetOpenMediaFile() != nil }); err != nil {
-			t.Fatalf("open as %s: %v (%s)", user, err, wsclient.Describe(all))
-		}
-		return c
+// expect waits for a message matching match and returns how long it took.
+func (in *instances) expect(t *testing.T, c *wsclient.Client, what string, match func(*pb.ServerToClientCmd) bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	if _, all, err := c.Wait(in.ctx, 15*time.Second, match); err != nil {
+		t.Fatalf("%s: %v (%s)", what, err, wsclient.Describe(all))
 	}
-	onA := watch(a, "alice") // the owner, on instance A
-	onB := watch(b, "bob")   // a reviewer, on instance B
-	expect := func(c *wsclient.Client, what string, match func(*pb.ServerToClientCmd) bool) time.Duration {
-		t.Helper()
-		start := time.Now()
-		if _, all, err := c.Wait(ctx, 15*time.Second, match); err != nil {
-			t.Fatalf("%s: %v (%s)", what, err, wsclient.Describe(all))
-		}
-		return time.Since(start)
-	}
-	comment := func(text string) func(*pb.ServerToClientCmd) bool {
-		return func(m *pb.ServerToClientCmd) bool {
-			cs := m.GetAddComments().GetComments()
-			return len(cs) == 1 && cs[0].GetComment() == text
-		}
-	}
+	return time.Since(start)
+}
 
+func commentIs(text string) func(*pb.ServerToClientCmd) bool {
+	return func(m *pb.ServerToClientCmd) bool {
+		cs := m.GetAddComments().GetComments()
+		return len(cs) == 1 && cs[0].GetComment() == text
+	}
+}
+
+// Two server instances on one PostgreSQL database (and one data
+// directory): a comment added, edited and deleted through one reaches the
+// sessions watching the file on the other, through LISTEN/NOTIFY, and so
+// does the in-app notification it makes for the file's owner.
+func TestTwoInstancesShareComments(t *testing.T) {
+	in := startInstances(t, 2)
+	ctx, mediaID, pg := in.ctx, in.mediaID, in.pg
+	onA := in.watch(t, 0, "alice") // the owner, on instance A
+	onB := in.watch(t, 1, "bob")   // a reviewer, on instance B
+
+	// From B's send to A's receipt, on loopback.
+	sent := time.Now()
 	if err := onB.Send(ctx, wsclient.AddComment(mediaID, "seen on both")); err != nil {
 		t.Fatal(err)
 	}
-	expect(onB, "the comment on B itself", comment("seen on both"))
-	t.Logf("a comment made on B reached the session on A %v after B showed it", expect(onA, "the comment on A", comment("seen on both")))
-	expect(onA, "alice's notification on A", func(m *pb.ServerToClientCmd) bool {
+	in.expect(t, onA, "the comment on A", commentIs("seen on both"))
+	took := time.Since(sent)
+	t.Logf("a comment sent to B reached the session on A in %v", took)
+	if took > time.Second { // the goal is 100 ms (see make bench, "scale"); this bounds a loaded machine
+		t.Errorf("a comment made on B took %v to reach A", took)
+	}
+	in.expect(t, onB, "the comment on B itself", commentIs("seen on both"))
+	in.expect(t, onA, "alice's notification on A", func(m *pb.ServerToClientCmd) bool {
 		for _, msg := range m.GetShowMessages().GetMsgs() {
 			if msg.GetRefs().GetMediaFileId() == mediaID && msg.GetUserId() == "alice" && strings.Contains(msg.GetMessage(), "bob") {
 				return true
@@ -350,16 +376,71 @@ func TestTwoInstancesShareComments(t *testing.T) {
 		CommentId: cid, NewComment: "edited on B"}}}); err != nil {
 		t.Fatal(err)
 	}
-	expect(onA, "the edit on A (removed)", deleted)
-	expect(onA, "the edit on A (added back)", comment("edited on B"))
+	in.expect(t, onA, "the edit on A (removed)", deleted)
+	in.expect(t, onA, "the edit on A (added back)", commentIs("edited on B"))
 	if err := onB.Send(ctx, &pb.ClientToServerCmd{Cmd: &pb.ClientToServerCmd_DelComment_{DelComment: &pb.ClientToServerCmd_DelComment{CommentId: cid}}}); err != nil {
 		t.Fatal(err)
 	}
-	expect(onA, "the deletion on A", deleted)
+	in.expect(t, onA, "the deletion on A", deleted)
 
 	// And the other way round.
 	if err := onA.Send(ctx, wsclient.AddComment(mediaID, "from A")); err != nil {
 		t.Fatal(err)
 	}
-	expect(onB, "A's comment on B", comment("from A"))
+	in.expect(t, onB, "A's comment on B", commentIs("from A"))
+}
+
+// A collab session with members on two instances: joins, playback, seeks
+// and a drawing larger than one PostgreSQL notification reach the members
+// on the other instance. Then instance A is killed: its member reconnects
+// to B, rejoins, starts where the session is, and the session goes on.
+func TestCollabAcrossInstances(t *testing.T) {
+	in := startInstances(t, 2)
+	ctx := in.ctx
+	const room = "review-42"
+	join := func(c *wsclient.Client) {
+		t.Helper()
+		if err := c.Send(ctx, wsclient.JoinCollab(room, in.mediaID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	report := func(c *wsclient.Client, r *pb.ClientToServerCmd_CollabReport) {
+		t.Helper()
+		if err := c.Send(ctx, &pb.ClientToServerCmd{Cmd: &pb.ClientToServerCmd_CollabReport_{CollabReport: r}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	event := func(from string, seek float64, drawing string) func(*pb.ServerToClientCmd) bool {
+		return func(m *pb.ServerToClientCmd) bool {
+			ev := m.GetCollabEvent()
+			return ev != nil && ev.GetFromUser() == from && ev.GetSeekTimeSec() == seek && ev.GetDrawing() == drawing
+		}
+	}
+	alice := in.watch(t, 0, "alice")
+	bob := in.watch(t, 1, "bob")
+	join(alice)
+	in.expect(t, alice, "alice joined", wsclient.Message("'alice' joined collab"))
+	join(bob)
+	in.expect(t, alice, "bob's join seen on A", wsclient.Message("'bob' joined collab"))
+
+	report(alice, &pb.ClientToServerCmd_CollabReport{Paused: true, SeekTimeSec: 1.25})
+	t.Logf("alice's seek on A reached bob on B in %v", in.expect(t, bob, "alice's seek on B", event("alice", 1.25, "")))
+	// A drawing is a data URL, often past PostgreSQL's 8000-byte
+	// notification limit: it goes in parts.
+	drawing := "data:image/webp;base64," + strings.Repeat("QUJD", 20_000)
+	report(bob, &pb.ClientToServerCmd_CollabReport{Paused: true, SeekTimeSec: 1.5, Drawing: &drawing})
+	in.expect(t, alice, "bob's drawing on A", event("bob", 1.5, drawing))
+
+	// A dies; alice's client reconnects to B (as the proxy sends it
+	// there) and rejoins: she starts where the session is.
+	if err := syscall.Kill(-in.procs[0].cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-in.procs[0].done
+	alice2 := in.watch(t, 1, "alice")
+	join(alice2)
+	in.expect(t, alice2, "the session's state on rejoining", event("bob", 1.5, drawing))
+	in.expect(t, bob, "alice's rejoin seen by bob", wsclient.Message("'alice' joined collab"))
+	report(alice2, &pb.ClientToServerCmd_CollabReport{Paused: false, SeekTimeSec: 0.5})
+	in.expect(t, bob, "alice's play after the failover", event("alice", 0.5, ""))
 }

@@ -31,6 +31,7 @@ func (a *App) wireFanout() {
 		return
 	}
 	f.Handle(review.PeerCommentKind, a.Review.PeerComment)
+	f.Handle(review.PeerCollabKind, a.Review.PeerCollab)
 	f.Handle(peerMessageKind, func(ctx context.Context, data []byte) {
 		var m events.Message
 		if err := json.Unmarshal(data, &m); err != nil {

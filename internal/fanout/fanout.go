@@ -14,11 +14,15 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,7 +32,16 @@ import (
 const Channel = "clapshot_fanout"
 
 // maxPayload is below PostgreSQL's limit on a notification (8000 bytes).
+// A larger event (a collab drawing) is sent in parts, all in one
+// transaction, which PostgreSQL delivers together and in order.
 const maxPayload = 7900
+
+// partSize is the base64 text of the event in one part, leaving room for
+// the part's own envelope.
+const partSize = 7600
+
+// MaxEvent bounds an event sent in parts.
+const MaxEvent = 8 << 20
 
 // Handler receives the data of one event from another instance.
 type Handler func(ctx context.Context, data []byte)
@@ -43,14 +56,32 @@ type Fanout struct {
 
 	mu        sync.RWMutex
 	handlers  map[string]Handler
-	listening chan struct{} // closed once LISTEN is first in place
+	nextID    atomic.Uint64
+	partial   map[string]*partial // events arriving in parts, by origin/id (listen's goroutine only)
+	listening chan struct{}       // closed once LISTEN is first in place
 	once      sync.Once
 }
 
 type envelope struct {
 	Origin string          `json:"o"`
-	Kind   string          `json:"k"`
-	Data   json.RawMessage `json:"d"`
+	Kind   string          `json:"k,omitempty"`
+	Data   json.RawMessage `json:"d,omitempty"`
+	Part   *part           `json:"p,omitempty"`
+}
+
+// part is one piece of an event too large for a notification: the
+// base64 text of its whole envelope, cut in N pieces.
+type part struct {
+	ID    uint64 `json:"id"`
+	Index int    `json:"i"`
+	Count int    `json:"n"`
+	Text  string `json:"t"`
+}
+
+type partial struct {
+	parts []string
+	got   int
+	since time.Time
 }
 
 // New prepares a fanout over the database at dbURL; pub is a pool to the
@@ -59,7 +90,7 @@ func New(dbURL string, pub *sql.DB, log *slog.Logger) *Fanout {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return &Fanout{url: dbURL, pub: pub, origin: hex.EncodeToString(b), log: log,
-		handlers: map[string]Handler{}, listening: make(chan struct{})}
+		handlers: map[string]Handler{}, partial: map[string]*partial{}, listening: make(chan struct{})}
 }
 
 // Handle registers the handler of one kind of event (before Run).
@@ -77,20 +108,44 @@ func (f *Fanout) Listening() <-chan struct{} { return f.listening }
 // A failure is logged, not returned: the event is stored anyway, and the
 // local clients already have it.
 func (f *Fanout) Publish(ctx context.Context, kind string, v any) {
-	data, err := json.Marshal(v)
-	if err == nil {
-		var b []byte
-		if b, err = json.Marshal(envelope{Origin: f.origin, Kind: kind, Data: data}); err == nil {
-			if len(b) > maxPayload {
-				err = fmt.Errorf("event of %d bytes is over PostgreSQL's notification limit", len(b))
-			} else {
-				_, err = f.pub.ExecContext(context.WithoutCancel(ctx), "SELECT pg_notify($1, $2)", Channel, string(b))
-			}
-		}
-	}
+	err := f.publish(ctx, kind, v)
 	if err != nil {
 		f.log.Warn("Cannot tell the other server instances of an event; their clients see it when they reload", "kind", kind, "err", err)
 	}
+}
+
+func (f *Fanout) publish(ctx context.Context, kind string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(envelope{Origin: f.origin, Kind: kind, Data: data})
+	if err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
+	if len(b) <= maxPayload {
+		_, err = f.pub.ExecContext(ctx, "SELECT pg_notify($1, $2)", Channel, string(b))
+		return err
+	}
+	if len(b) > MaxEvent {
+		return fmt.Errorf("event of %d bytes is over the limit of %d", len(b), MaxEvent)
+	}
+	text := base64.StdEncoding.EncodeToString(b)
+	id := f.nextID.Add(1)
+	count := (len(text) + partSize - 1) / partSize
+	parts := make([]string, 0, count)
+	for i := range count {
+		p, err := json.Marshal(envelope{Origin: f.origin, Part: &part{ID: id, Index: i, Count: count,
+			Text: text[i*partSize : min((i+1)*partSize, len(text))]}})
+		if err != nil {
+			return err
+		}
+		parts = append(parts, string(p))
+	}
+	// One statement, one transaction: the parts arrive together.
+	_, err = f.pub.ExecContext(ctx, "SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, i) ORDER BY i", Channel, parts)
+	return err
 }
 
 // Run listens until ctx ends, reconnecting with a growing delay when the
@@ -151,6 +206,17 @@ func (f *Fanout) dispatch(ctx context.Context, payload string) {
 	if e.Origin == f.origin {
 		return // ours: delivered locally already
 	}
+	if e.Part != nil {
+		whole, ok := f.assemble(e.Origin, e.Part)
+		if !ok {
+			return
+		}
+		e = envelope{}
+		if err := json.Unmarshal(whole, &e); err != nil || e.Part != nil {
+			f.log.Warn("Unreadable event in parts from another server instance", "err", err)
+			return
+		}
+	}
 	f.mu.RLock()
 	h := f.handlers[e.Kind]
 	f.mu.RUnlock()
@@ -159,4 +225,43 @@ func (f *Fanout) dispatch(ctx context.Context, payload string) {
 		return
 	}
 	h(ctx, e.Data)
+}
+
+// assemble keeps a part of an event and returns the whole envelope once
+// every part is in. Parts of one event come together; one left incomplete
+// (its sender died mid-way, or this listener reconnected) is dropped.
+func (f *Fanout) assemble(origin string, p *part) ([]byte, bool) {
+	if p.Count <= 0 || p.Count > MaxEvent/partSize+1 || p.Index < 0 || p.Index >= p.Count {
+		f.log.Warn("Malformed event part from another server instance", "index", p.Index, "count", p.Count)
+		return nil, false
+	}
+	now := time.Now()
+	for k, pa := range f.partial {
+		if now.Sub(pa.since) > 30*time.Second {
+			delete(f.partial, k)
+			f.log.Warn("Dropped an event from another server instance that never arrived whole")
+		}
+	}
+	key := origin + "/" + strconv.FormatUint(p.ID, 10)
+	pa := f.partial[key]
+	if pa == nil {
+		pa = &partial{parts: make([]string, p.Count), since: now}
+		f.partial[key] = pa
+	}
+	if len(pa.parts) != p.Count || pa.parts[p.Index] != "" {
+		delete(f.partial, key)
+		f.log.Warn("Inconsistent event parts from another server instance")
+		return nil, false
+	}
+	pa.parts[p.Index] = p.Text
+	if pa.got++; pa.got < p.Count {
+		return nil, false
+	}
+	delete(f.partial, key)
+	whole, err := base64.StdEncoding.DecodeString(strings.Join(pa.parts, ""))
+	if err != nil {
+		f.log.Warn("Unreadable event in parts from another server instance", "err", err)
+		return nil, false
+	}
+	return whole, true
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -132,15 +134,22 @@ func TestFanoutBetweenInstances(t *testing.T) {
 	}
 }
 
-// An event too large for a notification is refused (logged), not sent
-// cut short.
-func TestFanoutRefusesOversizedEvents(t *testing.T) {
+// An event larger than a notification (a collab drawing) arrives whole,
+// in parts, in its place among the others; one over MaxEvent is refused
+// (logged), not sent cut short.
+func TestFanoutLargeEvents(t *testing.T) {
 	ctx, _, a, _, _, inB := twoInstances(t)
-	big := make([]byte, 9000)
-	for i := range big {
-		big[i] = 'x'
+	for _, n := range []int{7000, 9000, 300_000} {
+		// Multi-byte text, so that a part boundary falls inside a rune.
+		big := strings.Repeat("é", n/2) + strconv.Itoa(n)
+		a.Publish(ctx, "test", "before")
+		a.Publish(ctx, "test", big)
+		a.Publish(ctx, "test", "after")
+		if got := []string{inB.next(t), inB.next(t), inB.next(t)}; got[0] != "before" || got[1] != big || got[2] != "after" {
+			t.Fatalf("%d bytes: b got %q, %d bytes, %q", n, got[0], len(got[1]), got[2])
+		}
 	}
-	a.Publish(ctx, "test", string(big))
+	a.Publish(ctx, "test", strings.Repeat("x", MaxEvent+1))
 	a.Publish(ctx, "test", "small")
 	if got := inB.next(t); got != "small" {
 		t.Fatalf("b got %d bytes first", len(got))
