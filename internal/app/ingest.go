@@ -2,8 +2,10 @@ package app
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/clapshot-go/clapshot/internal/auth"
+	"github.com/clapshot-go/clapshot/internal/config"
 	"github.com/clapshot-go/clapshot/internal/httpapi"
 	"github.com/clapshot-go/clapshot/internal/ingest"
 	"github.com/clapshot-go/clapshot/internal/media"
@@ -31,6 +33,8 @@ func (a *App) newPipeline() error {
 		UploadExpiry:    cfg.UploadExpiry,
 		TrashRetention:  cfg.TrashRetention,
 		Metrics:         a.Metrics,
+		Role:            PipelineRole(cfg),
+		Lease:           PipelineLease(cfg),
 	})
 	uploads := ingest.HTTPOptions{Identity: a.Identity, MaxSize: cfg.UploadMaxSize, Authorize: a.authorizeUpload()}
 	a.HTTP.Handle("POST /api/upload", a.Pipeline.UploadHandler(uploads))
@@ -53,4 +57,22 @@ func (a *App) authorizeUpload() func(*http.Request, auth.Identity) error {
 	return func(r *http.Request, id auth.Identity) error {
 		return in.AuthorizeUpload(r.Context(), id.UserID, id.UserName, id.IsAdmin, auth.Cookies(r.Header))
 	}
+}
+
+// PipelineRole is the server's share of the media pipeline: all of it,
+// or all but the ffmpeg jobs with --remote-workers.
+func PipelineRole(cfg *config.Config) ingest.Role {
+	if cfg.RemoteWorkers {
+		return ingest.RoleFront
+	}
+	return ingest.RoleAll
+}
+
+// PipelineLease is the job lease on a queue several processes share
+// (PostgreSQL); none on SQLite, whose queue is one server's.
+func PipelineLease(cfg *config.Config) time.Duration {
+	if cfg.DBURL == "" {
+		return 0
+	}
+	return cfg.JobLease
 }

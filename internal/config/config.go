@@ -44,6 +44,12 @@ type Config struct {
 	// <data-dir>/clapshot.sqlite; "" for SQLite. Media files stay in the
 	// data directory either way.
 	DBURL string
+	// RemoteWorkers leaves transcodes, thumbnails and ladders to
+	// clapshot-worker processes on the same DBURL.
+	RemoteWorkers bool
+	// JobLease is how long a running job stays its process's without a
+	// renewal, on a PostgreSQL job queue shared by several processes.
+	JobLease time.Duration
 	// MigrateTo is the PostgreSQL database --migrate-to copies the SQLite
 	// database into (ActionMigrateTo).
 	MigrateTo string
@@ -139,7 +145,8 @@ type raw struct {
 	port, workers, debug, wsMaxMessageMB               int
 	poll, bitrate, wsRateLimit                         float64
 	migrate, json, help, version, orgTest              bool
-	hlsLadder                                          bool
+	hlsLadder, remoteWorkers                           bool
+	jobLease                                           string
 	hlsLadderRungs                                     string
 
 	uploadMaxSize, uploadExpiry, trashRetention, transcodeScript string
@@ -163,6 +170,8 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 	fs.BoolVar(&r.migrate, "migrate", false, "Migrate an existing database to this version, after a backup")
 	fs.StringVar(&r.migrateTo, "migrate-to", "", "Copy <data-dir>/clapshot.sqlite (Clapshot's too) into this empty PostgreSQL database, compare the row counts of every table, print them and exit; the SQLite file is not changed")
 	fs.StringVar(&r.dbURL, "db-url", "", "Use this PostgreSQL database instead of <data-dir>/clapshot.sqlite: postgres://user:password@host:port/database (media stay in --data-dir)")
+	fs.BoolVar(&r.remoteWorkers, "remote-workers", false, "Leave transcodes, thumbnails and HLS ladders to clapshot-worker processes on the same --db-url (this server files uploads)")
+	fs.StringVar(&r.jobLease, "job-lease", "30s", "With --db-url: a running media job whose process has not renewed it for this long (it died) is run again by another")
 	fs.StringVarP(&r.logFile, "log", "l", "", "Log file (default: stdout); reopened on SIGUSR1")
 	fs.CountVarP(&r.debug, "debug", "d", "Debug logging; -dd for trace")
 	fs.BoolVarP(&r.json, "json", "j", false, "Log in JSON format")
@@ -448,10 +457,19 @@ func (r *raw) validate() (*Config, error) {
 // cannot work with a PostgreSQL database: refused here rather than
 // failing once the plugin starts.
 func (r *raw) validateDB(c *Config) error {
+	lease, err := ParseDuration(r.jobLease)
+	if err != nil || lease < 3*time.Second {
+		return fmt.Errorf("--job-lease %q: expected a duration of at least 3s, e.g. 30s", r.jobLease)
+	}
+	c.JobLease = lease
 	u := strings.TrimSpace(r.dbURL)
 	if u == "" {
+		if r.remoteWorkers {
+			return errors.New("--remote-workers: workers share the job queue through PostgreSQL; give --db-url too")
+		}
 		return nil
 	}
+	c.RemoteWorkers = r.remoteWorkers
 	if !isPostgresURL(u) {
 		return fmt.Errorf("--db-url: expected postgres://user:password@host:port/database (a PostgreSQL URL), got %q", redactURL(u))
 	}

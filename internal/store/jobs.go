@@ -145,6 +145,31 @@ func (q *Queries) RequeueJob(ctx context.Context, id int64) error {
 		outputs = NULL, pid = NULL, pid_start = NULL, updated = ? WHERE id = ?`, dbTime(time.Now()), id)
 }
 
+// TouchJob renews a running job's lease (its updated time): while a
+// process touches its jobs, no other takes them over.
+func (q *Queries) TouchJob(ctx context.Context, id int64, now time.Time) error {
+	return execOne(ctx, q.q, fmt.Sprintf("renew the lease of job %d", id),
+		"UPDATE ingest_jobs SET updated = ? WHERE id = ? AND state = 'running'", dbTime(now), id)
+}
+
+// ReclaimStaleJob takes over one running job whose lease ran out (not
+// touched since before cutoff: its process died), renewing the lease for
+// the caller, who cleans up after the dead attempt and requeues it;
+// ErrNotFound if there is none. One process wins each job, as in ClaimJob.
+func (q *Queries) ReclaimStaleJob(ctx context.Context, cutoff, now time.Time) (Job, error) {
+	j, err := scanJob(q.q.QueryRowContext(ctx, `UPDATE ingest_jobs SET updated = ?
+		WHERE state = 'running' AND updated < ? AND id = (SELECT id FROM ingest_jobs WHERE state = 'running' AND updated < ?
+			ORDER BY id LIMIT 1`+q.d.claimLock+`)
+		RETURNING `+jobCols, dbTime(now), dbTime(cutoff), dbTime(cutoff)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Job{}, ErrNotFound
+	}
+	if err != nil {
+		return Job{}, fmt.Errorf("reclaim a stale job: %w", err)
+	}
+	return j, nil
+}
+
 // ListJobs lists jobs in any of states (all jobs if none), oldest first.
 func (q *Queries) ListJobs(ctx context.Context, states ...string) ([]Job, error) {
 	query := "SELECT " + jobCols + " FROM ingest_jobs"
