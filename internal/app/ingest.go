@@ -1,11 +1,13 @@
 package app
 
 import (
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/clapshot-go/clapshot/internal/auth"
 	"github.com/clapshot-go/clapshot/internal/config"
+	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/httpapi"
 	"github.com/clapshot-go/clapshot/internal/ingest"
 	"github.com/clapshot-go/clapshot/internal/media"
@@ -18,24 +20,10 @@ import (
 // resumable upload endpoints and the static media files.
 func (a *App) newPipeline() error {
 	cfg := a.Config
-	layout := mediadir.Layout{DataDir: cfg.DataDir}
-	a.Pipeline = ingest.New(ingest.Options{
-		DB:              store.Bind[ingest.Queries](a.DB),
-		Events:          a.Events,
-		Log:             a.Log.With("component", "pipeline"),
-		Layout:          layout,
-		Tools:           &media.Tools{},
-		Workers:         cfg.Workers,
-		TargetBitrate:   int64(cfg.BitrateMbps * 1_000_000),
-		Poll:            cfg.Poll,
-		TranscodeScript: cfg.TranscodeScript,
-		Ladder:          cfg.HLSLadder,
-		UploadExpiry:    cfg.UploadExpiry,
-		TrashRetention:  cfg.TrashRetention,
-		Metrics:         a.Metrics,
-		Role:            PipelineRole(cfg),
-		Lease:           PipelineLease(cfg),
-	})
+	o := pipelineOptions(cfg, a.DB, a.Events, a.Log)
+	o.Poll, o.UploadExpiry, o.TrashRetention = cfg.Poll, cfg.UploadExpiry, cfg.TrashRetention
+	o.Metrics, o.Role, o.Lease = a.Metrics, PipelineRole(cfg), PipelineLease(cfg)
+	a.Pipeline = ingest.New(o)
 	uploads := ingest.HTTPOptions{Identity: a.Identity, MaxSize: cfg.UploadMaxSize, Authorize: a.authorizeUpload()}
 	a.HTTP.Handle("POST /api/upload", a.Pipeline.UploadHandler(uploads))
 	tus, err := a.Pipeline.TusHandler(uploads)
@@ -43,7 +31,7 @@ func (a *App) newPipeline() error {
 		return err
 	}
 	a.HTTP.Handle(ingest.TusPath, tus)
-	a.HTTP.Handle("GET /videos/", httpapi.MediaFiles(layout.Videos(), cfg.DBPath(), a.Log))
+	a.HTTP.Handle("GET /videos/", httpapi.MediaFiles(o.Layout.Videos(), cfg.DBPath(), a.Log))
 	return nil
 }
 
@@ -75,4 +63,20 @@ func PipelineLease(cfg *config.Config) time.Duration {
 		return 0
 	}
 	return cfg.JobLease
+}
+
+// pipelineOptions are the media pipeline's settings that a server and a
+// worker take alike from the configuration.
+func pipelineOptions(cfg *config.Config, db *store.DB, ev events.Publisher, log *slog.Logger) ingest.Options {
+	return ingest.Options{
+		DB:              store.Bind[ingest.Queries](db),
+		Events:          ev,
+		Log:             log.With("component", "pipeline"),
+		Layout:          mediadir.Layout{DataDir: cfg.DataDir},
+		Tools:           &media.Tools{},
+		Workers:         cfg.Workers,
+		TargetBitrate:   int64(cfg.BitrateMbps * 1_000_000),
+		TranscodeScript: cfg.TranscodeScript,
+		Ladder:          cfg.HLSLadder,
+	}
 }

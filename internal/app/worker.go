@@ -10,8 +10,6 @@ import (
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/fanout"
 	"github.com/clapshot-go/clapshot/internal/ingest"
-	"github.com/clapshot-go/clapshot/internal/media"
-	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/store"
 	"github.com/clapshot-go/clapshot/internal/version"
 )
@@ -34,19 +32,9 @@ func RunWorker(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 	// No session is connected here: every notification goes to the
 	// servers, whose sessions show it.
 	bus.SetDeliverer(peersOnly{fanout.New(cfg.DBURL, db.SQL(), log.With("subsystem", "fanout"))})
-	p := ingest.New(ingest.Options{
-		DB:              store.Bind[ingest.Queries](db),
-		Events:          bus,
-		Log:             log.With("component", "pipeline"),
-		Layout:          mediadir.Layout{DataDir: cfg.DataDir},
-		Tools:           &media.Tools{},
-		Workers:         cfg.Workers,
-		TargetBitrate:   int64(cfg.BitrateMbps * 1_000_000),
-		TranscodeScript: cfg.TranscodeScript,
-		Ladder:          cfg.HLSLadder,
-		Role:            ingest.RoleWorker,
-		Lease:           cfg.JobLease,
-	})
+	o := pipelineOptions(cfg, db, bus, log)
+	o.Role, o.Lease = ingest.RoleWorker, cfg.JobLease
+	p := ingest.New(o)
 	log.Info("Clapshot worker started", "version", version.Version, "data_dir", cfg.DataDir, "database", db.Where(), "workers", cfg.Workers)
 	err = p.Run(ctx)
 	log.Info("Clapshot worker stopped")
