@@ -42,6 +42,9 @@ web/dist/index.html: $(WEB_DEPS) $(WEB_SRC)
 server: ## Build the server binary
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/clapshot-server ./cmd/clapshot-server
 
+worker: ## Build clapshot-worker, the separate transcode worker (docs/deployment.md, several instances)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/clapshot-worker ./cmd/clapshot-worker
+
 video-server: ## Build video_server, the LdDl/video-server drop-in (docs/live.md)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/video_server ./cmd/video_server
 
@@ -147,8 +150,8 @@ $(WEED):
 
 # The live suite compares with mediamtx, built by hand (see docs/BENCHMARKS.md);
 # give its path with BENCH_FLAGS="-mediamtx PATH" if it is not the default.
-bench: deps-bench build video-server ## Run the benchmarks and write docs/BENCHMARKS.md
-	$(GO) run ./tools/bench -server $(BIN)/clapshot-server -video-server $(BIN)/video_server -out docs/BENCHMARKS.md $(BENCH_FLAGS)
+bench: deps-bench build video-server worker ## Run the benchmarks and write docs/BENCHMARKS.md
+	$(GO) run ./tools/bench -server $(BIN)/clapshot-server -video-server $(BIN)/video_server -worker $(BIN)/clapshot-worker -out docs/BENCHMARKS.md $(BENCH_FLAGS)
 
 # Code generators, pinned; installed into bin/tools so they never depend on
 # what happens to be on PATH.

@@ -29,6 +29,8 @@ test | bench)
 	want adduser adduser
 	want xmllint libxml2-utils # validates the FCPXML and Premiere exports against their DTDs
 	want python3 python3       # reads the CSV export back with Python's csv module
+	# The PostgreSQL tests start a server of their own (internal/testsupport/pgtest).
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want initdb postgresql
 	;;
 demo)
 	want nginx nginx-light

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/config"
 	"github.com/clapshot-go/clapshot/internal/logging"
 	"github.com/clapshot-go/clapshot/internal/orgtest"
+	"github.com/clapshot-go/clapshot/internal/store"
 	"github.com/clapshot-go/clapshot/internal/version"
 )
 
@@ -39,6 +41,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case action == config.ActionOrgTest:
 		return runOrgTests(cfg, stdout, stderr)
+	case action == config.ActionMigrateTo:
+		return runMigrateTo(cfg, stdout, stderr)
 	}
 
 	log, logOut, err := logging.New(logging.Options{File: cfg.LogFile, JSON: cfg.JSONLog, Debug: cfg.Debug})
@@ -111,5 +115,47 @@ func runOrgTests(cfg *config.Config, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "The organizer lists no tests.")
 	}
 	os.RemoveAll(dir)
+	return 0
+}
+
+// runMigrateTo is --migrate-to: the SQLite database into PostgreSQL, with
+// a table of the row counts on both sides on stdout. Exit status 0 only
+// when every count matches and the copy is committed.
+func runMigrateTo(cfg *config.Config, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	// Progress on stderr, whatever --log says: the report is on stdout.
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logging.Level(cfg.Debug)}))
+	target := store.RedactURL(cfg.MigrateTo)
+	fmt.Fprintf(stdout, "Copying %s into %s\n", cfg.DBPath(), target)
+	rep, err := store.CopyToPostgres(ctx, store.CopyOptions{SQLitePath: cfg.DBPath(), URL: cfg.MigrateTo, Log: log})
+	if rep != nil {
+		if rep.Upgraded {
+			fmt.Fprintf(stdout, "The file is at schema version %s: a copy of it was upgraded first (the file is unchanged).\n", rep.SourceVersion)
+		}
+		width := len("table")
+		for _, t := range rep.Tables {
+			width = max(width, len(t.Table))
+		}
+		fmt.Fprintf(stdout, "%-*s  %10s  %10s\n", width, "table", "SQLite", "PostgreSQL")
+		for _, t := range rep.Tables {
+			mark := ""
+			if t.SQLite != t.Postgres {
+				mark = "  MISMATCH"
+			}
+			fmt.Fprintf(stdout, "%-*s  %10d  %10d%s\n", width, t.Table, t.SQLite, t.Postgres, mark)
+		}
+		if len(rep.LeftBehind) > 0 {
+			fmt.Fprintln(stdout, "Left in the SQLite file, PostgreSQL has no place for them (an organizer plugin's tables; organizers cannot run with PostgreSQL yet):")
+			for _, t := range rep.LeftBehind {
+				fmt.Fprintf(stdout, "  %s: %d rows\n", t.Table, t.SQLite)
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "clapshot-server: copy to PostgreSQL failed: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "Done: %d tables copied, every row count matches. Now set db-url to this database (and remove org-cmd) and start the server.\n", len(rep.Tables))
 	return 0
 }

@@ -23,6 +23,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/testsupport/pgtest"
 	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 )
 
@@ -42,7 +43,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build failed: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Main(m) // runs the tests; stops PostgreSQL if one was started
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -59,9 +60,15 @@ type proc struct {
 // group; the test's cleanup kills it if still running.
 func start(t *testing.T, prefix []string, args ...string) *proc {
 	t.Helper()
+	return startCmd(t, append(append([]string{}, prefix...), serverBin), args...)
+}
+
+// startCmd is start with the command line's head (a wrapper and the
+// binary, or another binary taking the server's options) given.
+func startCmd(t *testing.T, head []string, args ...string) *proc {
+	t.Helper()
 	port := testkit.MustFreePort(t)
-	full := append(append([]string{}, prefix...), serverBin)
-	full = append(full, append(args, "-p", strconv.Itoa(port))...)
+	full := append(head, append(args, "-p", strconv.Itoa(port))...)
 	cmd := exec.Command(full[0], full[1:]...)
 	p := &proc{cmd: cmd, out: &testkit.SyncBuffer{}, done: make(chan struct{}), port: port}
 	cmd.Stdout, cmd.Stderr = p.out, p.out

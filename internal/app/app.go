@@ -17,6 +17,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/auth"
 	"github.com/clapshot-go/clapshot/internal/config"
 	"github.com/clapshot-go/clapshot/internal/events"
+	"github.com/clapshot-go/clapshot/internal/fanout"
 	"github.com/clapshot-go/clapshot/internal/httpapi"
 	"github.com/clapshot-go/clapshot/internal/ingest"
 	"github.com/clapshot-go/clapshot/internal/live"
@@ -78,6 +79,9 @@ type App struct {
 	// webhook calls it queues.
 	notifier   *notify.Notifier
 	dispatcher *notify.Dispatcher
+	// fanout carries events between instances sharing a PostgreSQL
+	// database; nil on SQLite.
+	fanout *fanout.Fanout
 }
 
 // Start prepares the data directory, binds the listener, opens (and if
@@ -115,7 +119,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		return nil, err
 	}
 
-	open := store.OpenOptions{Path: cfg.DBPath(), Migrate: cfg.Migrate, Log: log}
+	// With --db-url, PostgreSQL; config.Parse has refused an organizer
+	// beside it (plugins open the SQLite file themselves).
+	open := store.OpenOptions{Path: cfg.DBPath(), URL: cfg.DBURL, Migrate: cfg.Migrate, Log: log}
 	if cfg.OrgCmd != "" || cfg.OrgInURI != "" {
 		orgOpt := organizer.Options{
 			Cmd: cfg.OrgCmd, InURI: cfg.OrgInURI, OutTCP: cfg.OrgOutTCP,
@@ -181,6 +187,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		return fail(err)
 	}
 	trash := &mediadir.Trasher{DB: db, Layout: mediadir.Layout{DataDir: cfg.DataDir}, Objects: a.objects}
+	a.fanout = a.newFanout()
+	var peers review.Peers
+	if a.fanout != nil {
+		peers = a.fanout
+	}
 	a.Review = review.NewHub(a.life, review.Options{
 		DB:              store.Bind[review.Queries](db),
 		DataDir:         cfg.DataDir,
@@ -194,8 +205,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		Trash:           trash,
 		Metrics:         mtr,
 		CommentAdded:    a.commentAdded,
+		Peers:           peers,
 	})
-	a.Events.SetDeliverer(a.Review)
+	a.wireFanout()
 	a.registerNotificationsAndExport()
 	// Clapshot's routes match any path below them.
 	a.HTTP.Handle("/api/ws", a.Review)
@@ -263,9 +275,12 @@ func (a *App) Run(ctx context.Context) error {
 		g.Go(func() error { return archive.Run(life, a.Live, a.LiveArchive) })
 	}
 	g.Go(func() error { return a.dispatcher.Run(life) })
+	if a.fanout != nil {
+		g.Go(func() error { return a.fanout.Run(life) })
+	}
 
 	a.Log.Info("Clapshot server started", "version", version.Version, "listen", a.Listener.Addr().String(),
-		"data_dir", a.Config.DataDir, "workers", a.Config.Workers)
+		"data_dir", a.Config.DataDir, "database", a.DB.Where(), "workers", a.Config.Workers)
 	a.Log.Info("Open " + a.PublicURL() + " in a browser")
 
 	err := g.Wait()
@@ -333,7 +348,7 @@ func (a *App) status(ctx context.Context) map[string]any {
 	start := time.Now()
 	dbOK := a.DB.SQL().PingContext(ctx) == nil
 	st := map[string]any{
-		"database":            map[string]any{"ok": dbOK, "latency_ms": float64(time.Since(start).Microseconds()) / 1000},
+		"database":            map[string]any{"ok": dbOK, "backend": a.DB.Backend(), "latency_ms": float64(time.Since(start).Microseconds()) / 1000},
 		"url_base_configured": a.Config.URLBase != "",
 	}
 	if a.Organizer != nil {

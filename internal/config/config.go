@@ -41,6 +41,19 @@ type Config struct {
 	// BitrateMbps is the target (max) video bitrate in Mbit/s.
 	BitrateMbps float64
 	Migrate     bool
+	// DBURL is a PostgreSQL database (postgres://...) used instead of
+	// <data-dir>/clapshot.sqlite; "" for SQLite. Media files stay in the
+	// data directory either way.
+	DBURL string
+	// RemoteWorkers leaves transcodes, thumbnails and ladders to
+	// clapshot-worker processes on the same DBURL.
+	RemoteWorkers bool
+	// JobLease is how long a running job stays its process's without a
+	// renewal, on a PostgreSQL job queue shared by several processes.
+	JobLease time.Duration
+	// MigrateTo is the PostgreSQL database --migrate-to copies the SQLite
+	// database into (ActionMigrateTo).
+	MigrateTo string
 	// LogFile is "" for stdout.
 	LogFile     string
 	Debug       int
@@ -123,6 +136,9 @@ const (
 	ActionVersion
 	// ActionOrgTest runs the organizer's own tests (--org-test).
 	ActionOrgTest
+	// ActionMigrateTo copies the SQLite database into PostgreSQL
+	// (--migrate-to) and exits.
+	ActionMigrateTo
 )
 
 // EnvPrefix prefixes environment variables: --data-dir is CLAPSHOT_DATA_DIR.
@@ -134,12 +150,13 @@ const defaultTrustedProxies = "127.0.0.0/8,::1/128"
 type raw struct {
 	dataDir, urlBase, host, cors, logFile, defaultUser string
 	orgCmd, orgInURI, orgOutTCP, trustedProxies        string
-	allowedHosts                                       string
+	allowedHosts, dbURL, migrateTo                     string
 	configFile, clientConf, webDir                     string
 	port, workers, debug, wsMaxMessageMB               int
 	poll, bitrate, wsRateLimit                         float64
 	migrate, json, help, version, orgTest              bool
-	hlsLadder                                          bool
+	hlsLadder, remoteWorkers                           bool
+	jobLease                                           string
 	hlsLadderRungs                                     string
 	mediaURL                                           string
 	mediaProxy                                         bool
@@ -166,6 +183,10 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 	fs.IntVarP(&r.workers, "workers", "w", 0, "Number of transcoding workers (0 = number of CPUs)")
 	fs.Float64VarP(&r.bitrate, "bitrate", "b", 2.5, "Target (max) video bitrate in Mbit/s (at least 0.1)")
 	fs.BoolVar(&r.migrate, "migrate", false, "Migrate an existing database to this version, after a backup")
+	fs.StringVar(&r.migrateTo, "migrate-to", "", "Copy <data-dir>/clapshot.sqlite (Clapshot's too) into this empty PostgreSQL database, compare the row counts of every table, print them and exit; the SQLite file is not changed")
+	fs.StringVar(&r.dbURL, "db-url", "", "Use this PostgreSQL database instead of <data-dir>/clapshot.sqlite: postgres://user:password@host:port/database (media stay in --data-dir)")
+	fs.BoolVar(&r.remoteWorkers, "remote-workers", false, "Leave transcodes, thumbnails and HLS ladders to clapshot-worker processes on the same --db-url (this server files uploads)")
+	fs.StringVar(&r.jobLease, "job-lease", "30s", "With --db-url: a running media job whose process has not renewed it for this long (it died) is run again by another")
 	fs.StringVarP(&r.logFile, "log", "l", "", "Log file (default: stdout); reopened on SIGUSR1")
 	fs.CountVarP(&r.debug, "debug", "d", "Debug logging; -dd for trace")
 	fs.BoolVarP(&r.json, "json", "j", false, "Log in JSON format")
@@ -199,7 +220,7 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 }
 
 // notInFile lists options that make no sense in a config file.
-var notInFile = map[string]bool{"config": true, "help": true, "version": true, "org-test": true}
+var notInFile = map[string]bool{"config": true, "help": true, "version": true, "org-test": true, "migrate-to": true}
 
 // Usage returns the --help text.
 func Usage() string {
@@ -279,6 +300,13 @@ func Parse(args []string, lookupEnv func(string) (string, bool)) (*Config, Actio
 	cfg, err := r.validate()
 	if err != nil {
 		return nil, ActionRun, err
+	}
+	if u := strings.TrimSpace(r.migrateTo); u != "" {
+		if !isPostgresURL(u) {
+			return nil, ActionRun, fmt.Errorf("--migrate-to: expected postgres://user:password@host:port/database (a PostgreSQL URL), got %q", redactURL(u))
+		}
+		cfg.MigrateTo = u
+		return cfg, ActionMigrateTo, nil
 	}
 	if r.orgTest {
 		if cfg.OrgCmd == "" {
@@ -405,6 +433,9 @@ func (r *raw) validate() (*Config, error) {
 			return nil, err
 		}
 	}
+	if err := r.validateDB(c); err != nil {
+		return nil, err
+	}
 	if c.OrgOutTCP != "" {
 		if _, _, err := net.SplitHostPort(c.OrgOutTCP); err != nil {
 			return nil, fmt.Errorf("--org-out-tcp %q: expected host:port, e.g. [::1]:50052: %v", c.OrgOutTCP, err)
@@ -437,6 +468,50 @@ func (r *raw) validate() (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// validateDB checks --db-url. Organizer plugins open the server's SQLite
+// file themselves (Clapshot's protocol hands them its path), so they
+// cannot work with a PostgreSQL database: refused here rather than
+// failing once the plugin starts.
+func (r *raw) validateDB(c *Config) error {
+	lease, err := ParseDuration(r.jobLease)
+	if err != nil || lease < 3*time.Second {
+		return fmt.Errorf("--job-lease %q: expected a duration of at least 3s, e.g. 30s", r.jobLease)
+	}
+	c.JobLease = lease
+	u := strings.TrimSpace(r.dbURL)
+	if u == "" {
+		if r.remoteWorkers {
+			return errors.New("--remote-workers: workers share the job queue through PostgreSQL; give --db-url too")
+		}
+		return nil
+	}
+	c.RemoteWorkers = r.remoteWorkers
+	if !isPostgresURL(u) {
+		return fmt.Errorf("--db-url: expected postgres://user:password@host:port/database (a PostgreSQL URL), got %q", redactURL(u))
+	}
+	if c.OrgCmd != "" || c.OrgInURI != "" {
+		return errors.New("--db-url: organizer plugins (--org-cmd, --org-in-uri) work on the SQLite database file and cannot run with PostgreSQL yet; remove the organizer settings or the --db-url")
+	}
+	c.DBURL = u
+	return nil
+}
+
+func isPostgresURL(u string) bool {
+	parsed, err := url.Parse(u)
+	return err == nil && (parsed.Scheme == "postgres" || parsed.Scheme == "postgresql")
+}
+
+// redactURL hides the password of a URL for messages.
+func redactURL(u string) string {
+	if p, err := url.Parse(u); err == nil {
+		return p.Redacted()
+	}
+	if at := strings.LastIndex(u, "@"); at >= 0 {
+		return "..." + u[at:]
+	}
+	return u
 }
 
 // validateMedia checks the media pipeline's options.

@@ -364,3 +364,49 @@ func TestLiveConfig(t *testing.T) {
 		t.Fatalf("typo in [live]: %v", err)
 	}
 }
+
+// --db-url selects PostgreSQL; anything else, or an organizer beside it,
+// is refused at start-up with the reason (and never echoes a password).
+func TestDBURL(t *testing.T) {
+	c, _, err := Parse([]string{"-D", "/d", "--db-url", " postgres://clapshot:pw@db.example.com:5432/clapshot "}, envMap(nil))
+	if err != nil || c.DBURL != "postgres://clapshot:pw@db.example.com:5432/clapshot" {
+		t.Fatalf("%+v %v", c, err)
+	}
+	c, _, err = Parse([]string{"-D", "/d"}, envMap(map[string]string{"CLAPSHOT_DB_URL": "postgresql:///clapshot?host=/run/postgresql"}))
+	if err != nil || c.DBURL != "postgresql:///clapshot?host=/run/postgresql" {
+		t.Fatalf("from the environment: %+v %v", c, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-D", "/d", "--db-url", "mysql://u:secret@h/db"}, "expected postgres://"},
+		{[]string{"-D", "/d", "--db-url", "/d/clapshot.sqlite"}, "expected postgres://"},
+		{[]string{"-D", "/d", "--db-url", "postgres://u:secret@h/db", "--org-cmd", "/usr/bin/clapshot-organizer-folders"}, "organizer plugins"},
+		{[]string{"-D", "/d", "--db-url", "postgres://u:secret@h/db", "--org-in-uri", "unix:///tmp/x.sock"}, "organizer plugins"},
+	} {
+		_, _, err := Parse(tc.args, envMap(nil))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "secret") {
+			t.Errorf("%v: %v", tc.args, err)
+		}
+	}
+}
+
+// --migrate-to is an action on the command line only, next to the usual
+// configuration (the Debian file's organizer does not stand in its way).
+func TestMigrateTo(t *testing.T) {
+	conf := writeFile(t, "[general]\ndata-dir = /srv/c\norg-cmd = /usr/bin/clapshot-organizer-folders\n")
+	c, action, err := Parse([]string{"--config", conf, "--migrate-to", "postgres://c:pw@db/c"}, envMap(nil))
+	if err != nil || action != ActionMigrateTo || c.MigrateTo != "postgres://c:pw@db/c" || c.DBPath() != "/srv/c/clapshot.sqlite" {
+		t.Fatalf("%+v %v %v", c, action, err)
+	}
+	if _, _, err := Parse([]string{"-D", "/d", "--migrate-to", "sqlite:///x"}, envMap(nil)); err == nil || !strings.Contains(err.Error(), "--migrate-to") {
+		t.Errorf("non-PostgreSQL target: %v", err)
+	}
+	if _, _, err := Parse([]string{"--config", writeFile(t, "[general]\ndata-dir = /d\nmigrate-to = postgres://x/y\n")}, envMap(nil)); err == nil {
+		t.Error("migrate-to accepted in the config file")
+	}
+	if _, a, _ := Parse([]string{"-D", "/d"}, envMap(map[string]string{"CLAPSHOT_MIGRATE_TO": "postgres://x/y"})); a != ActionRun {
+		t.Error("CLAPSHOT_MIGRATE_TO started a copy")
+	}
+}

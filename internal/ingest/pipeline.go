@@ -65,7 +65,32 @@ type Options struct {
 	// Objects, if set, is the object store media files are kept in
 	// (--media-url); the data directory is then a spool (see objects.go).
 	Objects *objstore.Store
+	// Role is which part of the pipeline this process runs (default
+	// RoleAll).
+	Role Role
+	// Lease, when set, means the job queue is shared with other processes
+	// (server instances and clapshot-worker on one PostgreSQL database): a
+	// running job is this process's while it renews the lease (every
+	// third of it), and any process takes over a job whose lease ran out
+	// (its process died) and runs it again. Without a lease the queue is
+	// this process's alone: at start, jobs left running are resumed.
+	Lease time.Duration
 }
+
+// Role is a share of the pipeline's work.
+type Role int
+
+const (
+	// RoleAll: uploads, the incoming folder, ingest, transcodes,
+	// thumbnails, ladders and cleanup (one server doing everything).
+	RoleAll Role = iota
+	// RoleFront: everything but transcodes, thumbnails and ladders, left
+	// to workers (clapshot-server --remote-workers).
+	RoleFront
+	// RoleWorker: transcodes, thumbnails and ladders only
+	// (clapshot-worker).
+	RoleWorker
+)
 
 // Recorder receives the pipeline's measurements (internal/metrics
 // implements it).
@@ -155,17 +180,26 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()
 	}
-	for i := 0; i < ingestWorkers; i++ {
-		start(func(ctx context.Context) { p.worker(ctx, []string{KindIngest}, p.ingestWake) })
+	front, heavy := p.o.Role != RoleWorker, p.o.Role != RoleFront
+	if front {
+		for i := 0; i < ingestWorkers; i++ {
+			start(func(ctx context.Context) { p.worker(ctx, []string{KindIngest}, p.ingestWake) })
+		}
+		if p.o.Poll > 0 {
+			start(p.monitorIncoming)
+		}
+		start(p.cleanupLoop)
 	}
-	for i := 0; i < p.o.Workers; i++ {
-		start(func(ctx context.Context) { p.worker(ctx, []string{KindTranscode, KindThumbs, KindLadder}, p.heavyWake) })
+	if heavy {
+		for i := 0; i < p.o.Workers; i++ {
+			start(func(ctx context.Context) { p.worker(ctx, heavyKinds, p.heavyWake) })
+		}
 	}
-	if p.o.Poll > 0 {
-		start(p.monitorIncoming)
+	if p.o.Lease > 0 {
+		start(p.reclaimLoop)
 	}
-	start(p.cleanupLoop)
-	p.log.Info("Media pipeline started", "workers", p.o.Workers, "transcode_script", p.o.TranscodeScript, "hls_ladder", len(p.o.Ladder) > 0)
+	p.log.Info("Media pipeline started", "workers", p.o.Workers, "role", p.o.Role, "shared_queue", p.o.Lease > 0,
+		"transcode_script", p.o.TranscodeScript, "hls_ladder", len(p.o.Ladder) > 0)
 	<-ctx.Done()
 	wg.Wait()
 	return nil
@@ -213,7 +247,14 @@ func (p *Pipeline) worker(ctx context.Context, kinds []string, wakeCh chan struc
 	}
 }
 
+// heavyKinds are the jobs that run ffmpeg for long (Options.Workers).
+var heavyKinds = []string{KindTranscode, KindThumbs, KindLadder}
+
 func (p *Pipeline) runJob(ctx context.Context, job store.Job) {
+	if p.o.Lease > 0 {
+		stop := p.holdLease(ctx, job.ID)
+		defer stop()
+	}
 	log := p.log.With("job", job.ID, "kind", job.Kind, "user", job.UserID)
 	if job.MediaFileID != nil {
 		log = log.With("media_file", *job.MediaFileID)

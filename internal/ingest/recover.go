@@ -21,6 +21,14 @@ import (
 // server (or Clapshot) that never got thumbnails are queued for them, at
 // low priority.
 func (p *Pipeline) recover(ctx context.Context) error {
+	if p.o.Lease > 0 {
+		// Running jobs may well be other processes'; reclaimLoop takes
+		// over those whose process died.
+		if p.o.Role == RoleWorker {
+			return nil
+		}
+		return p.recoverUploads(ctx)
+	}
 	running, err := p.db.ListJobs(ctx, store.JobRunning)
 	if err != nil {
 		return err
@@ -35,6 +43,12 @@ func (p *Pipeline) recover(ctx context.Context) error {
 		}
 		p.log.Info("Resuming a job interrupted by a crash or restart", "job", j.ID, "kind", j.Kind, "attempts", j.Attempts)
 	}
+	return p.recoverUploads(ctx)
+}
+
+// recoverUploads moves recorded uploads into place and queues missing
+// thumbnails (see recover).
+func (p *Pipeline) recoverUploads(ctx context.Context) error {
 	queued, err := p.db.ListJobs(ctx, store.JobQueued)
 	if err != nil {
 		return err

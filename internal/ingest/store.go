@@ -38,6 +38,11 @@ type Jobs interface {
 	SetJobSpec(ctx context.Context, id int64, spec string) error
 	FinishJob(ctx context.Context, id int64, state, log, errText string) error
 	RequeueJob(ctx context.Context, id int64) error
+	// TouchJob renews a running job's lease (Options.Lease).
+	TouchJob(ctx context.Context, id int64, now time.Time) error
+	// ReclaimStaleJob takes over a running job not touched since cutoff;
+	// store.ErrNotFound when there is none.
+	ReclaimStaleJob(ctx context.Context, cutoff, now time.Time) (store.Job, error)
 	ListJobs(ctx context.Context, states ...string) ([]store.Job, error)
 	DeleteFinishedJobs(ctx context.Context, before time.Time) (int64, error)
 	// ListMediaWithoutThumbJob lists the media files that need a

@@ -140,12 +140,20 @@ func TestDatabaseMetrics(t *testing.T) {
 	srv := httptest.NewServer(m.Handler(nil))
 	defer srv.Close()
 
-	if _, err := db.InsertJob(ctx, store.Job{Kind: "ingest", UserID: "alice", State: store.JobQueued, Spec: "{}"}); err != nil {
+	// An INSERT returns its id (a query); setting the spec is an exec.
+	id, err := db.InsertJob(ctx, store.Job{Kind: "ingest", UserID: "alice", State: store.JobQueued, Spec: "{}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetJobSpec(ctx, id, `{"a":1}`); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.InTx(ctx, func(q *store.Queries) error {
-		_, err := q.InsertJob(ctx, store.Job{Kind: "thumbs", UserID: "alice", State: store.JobQueued, Spec: "{}"})
-		return err
+		id, err := q.InsertJob(ctx, store.Job{Kind: "thumbs", UserID: "alice", State: store.JobQueued, Spec: "{}"})
+		if err != nil {
+			return err
+		}
+		return q.SetJobSpec(ctx, id, `{"b":1}`)
 	}); err != nil {
 		t.Fatal(err)
 	}

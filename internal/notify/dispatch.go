@@ -15,8 +15,13 @@ import (
 
 // DispatchStore is what the Dispatcher needs from the database.
 type DispatchStore interface {
-	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]store.Delivery, error)
+	// ClaimDeliveries takes due deliveries for one attempt, leased so
+	// that no other server instance takes them meanwhile.
+	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.Delivery, error)
 	NextDeliveryDue(ctx context.Context) (time.Time, bool, error)
+	// ReleaseDelivery makes a claimed delivery that was cut short by a
+	// shutdown due again at once.
+	ReleaseDelivery(ctx context.Context, id int64, now time.Time) error
 	DeliveryDone(ctx context.Context, id int64, at time.Time) error
 	DeliveryFailed(ctx context.Context, id int64, errText string, next time.Time, giveUp bool) error
 	GetNotifySettings(ctx context.Context, userID string) (store.NotifySettings, error)
@@ -41,6 +46,10 @@ type Dispatcher struct {
 	// Poll is the longest wait between looks at the queue (default 30 s),
 	// which also picks up rows queued by another process.
 	Poll time.Duration
+	// Lease is how long a claimed delivery is kept from the other server
+	// instances (default 10 minutes): a dispatcher that dies mid-attempt
+	// leaves it to be sent by another after that.
+	Lease time.Duration
 
 	wakeOnce sync.Once
 	wake     chan struct{}
@@ -102,7 +111,7 @@ func (d *Dispatcher) sendDue(ctx context.Context) error {
 		parallel = 4
 	}
 	for ctx.Err() == nil {
-		due, err := d.Store.DueDeliveries(ctx, time.Now(), 64)
+		due, err := d.Store.ClaimDeliveries(ctx, time.Now(), d.lease(), 64)
 		if err != nil || len(due) == 0 {
 			return err
 		}
@@ -125,7 +134,11 @@ func (d *Dispatcher) sendDue(ctx context.Context) error {
 func (d *Dispatcher) deliver(ctx context.Context, del store.Delivery) {
 	err := d.attempt(ctx, del)
 	if ctx.Err() != nil {
-		return // shutting down: left queued as it was
+		// Shutting down: left queued, due at once for another instance.
+		if err := d.Store.ReleaseDelivery(context.WithoutCancel(ctx), del.ID, time.Now()); err != nil {
+			d.log().Warn("Notifications: cannot give back a delivery cut short; it is retried when its lease ends", "delivery", del.ID, "err", err)
+		}
+		return
 	}
 	// Outcomes are recorded even if the shutdown starts now.
 	rec := context.WithoutCancel(ctx)
@@ -183,6 +196,16 @@ func (d *Dispatcher) attempt(ctx context.Context, del store.Delivery) error {
 		return hooks.Send(ctx, del.Target, set.WebhookSecret, del.Event, del.ID, []byte(del.Payload))
 	}
 	return &PermanentError{fmt.Errorf("unknown channel %q", del.Channel)}
+}
+
+// lease is how long a claimed delivery is ours: longer than a batch of
+// attempts can take (each is bounded by the mailer's and the webhooks'
+// timeouts), so that only a dispatcher that died leaves it to another.
+func (d *Dispatcher) lease() time.Duration {
+	if d.Lease > 0 {
+		return d.Lease
+	}
+	return 10 * time.Minute
 }
 
 func (d *Dispatcher) log() *slog.Logger {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/testsupport/pgtest"
 	"github.com/clapshot-go/clapshot/internal/testsupport/smtpsink"
 )
 
@@ -496,4 +497,63 @@ func TestRestartLosesNothing(t *testing.T) {
 	defer db2.Close()
 	run(t, &Dispatcher{Store: db2, Webhooks: &Webhooks{AllowPrivate: true}, Poll: 50 * time.Millisecond})
 	eventually(t, "3 deliveries after the restart", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 3 })
+}
+
+// TestInstancesDeliverEachOnce: two server instances on one PostgreSQL
+// database (two pools, two dispatchers) share the outbox; every delivery
+// is sent once, by one of them, none twice.
+func TestInstancesDeliverEachOnce(t *testing.T) {
+	ctx := context.Background()
+	u := pgtest.NewDatabase(t)
+	open := func() *store.DB {
+		db, err := store.Open(ctx, store.OpenOptions{URL: u})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	db1, db2 := open(), open()
+	var mu sync.Mutex
+	got := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(2 * time.Millisecond) // an endpoint that takes a moment: the instances overlap
+		mu.Lock()
+		got[r.Header.Get(HeaderDelivery)]++
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	if err := db1.UpsertUser(ctx, "bob", "Bob"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	for range n {
+		if _, err := db1.QueueDelivery(ctx, store.Delivery{UserID: "bob", Channel: ChannelWebhook, Target: srv.URL + "/hook",
+			Event: "comment", Payload: "{}"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, db := range []*store.DB{db1, db2} {
+		run(t, &Dispatcher{Store: db, Webhooks: &Webhooks{AllowPrivate: true}, Poll: 20 * time.Millisecond})
+	}
+	eventually(t, "every delivery done", func() bool {
+		ds, _ := db2.ListDeliveries(ctx, "bob", store.Page{})
+		done := 0
+		for _, d := range ds {
+			if d.State == store.DeliveryDone {
+				done++
+			}
+		}
+		return done == n
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != n {
+		t.Errorf("%d distinct deliveries received, want %d", len(got), n)
+	}
+	for id, c := range got {
+		if c != 1 {
+			t.Errorf("delivery %s sent %d times", id, c)
+		}
+	}
 }

@@ -34,7 +34,9 @@ func (s *session) joinCollab(c *pb.ClientToServerCmd_JoinCollab) error {
 		s.userError(&pb.UserMessage{Message: "Failed to join collab session: " + err.Error(), Refs: mediaRefs(m.ID)}, false)
 		return nil
 	}
-	sendAll(r.memberList(), encode(messagesCmd(&pb.UserMessage{Type: pb.UserMessage_OK, Message: "'" + s.user.UserName + "' joined collab"})))
+	line := "'" + s.user.UserName + "' joined collab"
+	sendAll(r.memberList(), encode(messagesCmd(&pb.UserMessage{Type: pb.UserMessage_OK, Message: line})))
+	h.publishCollab(r, nil, line)
 	// A late joiner starts where the room is, if its player is open on the
 	// room's file (otherwise when it opens it: see sendOpenMediaFile).
 	if h.watchingOf(s) == m.ID {
@@ -64,7 +66,7 @@ func (s *session) collabReport(c *pb.ClientToServerCmd_CollabReport) error {
 	if err := checkCompare(c, finite); err != nil {
 		return err
 	}
-	r.report(s.user.UserName, c)
+	s.hub.publishCollab(r, r.report(s.user.UserName, c), "")
 	return nil
 }
 

@@ -3,6 +3,8 @@ package review
 // The comment commands: add (with a drawing), edit, delete.
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -81,7 +83,7 @@ func (s *session) addComment(c *pb.ClientToServerCmd_AddComment) error {
 	if err != nil {
 		return fmt.Errorf("Failed to add comment: %w", err)
 	}
-	sendAll(h.sessionsOf(h.watchers, m.ID), h.render.AddComments(s.ctx, stored))
+	h.commentChanged(s.ctx, opAdd, stored)
 	if h.opt.CommentAdded != nil {
 		h.opt.CommentAdded(s.ctx, stored, m, parent)
 	}
@@ -124,8 +126,7 @@ func (s *session) editComment(c *pb.ClientToServerCmd_EditComment) error {
 	if err != nil {
 		return err
 	}
-	h.SendToMediaFile(old.MediaFileID, delCommentCmd(old.ID))
-	sendAll(h.sessionsOf(h.watchers, old.MediaFileID), h.render.AddComments(s.ctx, updated))
+	h.commentChanged(s.ctx, opEdit, updated)
 	return nil
 }
 
@@ -160,6 +161,66 @@ func (s *session) delComment(c *pb.ClientToServerCmd_DelComment) error {
 		s.userError(&pb.UserMessage{Message: "Failed to delete comment.", Details: new("Comment has replies. Cannot delete."), Refs: mediaRefs(cm.MediaFileID)}, true)
 		return nil
 	}
-	h.SendToMediaFile(cm.MediaFileID, delCommentCmd(id))
+	h.commentChanged(s.ctx, opDel, cm)
 	return nil
+}
+
+// Comment changes, as shown to the sessions watching the file and told
+// to the other server instances.
+const (
+	opAdd  = "add"
+	opEdit = "edit"
+	opDel  = "del"
+)
+
+// PeerCommentKind is the kind of the comment events other server
+// instances publish (see Options.Peers).
+const PeerCommentKind = "comment"
+
+type peerComment struct {
+	Op          string `json:"op"`
+	MediaFileID string `json:"m"`
+	ID          int64  `json:"id"`
+}
+
+// commentChanged shows a comment change to this server's sessions
+// watching the file, and tells the other instances.
+func (h *Hub) commentChanged(ctx context.Context, op string, c store.Comment) {
+	h.showComment(ctx, op, c)
+	if h.opt.Peers != nil {
+		h.opt.Peers.Publish(ctx, PeerCommentKind, peerComment{Op: op, MediaFileID: c.MediaFileID, ID: c.ID})
+	}
+}
+
+// showComment sends a change to the file's watchers: an edit replaces the
+// comment (delete, then add), as Clapshot does.
+func (h *Hub) showComment(ctx context.Context, op string, c store.Comment) {
+	if op == opEdit || op == opDel {
+		h.SendToMediaFile(c.MediaFileID, delCommentCmd(c.ID))
+	}
+	if op != opDel {
+		sendAll(h.sessionsOf(h.watchers, c.MediaFileID), h.render.AddComments(ctx, c))
+	}
+}
+
+// PeerComment shows a comment change made on another server instance to
+// this one's sessions watching the file. The comment is read from the
+// database, which both share.
+func (h *Hub) PeerComment(ctx context.Context, data []byte) {
+	var e peerComment
+	if err := json.Unmarshal(data, &e); err != nil || e.MediaFileID == "" {
+		h.log.Warn("Unreadable comment event from another server instance", "err", err)
+		return
+	}
+	c := store.Comment{ID: e.ID, MediaFileID: e.MediaFileID}
+	if e.Op != opDel {
+		var err error
+		if c, err = h.opt.DB.GetComment(ctx, e.ID); errors.Is(err, store.ErrNotFound) {
+			return // deleted since; that event follows
+		} else if err != nil {
+			h.log.Warn("Cannot read a comment another server instance changed", "comment_id", e.ID, "err", err)
+			return
+		}
+	}
+	h.showComment(ctx, e.Op, c)
 }

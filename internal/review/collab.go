@@ -46,6 +46,13 @@ func (h *Hub) joinRoom(s *session, collabID, mediaFileID string) (*room, error) 
 	r := h.rooms[collabID]
 	if r == nil {
 		r = &room{id: collabID, mediaFileID: mediaFileID, members: map[*session]struct{}{}}
+		// Members on other instances may have played it already.
+		if p, ok := h.peerRooms[collabID]; ok {
+			delete(h.peerRooms, collabID)
+			if p.mediaFileID == mediaFileID {
+				r.last, r.lastAt = p.last, p.at
+			}
+		}
 		h.rooms[collabID] = r
 		h.opt.Metrics.CollabRooms(len(h.rooms))
 	} else if r.mediaFileID != mediaFileID {
@@ -62,16 +69,26 @@ func (h *Hub) joinRoom(s *session, collabID, mediaFileID string) (*room, error) 
 // leaver included, as in Clapshot) if asked; the last one out removes the
 // room.
 func (h *Hub) leaveRoom(s *session, announce bool) {
+	if r, line := h.leave(s, announce); line != "" {
+		h.publishCollab(r, nil, line)
+	}
+}
+
+// leave is leaveRoom under the locks; it returns the room left and the
+// line announced, for the other instances.
+func (h *Hub) leave(s *session, announce bool) (*room, string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	r := s.room
 	if r == nil {
-		return
+		return nil, ""
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var line string
 	if announce {
-		b := encode(messagesCmd(&pb.UserMessage{Type: pb.UserMessage_OK, Message: "'" + s.user.UserName + "' left collab"}))
+		line = "'" + s.user.UserName + "' left collab"
+		b := encode(messagesCmd(&pb.UserMessage{Type: pb.UserMessage_OK, Message: line}))
 		for m := range r.members {
 			m.send(b)
 		}
@@ -80,8 +97,14 @@ func (h *Hub) leaveRoom(s *session, announce bool) {
 	if len(r.members) == 0 && h.rooms[r.id] == r {
 		delete(h.rooms, r.id)
 		h.opt.Metrics.CollabRooms(len(h.rooms))
+		if r.last != nil && h.opt.Peers != nil {
+			// Others may still be in it elsewhere; a member coming back
+			// here starts where it was.
+			h.keepPeerRoom(r.id, peerRoom{mediaFileID: r.mediaFileID, last: r.last, at: r.lastAt})
+		}
 	}
 	s.room = nil
+	return r, line
 }
 
 // roomOf is the room s is in, or nil.
@@ -95,7 +118,7 @@ func (h *Hub) roomOf(s *session) *room {
 // included, and keeps it as the room's state for late joiners. Holding the
 // room's lock while queueing keeps every member's event order the same as
 // the order of the state.
-func (r *room) report(from string, rep *pb.ClientToServerCmd_CollabReport) {
+func (r *room) report(from string, rep *pb.ClientToServerCmd_CollabReport) *pb.ServerToClientCmd_CollabEvent {
 	ev := &pb.ServerToClientCmd_CollabEvent{
 		FromUser:     from,
 		Paused:       rep.Paused,
@@ -110,6 +133,12 @@ func (r *room) report(from string, rep *pb.ClientToServerCmd_CollabReport) {
 		CompareMode:        rep.CompareMode,
 		WipePosition:       rep.WipePosition,
 	}
+	r.relay(ev)
+	return ev
+}
+
+// relay sends a report to every member and keeps it as the room's state.
+func (r *room) relay(ev *pb.ServerToClientCmd_CollabEvent) {
 	b := encode(&pb.ServerToClientCmd{Cmd: &pb.ServerToClientCmd_CollabEvent_{CollabEvent: ev}})
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -80,6 +80,16 @@ type Options struct {
 	// comment replied to, nil for a top-level one) after it was sent to
 	// the file's watchers: notifications hang here.
 	CommentAdded func(ctx context.Context, c store.Comment, m store.MediaFile, parent *store.Comment)
+	// Peers, when set, tells the other server instances on the same
+	// database of the comments this one's sessions add, edit and delete,
+	// and of what happens in collab rooms; theirs arrive through
+	// PeerComment and PeerCollab.
+	Peers Peers
+}
+
+// Peers reaches the other server instances (fanout.Fanout).
+type Peers interface {
+	Publish(ctx context.Context, kind string, v any)
 }
 
 // Defaults used for zero Options fields.
@@ -123,6 +133,9 @@ type Hub struct {
 	byUser   map[string]map[*session]struct{}
 	watchers map[string]map[*session]struct{}
 	rooms    map[string]*room
+	// peerRooms are rooms with members on other instances only (see
+	// PeerCollab).
+	peerRooms map[string]peerRoom
 }
 
 type orgBox struct{ o Organizer }
@@ -169,6 +182,7 @@ func NewHub(ctx context.Context, opt Options) *Hub {
 		byUser:     map[string]map[*session]struct{}{},
 		watchers:   map[string]map[*session]struct{}{},
 		rooms:      map[string]*room{},
+		peerRooms:  map[string]peerRoom{},
 	}
 	h.access = access.NewChecker(access.AuthorizerFunc(func(ctx context.Context, req *pb.AuthzUserActionRequest) (*pb.AuthzResponse, error) {
 		return h.organizer().AuthzUserAction(ctx, req)

@@ -51,15 +51,11 @@ func (q *Queries) InsertComment(ctx context.Context, c Comment) (Comment, error)
 	if !c.Created.IsZero() {
 		created = dbTime(c.Created)
 	}
-	res, err := q.q.ExecContext(ctx, `INSERT INTO comments (media_file_id, parent_id, created, edited, user_id,
+	id, err := insertID(ctx, q.q, `INSERT INTO comments (media_file_id, parent_id, created, edited, user_id,
 		username_ifnull, comment, timecode, drawing, subtitle_id, subtitle_filename_ifnull, timecode_end)
 		VALUES (?, ?, COALESCE(?, CURRENT_TIMESTAMP), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.MediaFileID, c.ParentID, created, dbTimePtr(c.Edited), c.UserID, c.UsernameIfNull, c.Comment,
 		c.Timecode, c.Drawing, c.SubtitleID, c.SubtitleFilenameIfNull, c.TimecodeEnd)
-	if err != nil {
-		return Comment{}, fmt.Errorf("insert comment on %s: %w", c.MediaFileID, err)
-	}
-	id, err := res.LastInsertId()
 	if err != nil {
 		return Comment{}, fmt.Errorf("insert comment on %s: %w", c.MediaFileID, err)
 	}

@@ -2,6 +2,10 @@
 // migrations (tracked in diesel's __diesel_schema_migrations table so that
 // Clapshot and its organizer plugins recognise them), backups, and a typed
 // data-access layer for users, media files, comments, messages and subtitles.
+//
+// The same queries also run on PostgreSQL (OpenOptions.URL), with the same
+// migrations expressed for it (migrations/postgres/, one twin per SQLite
+// migration, same versions); dialect.go holds what differs.
 package store
 
 import (
@@ -73,13 +77,16 @@ type querier interface {
 // or inside a transaction (DB.InTx).
 type Queries struct {
 	q querier
+	d *dialect
 }
 
 // DB is an open, migrated database.
 type DB struct {
 	Queries
 	sql     *sql.DB
-	path    string
+	path    string // the SQLite file; "" on PostgreSQL
+	where   string // the file, or the PostgreSQL URL without its password
+	d       *dialect
 	observe StatementObserver
 }
 
@@ -99,29 +106,56 @@ func openPool(path string) (*DB, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	return &DB{Queries: Queries{q: sdb}, sql: sdb, path: path}, nil
+	return newDB(sdb, sqliteDialect, path, path), nil
 }
 
-// Path is the database file.
+func newDB(sdb *sql.DB, d *dialect, path, where string) *DB {
+	db := &DB{sql: sdb, path: path, where: where, d: d}
+	db.Queries = Queries{q: db.wrap(sdb), d: d}
+	return db
+}
+
+// Path is the database file ("" on PostgreSQL).
 func (db *DB) Path() string { return db.path }
+
+// Backend names the database engine: "sqlite" or "postgres".
+func (db *DB) Backend() string { return db.d.name }
+
+// Where names the database for messages: the file, or the PostgreSQL URL
+// without its password.
+func (db *DB) Where() string { return db.where }
 
 // SQL exposes the pool for health checks and benchmarks.
 func (db *DB) SQL() *sql.DB { return db.sql }
 
-// Close checkpoints the WAL into the main file and closes the pool.
+// Close checkpoints the WAL into the main file (SQLite) and closes the
+// pool.
 func (db *DB) Close() error {
-	_, _ = db.sql.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	if db.d == sqliteDialect {
+		_, _ = db.sql.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	}
 	return db.sql.Close()
 }
 
 // InTx runs fn in one transaction, committed if fn returns nil and rolled
-// back otherwise.
+// back otherwise. Transactions run one at a time, on either backend: SQLite
+// takes its write lock at BEGIN (_txlock=immediate), and on PostgreSQL the
+// transaction first takes one advisory lock (txLock), so that the
+// read-then-write steps callers do inside (delete a comment unless it has
+// replies, ...) see no other transaction's writes in between, without
+// retries.
 func (db *DB) InTx(ctx context.Context, fn func(q *Queries) error) error {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	if err := fn(&Queries{q: db.timed(tx)}); err != nil {
+	if db.d == postgresDialect {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", txLock); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("begin transaction: %w", err)
+		}
+	}
+	if err := fn(&Queries{q: db.wrap(tx), d: db.d}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -140,10 +174,13 @@ type StatementObserver func(kind string, d time.Duration)
 // before the database is used concurrently.
 func (db *DB) ObserveStatements(o StatementObserver) {
 	db.observe = o
-	db.Queries = Queries{q: db.timed(db.sql)}
+	db.Queries = Queries{q: db.wrap(db.sql), d: db.d}
 }
 
-func (db *DB) timed(q querier) querier {
+// wrap is q as the typed queries use it: rebound for the dialect, and
+// timed when statements are observed.
+func (db *DB) wrap(q querier) querier {
+	q = db.d.forDialect(q)
 	if db.observe == nil {
 		return q
 	}

@@ -7,8 +7,10 @@ import (
 	"time"
 )
 
-func TestHLSLadderRow(t *testing.T) {
-	db, media := newTestDB(t)
+func TestHLSLadderRow(t *testing.T) { eachBackend(t, testHLSLadderRow) }
+
+func testHLSLadderRow(t *testing.T, b backend) {
+	db, media := newTestDB(t, b)
 	ctx := context.Background()
 	id := media[0].ID
 	if _, err := db.GetHLSLadder(ctx, id); !errors.Is(err, ErrNotFound) {

@@ -62,12 +62,12 @@ func (q *Queries) InsertJob(ctx context.Context, j Job) (int64, error) {
 	if state == "" {
 		state = JobQueued
 	}
-	res, err := q.q.ExecContext(ctx, `INSERT INTO ingest_jobs (kind, media_file_id, user_id, state, priority, spec)
+	id, err := insertID(ctx, q.q, `INSERT INTO ingest_jobs (kind, media_file_id, user_id, state, priority, spec)
 		VALUES (?, ?, ?, ?, ?, ?)`, j.Kind, j.MediaFileID, j.UserID, state, j.Priority, j.Spec)
 	if err != nil {
 		return 0, fmt.Errorf("insert %s job: %w", j.Kind, err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
 // GetJob returns one job or ErrNotFound.
@@ -84,13 +84,17 @@ func (q *Queries) GetJob(ctx context.Context, id int64) (Job, error) {
 
 // ClaimJob marks the next queued job of one of kinds as running (lowest
 // priority value, then oldest) and returns it; ErrNotFound if none waits.
-// The single UPDATE makes the claim atomic between workers.
+// The single UPDATE makes the claim atomic between workers: on SQLite, one
+// writer runs at a time; on PostgreSQL, the sub-select locks the row it
+// picks and skips rows other workers hold, and the outer WHERE checks the
+// state again.
 func (q *Queries) ClaimJob(ctx context.Context, kinds []string) (Job, error) {
 	in, args := inClause(kinds)
 	args = append([]any{dbTime(time.Now())}, args...)
 	j, err := scanJob(q.q.QueryRowContext(ctx, `UPDATE ingest_jobs SET state = 'running', attempts = attempts + 1,
 		outputs = NULL, pid = NULL, pid_start = NULL, updated = ?
-		WHERE id = (SELECT id FROM ingest_jobs WHERE state = 'queued' AND kind IN (`+in+`) ORDER BY priority, id LIMIT 1)
+		WHERE state = 'queued' AND id = (SELECT id FROM ingest_jobs WHERE state = 'queued' AND kind IN (`+in+`)
+			ORDER BY priority, id LIMIT 1`+q.d.claimLock+`)
 		RETURNING `+jobCols, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Job{}, ErrNotFound
@@ -139,6 +143,31 @@ func (q *Queries) FinishJob(ctx context.Context, id int64, state, log, errText s
 func (q *Queries) RequeueJob(ctx context.Context, id int64) error {
 	return execOne(ctx, q.q, fmt.Sprintf("requeue job %d", id), `UPDATE ingest_jobs SET state = 'queued',
 		outputs = NULL, pid = NULL, pid_start = NULL, updated = ? WHERE id = ?`, dbTime(time.Now()), id)
+}
+
+// TouchJob renews a running job's lease (its updated time): while a
+// process touches its jobs, no other takes them over.
+func (q *Queries) TouchJob(ctx context.Context, id int64, now time.Time) error {
+	return execOne(ctx, q.q, fmt.Sprintf("renew the lease of job %d", id),
+		"UPDATE ingest_jobs SET updated = ? WHERE id = ? AND state = 'running'", dbTime(now), id)
+}
+
+// ReclaimStaleJob takes over one running job whose lease ran out (not
+// touched since before cutoff: its process died), renewing the lease for
+// the caller, who cleans up after the dead attempt and requeues it;
+// ErrNotFound if there is none. One process wins each job, as in ClaimJob.
+func (q *Queries) ReclaimStaleJob(ctx context.Context, cutoff, now time.Time) (Job, error) {
+	j, err := scanJob(q.q.QueryRowContext(ctx, `UPDATE ingest_jobs SET updated = ?
+		WHERE state = 'running' AND updated < ? AND id = (SELECT id FROM ingest_jobs WHERE state = 'running' AND updated < ?
+			ORDER BY id LIMIT 1`+q.d.claimLock+`)
+		RETURNING `+jobCols, dbTime(now), dbTime(cutoff), dbTime(cutoff)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Job{}, ErrNotFound
+	}
+	if err != nil {
+		return Job{}, fmt.Errorf("reclaim a stale job: %w", err)
+	}
+	return j, nil
 }
 
 // ListJobs lists jobs in any of states (all jobs if none), oldest first.

@@ -8,9 +8,11 @@ import (
 	"time"
 )
 
-func TestJobQueue(t *testing.T) {
+func TestJobQueue(t *testing.T) { eachBackend(t, testJobQueue) }
+
+func testJobQueue(t *testing.T, b backend) {
 	ctx := context.Background()
-	db, media := newTestDB(t)
+	db, media := newTestDB(t, b)
 	id := media[0].ID
 	ingest, _ := db.InsertJob(ctx, Job{Kind: "ingest", UserID: "nobody-yet", Spec: `{"path":"/x"}`})
 	backfill, _ := db.InsertJob(ctx, Job{Kind: "thumbs", MediaFileID: &id, UserID: media[0].UserID, Priority: 1, Spec: "{}"})
@@ -79,9 +81,11 @@ func TestJobQueue(t *testing.T) {
 }
 
 // Concurrent workers never get the same job.
-func TestClaimJobIsAtomic(t *testing.T) {
+func TestClaimJobIsAtomic(t *testing.T) { eachBackend(t, testClaimJobIsAtomic) }
+
+func testClaimJobIsAtomic(t *testing.T, b backend) {
 	ctx := context.Background()
-	db, _ := newTestDB(t)
+	db, _ := newTestDB(t, b)
 	for i := 0; i < 40; i++ {
 		db.InsertJob(ctx, Job{Kind: "ingest", UserID: "u", Spec: "{}"})
 	}

@@ -49,13 +49,9 @@ func (q *Queries) InsertMessage(ctx context.Context, m Message) (Message, error)
 	if !m.Created.IsZero() {
 		created = dbTime(m.Created)
 	}
-	res, err := q.q.ExecContext(ctx, `INSERT INTO messages (user_id, created, seen, media_file_id, comment_id,
+	id, err := insertID(ctx, q.q, `INSERT INTO messages (user_id, created, seen, media_file_id, comment_id,
 		event_name, message, details, subtitle_id) VALUES (?, COALESCE(?, CURRENT_TIMESTAMP), ?, ?, ?, ?, ?, ?, ?)`,
 		m.UserID, created, m.Seen, m.MediaFileID, m.CommentID, m.EventName, m.Message, m.Details, m.SubtitleID)
-	if err != nil {
-		return Message{}, fmt.Errorf("insert message for %q: %w", m.UserID, err)
-	}
-	id, err := res.LastInsertId()
 	if err != nil {
 		return Message{}, fmt.Errorf("insert message for %q: %w", m.UserID, err)
 	}
@@ -130,7 +126,7 @@ func (q *Queries) ListMessagesByComment(ctx context.Context, commentID int64, p 
 
 // MarkMessagesSeen marks all of a user's messages seen.
 func (q *Queries) MarkMessagesSeen(ctx context.Context, userID string) error {
-	if _, err := q.q.ExecContext(ctx, "UPDATE messages SET seen = 1 WHERE user_id = ? AND seen = 0", userID); err != nil {
+	if _, err := q.q.ExecContext(ctx, "UPDATE messages SET seen = ? WHERE user_id = ? AND seen = ?", true, userID, false); err != nil {
 		return fmt.Errorf("mark messages of %q seen: %w", userID, err)
 	}
 	return nil

@@ -16,7 +16,7 @@ import (
 	"syscall"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
 
 // Migration is one schema change. Version is the 14-digit diesel version
@@ -33,20 +33,26 @@ type Migration struct {
 // Organizer plugins declare their dependencies against Clapshot's versions.
 const LatestClapshotVersion = "20240602173200"
 
-var migrations = mustLoadMigrations()
+var (
+	migrations   = mustLoadMigrations("migrations")
+	pgMigrations = mustLoadMigrations("migrations/postgres")
+)
 
-func mustLoadMigrations() []Migration {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+func mustLoadMigrations(dir string) []Migration {
+	entries, err := fs.ReadDir(migrationFiles, dir)
 	if err != nil {
 		panic(err)
 	}
 	var out []Migration
 	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
 		ver, rest, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
 		if !ok || len(ver) != 14 {
 			panic("migration file name must be <14-digit version>_<name>.sql: " + e.Name())
 		}
-		body, err := migrationFiles.ReadFile(path.Join("migrations", e.Name()))
+		body, err := migrationFiles.ReadFile(path.Join(dir, e.Name()))
 		if err != nil {
 			panic(err)
 		}
@@ -60,6 +66,10 @@ func mustLoadMigrations() []Migration {
 
 // Migrations returns every schema migration this binary knows, oldest first.
 func Migrations() []Migration { return slices.Clone(migrations) }
+
+// PostgresMigrations returns the PostgreSQL twins of Migrations: the same
+// versions and names, the same schema expressed for PostgreSQL.
+func PostgresMigrations() []Migration { return slices.Clone(pgMigrations) }
 
 // State describes a database file before it is opened for serving.
 type State struct {
@@ -141,35 +151,10 @@ func Inspect(ctx context.Context, dbPath string) (*State, error) {
 	if hasTracking == 0 {
 		return nil, fmt.Errorf("database %s has tables but no __diesel_schema_migrations table: it is not a Clapshot database", dbPath)
 	}
-	rows, err := conn.QueryContext(ctx, "SELECT version FROM __diesel_schema_migrations ORDER BY version")
-	if err != nil {
+	if st.Applied, err = appliedVersions(ctx, conn); err != nil {
 		return nil, fmt.Errorf("read applied migrations of %s: %w", dbPath, err)
 	}
-	defer rows.Close()
-	applied := map[string]bool{}
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, fmt.Errorf("read applied migrations of %s: %w", dbPath, err)
-		}
-		st.Applied = append(st.Applied, v)
-		applied[v] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read applied migrations of %s: %w", dbPath, err)
-	}
-	known := map[string]bool{}
-	for _, m := range migrations {
-		known[m.Version] = true
-		if !applied[m.Version] {
-			st.Pending = append(st.Pending, m)
-		}
-	}
-	for _, v := range st.Applied {
-		if !known[v] {
-			st.Unknown = append(st.Unknown, v)
-		}
-	}
+	st.Pending, st.Unknown = compareVersions(st.Applied, migrations)
 	return st, nil
 }
 
@@ -184,7 +169,11 @@ var ErrMigrationRequired = errors.New("database migration required")
 
 // OpenOptions control Open.
 type OpenOptions struct {
+	// Path is the SQLite database file.
 	Path string
+	// URL, when set, opens PostgreSQL instead (postgres://...); Path is
+	// then unused.
+	URL string
 	// Migrate allows migrating an existing database (--migrate). A new
 	// database is always migrated.
 	Migrate bool
@@ -213,10 +202,13 @@ func (s Step) String() string {
 
 // Open inspects, migrates if needed and allowed, and opens the database.
 func Open(ctx context.Context, o OpenOptions) (*DB, error) {
-	log := o.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.URL != "" {
+		return openPostgres(ctx, o)
+	}
+	log := o.Log
 	st, err := Inspect(ctx, o.Path)
 	if err != nil {
 		return nil, err

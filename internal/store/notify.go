@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -104,22 +106,45 @@ func scanDelivery(sc interface{ Scan(...any) error }) (Delivery, error) {
 
 // QueueDelivery adds a delivery, due at once.
 func (q *Queries) QueueDelivery(ctx context.Context, d Delivery) (int64, error) {
-	res, err := q.q.ExecContext(ctx, `INSERT INTO notify_outbox (user_id, channel, target, event, payload)
+	id, err := insertID(ctx, q.q, `INSERT INTO notify_outbox (user_id, channel, target, event, payload)
 		VALUES (?, ?, ?, ?, ?)`, d.UserID, d.Channel, d.Target, d.Event, d.Payload)
 	if err != nil {
 		return 0, fmt.Errorf("queue %s notification for %q: %w", d.Channel, d.UserID, err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
-// DueDeliveries lists queued deliveries whose time has come, oldest first.
-func (q *Queries) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error) {
-	out, err := queryList(ctx, q.q, scanDelivery, "SELECT "+deliverySelect+` FROM notify_outbox
-		WHERE state = 'queued' AND next_attempt <= ? ORDER BY next_attempt, id LIMIT ?`, dbTime(now), limit)
+// ClaimDeliveries takes up to limit queued deliveries whose time has
+// come, oldest first, for one attempt by this process: their next attempt
+// moves to now+lease, so no other process (another server instance on the
+// same PostgreSQL database) takes them meanwhile. DeliveryDone or
+// DeliveryFailed then records the outcome; a process that dies before
+// that leaves the delivery to be taken again once the lease is over.
+// As for ClaimJob, the single statement makes the claim atomic: SQLite has
+// one writer at a time; on PostgreSQL the sub-select skips rows another
+// instance's claim holds, and the outer WHERE checks them again.
+func (q *Queries) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Delivery, error) {
+	// The picked ids are materialized once: a sub-select in the WHERE may
+	// run again for each row (PostgreSQL then locks further rows past
+	// the LIMIT).
+	out, err := queryList(ctx, q.q, scanDelivery, `WITH due AS MATERIALIZED (SELECT id FROM notify_outbox
+			WHERE state = 'queued' AND next_attempt <= ? ORDER BY next_attempt, id LIMIT ?`+q.d.claimLock+`)
+		UPDATE notify_outbox SET next_attempt = ?
+		WHERE state = 'queued' AND next_attempt <= ? AND id IN (SELECT id FROM due)
+		RETURNING `+deliverySelect, dbTime(now), limit, dbTime(now.Add(lease)), dbTime(now))
 	if err != nil {
-		return nil, fmt.Errorf("list due notifications: %w", err)
+		return nil, fmt.Errorf("claim due notifications: %w", err)
 	}
+	// RETURNING gives no order.
+	slices.SortFunc(out, func(a, b Delivery) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+// ReleaseDelivery gives back a claimed delivery that was not attempted
+// (the process is stopping): it is due again at once, for any instance.
+func (q *Queries) ReleaseDelivery(ctx context.Context, id int64, now time.Time) error {
+	return execOne(ctx, q.q, fmt.Sprintf("release notification %d", id),
+		"UPDATE notify_outbox SET next_attempt = ? WHERE id = ? AND state = 'queued'", dbTime(now), id)
 }
 
 // NextDeliveryDue is when the earliest queued delivery is due (ok false

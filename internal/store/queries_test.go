@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -13,14 +12,10 @@ import (
 // media B1DE0, 11111, 22222, B1DE3, B1DE4 owned alternately by user.num1
 // and user.num2; comments 1..5 on videos[i%3], 6 and 7 replying to 1, and
 // one more on B1DE0 with an empty drawing.
-func newTestDB(t *testing.T) (*DB, []MediaFile) {
+func newTestDB(t *testing.T, b backend) (*DB, []MediaFile) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := Open(ctx, OpenOptions{Path: filepath.Join(t.TempDir(), "clapshot.sqlite"), Log: discardLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := b.open(t)
 	ids := []string{"B1DE0", "11111", "22222", "B1DE3", "B1DE4"}
 	var media []MediaFile
 	base := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -64,9 +59,11 @@ func newTestDB(t *testing.T) (*DB, []MediaFile) {
 	return db, media
 }
 
-func TestFixtureCountsAndOrder(t *testing.T) {
+func TestFixtureCountsAndOrder(t *testing.T) { eachBackend(t, testFixtureCountsAndOrder) }
+
+func testFixtureCountsAndOrder(t *testing.T, b backend) {
 	ctx := context.Background()
-	db, _ := newTestDB(t)
+	db, _ := newTestDB(t, b)
 	for media, want := range map[string]int{"B1DE0": 5, "11111": 2, "22222": 1, "B1DE3": 0, "B1DE4": 0} {
 		cs, err := db.ListCommentsByMediaFile(ctx, media, All)
 		if err != nil {
@@ -98,9 +95,11 @@ func TestFixtureCountsAndOrder(t *testing.T) {
 	}
 }
 
-func TestPaging(t *testing.T) {
+func TestPaging(t *testing.T) { eachBackend(t, testPaging) }
+
+func testPaging(t *testing.T, b backend) {
 	ctx := context.Background()
-	db, _ := newTestDB(t)
+	db, _ := newTestDB(t, b)
 	all, _ := db.ListComments(ctx, All)
 	var paged []Comment
 	sizes := []int{}
@@ -125,9 +124,11 @@ func TestPaging(t *testing.T) {
 	}
 }
 
-func TestTransactions(t *testing.T) {
+func TestTransactions(t *testing.T) { eachBackend(t, testTransactions) }
+
+func testTransactions(t *testing.T, b backend) {
 	ctx := context.Background()
-	db, _ := newTestDB(t)
+	db, _ := newTestDB(t, b)
 	boom := errors.New("boom")
 	err := db.InTx(ctx, func(q *Queries) error {
 		if err := q.RenameMediaFile(ctx, "B1DE0", "inside tx"); err != nil {
@@ -151,9 +152,11 @@ func TestTransactions(t *testing.T) {
 	}
 }
 
-func TestDeletesAndTriggers(t *testing.T) {
+func TestDeletesAndTriggers(t *testing.T) { eachBackend(t, testDeletesAndTriggers) }
+
+func testDeletesAndTriggers(t *testing.T, b backend) {
 	ctx := context.Background()
-	db, _ := newTestDB(t)
+	db, _ := newTestDB(t, b)
 
 	// AUTOINCREMENT: a deleted id is never reused.
 	maxID := int64(0)
@@ -238,9 +241,11 @@ func TestDeletesAndTriggers(t *testing.T) {
 	}
 }
 
-func TestMessagesAndTimes(t *testing.T) {
+func TestMessagesAndTimes(t *testing.T) { eachBackend(t, testMessagesAndTimes) }
+
+func testMessagesAndTimes(t *testing.T, b backend) {
 	ctx := context.Background()
-	db, _ := newTestDB(t)
+	db, _ := newTestDB(t, b)
 	for i := 0; i < 3; i++ {
 		user := "user.num1"
 		if i == 1 {
@@ -267,21 +272,27 @@ func TestMessagesAndTimes(t *testing.T) {
 		t.Error("another user's message marked seen")
 	}
 
-	// Times: sub-second precision survives, stored in diesel's text form.
+	// Times: sub-second precision survives, stored in diesel's text form
+	// (SQLite, to the nanosecond) or as a TIMESTAMP (PostgreSQL, which
+	// keeps microseconds).
 	at := time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC)
+	want, wantRaw := at, "2024-05-06 07:08:09.123456789"
+	if b.name == "postgres" {
+		want, wantRaw = at.Round(time.Microsecond), "2024-05-06 07:08:09.123457"
+	}
 	if err := db.SetRecompressionDone(ctx, "22222", &at); err != nil {
 		t.Fatal(err)
 	}
 	m, _ := db.GetMediaFile(ctx, "22222")
-	if !m.RecompressionDone.Equal(at) {
-		t.Errorf("time round trip: %v != %v", m.RecompressionDone, at)
+	if !m.RecompressionDone.Equal(want) {
+		t.Errorf("time round trip: %v != %v", m.RecompressionDone, want)
 	}
 	var raw string
-	if err := db.sql.QueryRow("SELECT recompression_done || '' FROM media_files WHERE id='22222'").Scan(&raw); err != nil {
+	if err := db.sql.QueryRow("SELECT CAST(recompression_done AS TEXT) FROM media_files WHERE id='22222'").Scan(&raw); err != nil {
 		t.Fatal(err)
 	}
-	if raw != "2024-05-06 07:08:09.123456789" {
-		t.Errorf("stored as %q", raw)
+	if raw != wantRaw {
+		t.Errorf("stored as %q, want %q", raw, wantRaw)
 	}
 	// A CURRENT_TIMESTAMP default reads back as a UTC time close to now.
 	c, _ := db.InsertComment(ctx, Comment{MediaFileID: "22222", UsernameIfNull: "x", Comment: "now"})
@@ -292,9 +303,11 @@ func TestMessagesAndTimes(t *testing.T) {
 
 // timecode_end (our migration 20261121200000) round-trips through insert,
 // update and the listings, and stays NULL for ordinary comments.
-func TestCommentTimecodeEnd(t *testing.T) {
+func TestCommentTimecodeEnd(t *testing.T) { eachBackend(t, testCommentTimecodeEnd) }
+
+func testCommentTimecodeEnd(t *testing.T, b backend) {
 	ctx := context.Background()
-	db, _ := newTestDB(t)
+	db, _ := newTestDB(t, b)
 	c, err := db.InsertComment(ctx, Comment{MediaFileID: "22222", UsernameIfNull: "x", Comment: "range",
 		Timecode: ptr("00:00:01:00"), TimecodeEnd: ptr("00:00:03:12")})
 	if err != nil {
@@ -327,9 +340,11 @@ func TestCommentTimecodeEnd(t *testing.T) {
 
 // The change counters move on every write to what they count, including
 // cascades, and only then.
-func TestChangeCounters(t *testing.T) {
+func TestChangeCounters(t *testing.T) { eachBackend(t, testChangeCounters) }
+
+func testChangeCounters(t *testing.T, b backend) {
 	ctx := context.Background()
-	db, _ := newTestDB(t)
+	db, _ := newTestDB(t, b)
 	read := func() ChangeCounters {
 		t.Helper()
 		c, err := db.ReadChangeCounters(ctx)

@@ -11,7 +11,7 @@ import (
 // rather than failing.
 func TestOpenSharedSettings(t *testing.T) {
 	ctx := context.Background()
-	db, _ := newTestDB(t)
+	db, _ := newTestDB(t, backends[0])
 	pragmas := func(q querier) (fk, busy int, journal string) {
 		t.Helper()
 		for _, p := range []struct {
@@ -43,30 +43,32 @@ func TestOpenSharedSettings(t *testing.T) {
 }
 
 // Bind gives a consumer's own query interface, in and out of transactions.
-func TestBind(t *testing.T) {
+func TestBind(t *testing.T) { eachBackend(t, testBind) }
+
+func testBind(t *testing.T, b backend) {
 	type messages interface {
 		GetMessage(ctx context.Context, id int64) (Message, error)
 		InsertMessage(ctx context.Context, m Message) (Message, error)
 	}
 	ctx := context.Background()
-	db, _ := newTestDB(t)
-	b := Bind[messages](db)
+	db, _ := newTestDB(t, b)
+	bound := Bind[messages](db)
 	var id int64
-	err := b.InTx(ctx, func(q messages) error {
+	err := bound.InTx(ctx, func(q messages) error {
 		m, err := q.InsertMessage(ctx, Message{UserID: "user.num1", EventName: EventOK, Message: "in tx"})
 		id = m.ID
 		return err
 	})
-	if m, gerr := b.GetMessage(ctx, id); err != nil || gerr != nil || m.Message != "in tx" {
+	if m, gerr := bound.GetMessage(ctx, id); err != nil || gerr != nil || m.Message != "in tx" {
 		t.Fatalf("committed: %v %v %v", err, gerr, m)
 	}
 	boom := errors.New("boom")
-	err = b.InTx(ctx, func(q messages) error {
+	err = bound.InTx(ctx, func(q messages) error {
 		m, err := q.InsertMessage(ctx, Message{UserID: "user.num1", EventName: EventOK, Message: "rolled back"})
 		id = m.ID
 		return errors.Join(err, boom)
 	})
-	if _, gerr := b.GetMessage(ctx, id); !errors.Is(err, boom) || !errors.Is(gerr, ErrNotFound) {
+	if _, gerr := bound.GetMessage(ctx, id); !errors.Is(err, boom) || !errors.Is(gerr, ErrNotFound) {
 		t.Errorf("rolled back: %v %v", err, gerr)
 	}
 	defer func() {

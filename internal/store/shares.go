@@ -89,7 +89,7 @@ func (q *Queries) GetShareLink(ctx context.Context, id string) (ShareLink, error
 
 // ListShareLinks lists links matching f, newest first.
 func (q *Queries) ListShareLinks(ctx context.Context, f ShareLinkFilter) ([]ShareLink, error) {
-	query := "SELECT " + shareLinkSelect + " FROM share_links WHERE 1"
+	query := "SELECT " + shareLinkSelect + " FROM share_links WHERE TRUE"
 	var args []any
 	for _, c := range []struct{ col, val string }{{"media_file_id", f.MediaFileID}, {"folder_id", f.FolderID}, {"created_by", f.CreatedBy}} {
 		if c.val != "" {
@@ -136,12 +136,8 @@ func scanShareGuest(sc interface{ Scan(...any) error }) (ShareGuest, error) {
 
 // InsertShareGuest stores a guest of a link and returns it with its id.
 func (q *Queries) InsertShareGuest(ctx context.Context, g ShareGuest) (ShareGuest, error) {
-	res, err := q.q.ExecContext(ctx, "INSERT INTO share_guests (link_id, name, secret_sha256) VALUES (?, ?, ?)",
+	id, err := insertID(ctx, q.q, "INSERT INTO share_guests (link_id, name, secret_sha256) VALUES (?, ?, ?)",
 		g.LinkID, g.Name, g.SecretSHA256)
-	if err != nil {
-		return ShareGuest{}, fmt.Errorf("insert guest of share link %q: %w", g.LinkID, err)
-	}
-	id, err := res.LastInsertId()
 	if err != nil {
 		return ShareGuest{}, fmt.Errorf("insert guest of share link %q: %w", g.LinkID, err)
 	}

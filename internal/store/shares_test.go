@@ -10,8 +10,10 @@ import (
 // Share links, their guests and the guests' comments round-trip, and go
 // away with their media file (the comments' username_ifnull stays with the
 // comments while they exist).
-func TestShareLinks(t *testing.T) {
-	db, media := newTestDB(t)
+func TestShareLinks(t *testing.T) { eachBackend(t, testShareLinks) }
+
+func testShareLinks(t *testing.T, b backend) {
+	db, media := newTestDB(t, b)
 	ctx := context.Background()
 	exp := time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
 	l, err := db.InsertShareLink(ctx, ShareLink{ID: "abcdefghijkl", SecretSHA256: "00ff", MediaFileID: ptr(media[0].ID),

@@ -41,13 +41,9 @@ func (q *Queries) InsertSubtitle(ctx context.Context, s Subtitle) (Subtitle, err
 	if !s.AddedTime.IsZero() {
 		added = dbTime(s.AddedTime)
 	}
-	res, err := q.q.ExecContext(ctx, `INSERT INTO subtitles (media_file_id, title, language_code, filename,
+	id, err := insertID(ctx, q.q, `INSERT INTO subtitles (media_file_id, title, language_code, filename,
 		orig_filename, added_time, time_offset) VALUES (?, ?, ?, ?, ?, COALESCE(?, CURRENT_TIMESTAMP), ?)`,
 		s.MediaFileID, s.Title, s.LanguageCode, s.Filename, s.OrigFilename, added, s.TimeOffset)
-	if err != nil {
-		return Subtitle{}, fmt.Errorf("insert subtitle for %s: %w", s.MediaFileID, err)
-	}
-	id, err := res.LastInsertId()
 	if err != nil {
 		return Subtitle{}, fmt.Errorf("insert subtitle for %s: %w", s.MediaFileID, err)
 	}

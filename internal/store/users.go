@@ -42,7 +42,7 @@ func (q *Queries) EnsureUser(ctx context.Context, id, name string) error {
 	if name == "" {
 		name = id
 	}
-	_, err := q.q.ExecContext(ctx, `INSERT OR IGNORE INTO users (id, name) VALUES (?, ?)`, id, name)
+	_, err := q.q.ExecContext(ctx, `INSERT INTO users (id, name) VALUES (?, ?) ON CONFLICT DO NOTHING`, id, name)
 	if err != nil {
 		return fmt.Errorf("ensure user %q: %w", id, err)
 	}
@@ -88,6 +88,16 @@ func queryList[T any](ctx context.Context, q querier, scan func(interface{ Scan(
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// insertID runs an INSERT and returns the id of the new row (RETURNING,
+// which both backends have: database/sql's LastInsertId is SQLite's only).
+func insertID(ctx context.Context, q querier, query string, args ...any) (int64, error) {
+	var id int64
+	if err := q.QueryRowContext(ctx, query+" RETURNING id", args...).Scan(&id); err != nil {
+		return 0, err
+	}
+	return id, nil
 }
 
 // execOne runs a statement that must affect exactly one row; no row is

@@ -11,8 +11,10 @@ import (
 // ready, so a failed version keeps the last good one), deleting a middle
 // version, listings with one file per stack, and the change records that
 // keep cached pages right.
-func TestVersionStacks(t *testing.T) {
-	db, media := newTestDB(t)
+func TestVersionStacks(t *testing.T) { eachBackend(t, testVersionStacks) }
+
+func testVersionStacks(t *testing.T, b backend) {
+	db, media := newTestDB(t, b)
 	ctx := context.Background()
 	// media[0] B1DE0, [2] 22222, [4] B1DE4 are user.num1's.
 	v1, v2, v3 := media[0].ID, media[2].ID, media[4].ID

@@ -1,0 +1,341 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // "pgx", to watch the job queue
+
+	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/pgtest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/wsclient"
+	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
+)
+
+var workerBin = flag.String("worker", "bin/clapshot-worker", "clapshot-worker binary for the scale suite")
+
+func init() {
+	register(Suite{Name: "scale", Title: "Several instances on PostgreSQL: comment throughput, cross-instance broadcast, separate transcode workers", Run: runScale})
+}
+
+func runScale(ctx context.Context, env *Env) (*Report, error) {
+	pg, err := pgtest.Start(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("PostgreSQL: %w", err)
+	}
+	defer func() { _ = pg.Stop() }()
+	rep := &Report{}
+	loadBefore := loadAverage()
+	if err := benchScaleComments(ctx, env, rep, pg); err != nil {
+		return nil, fmt.Errorf("comment throughput: %w", err)
+	}
+	if err := benchScaleWorkers(ctx, env, rep, pg); err != nil {
+		return nil, fmt.Errorf("transcode workers: %w", err)
+	}
+	rep.Notes = append(rep.Notes,
+		fmt.Sprintf("Everything (PostgreSQL, the instances, the workers, the clients) shares this machine's %d CPUs; load average %s at the start and %s at the end. Two instances cannot do twice the work of one on the same cores: the ratios say how much the second instance adds when the first is not the bottleneck, not what two machines would give.", runtime.NumCPU(), loadBefore, loadAverage()),
+		"Comment throughput: writers on one media file, each sending a comment and waiting for its own copy back before the next; every comment is broadcast to every writer (they all watch the file), across instances through LISTEN/NOTIFY. With two instances, half the writers are on each.",
+		"Cross-instance broadcast: one writer on instance B, one watcher on instance A, comments one at a time; from the write on B to the complete read on A.",
+		"Transcode workers: the same clips queued by a `--remote-workers` server, then run by one `clapshot-worker -w 1`, or by two; from the workers' start to the last job done. ffmpeg (libx264) already uses every core for one job, so on a 2-CPU machine a second worker mostly interleaves: the goal of 1.8× assumes the second worker brings its own cores.")
+	return rep, nil
+}
+
+// scaleDB makes a new database with one user's media file to comment on,
+// whose (token) original is in dir.
+func scaleDB(ctx context.Context, pg *pgtest.Server, dir string) (string, error) {
+	orig := filepath.Join(dir, "videos", "5ca1e000", "orig")
+	if err := os.MkdirAll(orig, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(orig, "scale.mp4"), []byte("not played in this benchmark"), 0o644); err != nil {
+		return "", err
+	}
+	_, u, err := pg.CreateDatabase(ctx)
+	if err != nil {
+		return "", err
+	}
+	db, err := store.Open(ctx, store.OpenOptions{URL: u})
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	if err := db.UpsertUser(ctx, "owner", "Owner"); err != nil {
+		return "", err
+	}
+	name := "scale.mp4"
+	return u, db.InsertMediaFile(ctx, store.MediaFile{ID: "5ca1e000", UserID: "owner", AddedTime: time.Now().UTC(), Title: &name,
+		OrigFilename: &name, MediaType: new("video"), Duration: new(60.0), FPS: new("25"), TotalFrames: new(int64(1500))})
+}
+
+func startInstances(ctx context.Context, env *Env, n int, u, dir string, args ...string) ([]*pipelineServer, func(), error) {
+	var out []*pipelineServer
+	stop := func() {
+		for _, s := range out {
+			s.stop()
+		}
+	}
+	for range n {
+		s, err := startPipelineServer(ctx, env, dir, append([]string{"--db-url", u, "-P", "0.2"}, args...)...)
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		out = append(out, s)
+	}
+	return out, stop, nil
+}
+
+// commentRun has writers on the instances for dur; it returns the
+// comments acknowledged per second.
+func commentRun(ctx context.Context, servers []*pipelineServer, writers int, dur time.Duration) (float64, error) {
+	var clients []*wsclient.Client
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	}()
+	for i := range writers {
+		c, err := wsclient.Dial(ctx, servers[i%len(servers)].base, wsclient.User{ID: "w" + strconv.Itoa(i), Name: "w" + strconv.Itoa(i)})
+		if err != nil {
+			return 0, err
+		}
+		clients = append(clients, c)
+		if err := c.Send(ctx, wsclient.OpenMediaFile("5ca1e000")); err != nil {
+			return 0, err
+		}
+		if _, _, err := c.Wait(ctx, 20*time.Second, func(m *pb.ServerToClientCmd) bool { return m.GetOpenMediaFile() != nil }); err != nil {
+			return 0, err
+		}
+	}
+	var done atomic.Int64
+	var firstErr error
+	var once sync.Once
+	deadline := time.Now().Add(dur)
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; time.Now().Before(deadline); n++ {
+				text := fmt.Sprintf("w%d-%d", i, n)
+				if err := c.Send(ctx, wsclient.AddComment("5ca1e000", text)); err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+				if _, _, err := c.Wait(ctx, 20*time.Second, func(m *pb.ServerToClientCmd) bool {
+					cs := m.GetAddComments().GetComments()
+					return len(cs) == 1 && cs[0].GetComment() == text
+				}); err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	start := time.Now()
+	wg.Wait()
+	return float64(done.Load()) / time.Since(start).Seconds(), firstErr
+}
+
+// crossLatency sends count comments on B and times their arrival on A.
+func crossLatency(ctx context.Context, a, b *pipelineServer, count int) (*latencies, error) {
+	watcher, err := wsclient.Dial(ctx, a.base, wsclient.User{ID: "watcher", Name: "watcher"})
+	if err != nil {
+		return nil, err
+	}
+	defer watcher.Close()
+	writer, err := wsclient.Dial(ctx, b.base, wsclient.User{ID: "writer", Name: "writer"})
+	if err != nil {
+		return nil, err
+	}
+	defer writer.Close()
+	for _, c := range []*wsclient.Client{watcher, writer} {
+		if err := c.Send(ctx, wsclient.OpenMediaFile("5ca1e000")); err != nil {
+			return nil, err
+		}
+		if _, _, err := c.Wait(ctx, 20*time.Second, func(m *pb.ServerToClientCmd) bool { return m.GetOpenMediaFile() != nil }); err != nil {
+			return nil, err
+		}
+	}
+	lat := &latencies{}
+	for i := range count {
+		text := "x" + strconv.Itoa(i)
+		sent := time.Now()
+		if err := writer.Send(ctx, wsclient.AddComment("5ca1e000", text)); err != nil {
+			return nil, err
+		}
+		if _, _, err := watcher.Wait(ctx, 10*time.Second, func(m *pb.ServerToClientCmd) bool {
+			cs := m.GetAddComments().GetComments()
+			return len(cs) == 1 && cs[0].GetComment() == text
+		}); err != nil {
+			return nil, fmt.Errorf("comment %d did not reach A: %w", i, err)
+		}
+		lat.add(time.Since(sent))
+		time.Sleep(5 * time.Millisecond)
+	}
+	return lat, nil
+}
+
+func benchScaleComments(ctx context.Context, env *Env, rep *Report, pg *pgtest.Server) error {
+	dur, writers, count := 15*time.Second, 8, 300
+	if env.Quick {
+		dur, count = 4*time.Second, 60
+	}
+	rates := map[int]float64{}
+	for _, n := range []int{1, 2} {
+		dir := filepath.Join(env.Work, fmt.Sprintf("scale-comments-%d", n))
+		u, err := scaleDB(ctx, pg, dir)
+		if err != nil {
+			return err
+		}
+		servers, stop, err := startInstances(ctx, env, n, u, dir)
+		if err != nil {
+			return err
+		}
+		env.Logf("   %d instance(s): %d writers for %v", n, writers, dur)
+		rate, err := commentRun(ctx, servers, writers, dur)
+		if err == nil && n == 2 {
+			var lat *latencies
+			if lat, err = crossLatency(ctx, servers[0], servers[1], count); err == nil {
+				p50, p99 := percentile(lat.d, 50), percentile(lat.d, 99)
+				rep.Rows = append(rep.Rows, Row{Metric: fmt.Sprintf("Comment on B reaching a watcher on A, p50 / p99 (%d comments)", count),
+					Ours: fmt.Sprintf("%s / %s", ms(p50), ms(p99)), Reference: "—", Goal: "p99 < 50 ms (and < 100 ms)", Met: met(p99 < 50*time.Millisecond)})
+			}
+		}
+		stop()
+		if err != nil {
+			return err
+		}
+		rates[n] = rate
+	}
+	rep.Rows = append(rep.Rows, Row{Metric: fmt.Sprintf("Websocket comment throughput, %d writers: 2 instances + PostgreSQL", writers),
+		Ours: fmt.Sprintf("%.0f comments/s", rates[2]), Reference: fmt.Sprintf("1 instance + PostgreSQL: %.0f comments/s", rates[1]),
+		Ratio: ratio(rates[2], rates[1]), Goal: "≥ 1.6× (with the cores of a second machine)", Met: met(rates[2] >= 1.6*rates[1])})
+	return nil
+}
+
+func benchScaleWorkers(ctx context.Context, env *Env, rep *Report, pg *pgtest.Server) error {
+	clips, seconds := 4, 12.0
+	if env.Quick {
+		clips, seconds = 2, 4
+	}
+	worker, err := filepath.Abs(*workerBin)
+	if err == nil {
+		_, err = os.Stat(worker)
+	}
+	if err != nil {
+		return fmt.Errorf("clapshot-worker binary: %w (make worker builds it)", err)
+	}
+	src := filepath.Join(env.Work, "scale-clips")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return err
+	}
+	var paths []string
+	for i := range clips {
+		d := filepath.Join(src, strconv.Itoa(i))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+		p, err := mediatest.Generate(ctx, d, mediatest.Families["hevc_mkv"],
+			mediatest.Options{Seconds: seconds, Width: 1280, Height: 720, FPS: 25})
+		if err != nil {
+			return err
+		}
+		paths = append(paths, p)
+	}
+	took := map[int]time.Duration{}
+	for _, n := range []int{1, 2} {
+		dir := filepath.Join(env.Work, fmt.Sprintf("scale-workers-%d", n))
+		_, u, err := pg.CreateDatabase(ctx) // the server creates the tables
+		if err != nil {
+			return err
+		}
+		servers, stop, err := startInstances(ctx, env, 1, u, dir, "--remote-workers")
+		if err != nil {
+			return err
+		}
+		d, err := runWorkers(ctx, env, servers[0], worker, u, dir, paths, n)
+		stop()
+		if err != nil {
+			return err
+		}
+		took[n] = d
+		env.Logf("   %d worker(s): %d transcodes in %v", n, clips, d.Round(time.Millisecond))
+	}
+	r := took[1].Seconds() / took[2].Seconds()
+	rep.Rows = append(rep.Rows, Row{Metric: fmt.Sprintf("Transcode throughput, %d HEVC 720p clips of %gs: 2 workers", clips, seconds),
+		Ours:      fmt.Sprintf("%.2f s (%.2f clips/s)", took[2].Seconds(), float64(clips)/took[2].Seconds()),
+		Reference: fmt.Sprintf("1 worker: %.2f s (%.2f clips/s)", took[1].Seconds(), float64(clips)/took[1].Seconds()),
+		Ratio:     fmt.Sprintf("%.2f×", r), Goal: "≥ 1.8× given the cores (here 2 CPUs for both)", Met: met(r >= 1.8)})
+	return nil
+}
+
+// runWorkers uploads the clips, waits until their transcodes are queued,
+// then starts n workers and times them until the queue is done.
+func runWorkers(ctx context.Context, env *Env, srv *pipelineServer, bin, u, dir string, paths []string, n int) (time.Duration, error) {
+	for _, p := range paths {
+		if err := uploadFile(ctx, srv.base, p, "owner"); err != nil {
+			return 0, err
+		}
+	}
+	db, err := sql.Open("pgx", u)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	count := func(q string) int {
+		var c int
+		_ = db.QueryRowContext(ctx, q).Scan(&c)
+		return c
+	}
+	for deadline := time.Now().Add(2 * time.Minute); count(`SELECT count(*) FROM ingest_jobs WHERE kind = 'transcode'`) < len(paths); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("the uploads were not filed within 2 minutes:\n%s", srv.out)
+		}
+	}
+	var cmds []*exec.Cmd
+	defer func() {
+		for _, c := range cmds {
+			stopProcess(c)
+		}
+	}()
+	start := time.Now()
+	for i := range n {
+		cmd := exec.CommandContext(ctx, bin, "-D", dir, "--db-url", u, "-w", "1")
+		logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("worker-%d.log", i)))
+		if err != nil {
+			return 0, err
+		}
+		defer logf.Close()
+		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			return 0, err
+		}
+		cmds = append(cmds, cmd)
+	}
+	for deadline := time.Now().Add(20 * time.Minute); count(`SELECT count(*) FROM ingest_jobs WHERE kind = 'transcode' AND state = 'done'`) < len(paths); time.Sleep(50 * time.Millisecond) {
+		if failed := count(`SELECT count(*) FROM ingest_jobs WHERE state = 'failed'`); failed > 0 {
+			out, _ := exec.Command("sh", "-c", "cat "+filepath.Join(dir, "worker-*.log")).CombinedOutput()
+			env.Logf("%s", lastLines(string(out), 20))
+			return 0, fmt.Errorf("%d jobs failed (logs in %s)", failed, dir)
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("transcodes not done within 20 minutes (logs in %s)", dir)
+		}
+	}
+	return time.Since(start), nil
+}
