@@ -3,9 +3,11 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/clapshot-go/clapshot/internal/config"
 	"github.com/clapshot-go/clapshot/internal/httpapi"
 	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/objstore"
@@ -13,26 +15,37 @@ import (
 )
 
 // openMediaStore connects the object store of --media-url (nil without
-// one) and makes sure its bucket is there, so that wrong credentials or
-// an unreachable endpoint stop the start with a message saying so.
+// one); see openObjects.
 func (a *App) openMediaStore(ctx context.Context) error {
-	if a.Config.MediaURL == "" {
-		return nil
-	}
-	cfg := a.Config.MediaStore
-	cfg.Log = a.Log.With("component", "objstore")
-	st, err := objstore.New(cfg)
-	if err != nil {
+	st, err := openObjects(ctx, a.Config, a.Log)
+	if err != nil || st == nil {
 		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := st.EnsureBucket(ctx); err != nil {
-		return fmt.Errorf("--media-url: %w", err)
 	}
 	a.objects = st
 	a.Log.Info("Media files are kept in an object store", "store", st.Config().String(), "proxy", a.Config.MediaProxy)
 	return nil
+}
+
+// openObjects connects the object store of --media-url (nil without one)
+// and makes sure its bucket is there, so that wrong credentials or an
+// unreachable endpoint stop the start with a message saying so. Servers
+// and workers share it: a worker stores the outputs of the jobs it runs.
+func openObjects(ctx context.Context, cfg *config.Config, log *slog.Logger) (*objstore.Store, error) {
+	if cfg.MediaURL == "" {
+		return nil, nil
+	}
+	sc := cfg.MediaStore
+	sc.Log = log.With("component", "objstore")
+	st, err := objstore.New(sc)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := st.EnsureBucket(ctx); err != nil {
+		return nil, fmt.Errorf("--media-url: %w", err)
+	}
+	return st, nil
 }
 
 // mediaDir is the review side's media directory: the data directory, or

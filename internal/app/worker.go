@@ -34,6 +34,9 @@ func RunWorker(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 	bus.SetDeliverer(peersOnly{fanout.New(cfg.DBURL, db.SQL(), log.With("subsystem", "fanout"))})
 	o := pipelineOptions(cfg, db, bus, log)
 	o.Role, o.Lease = ingest.RoleWorker, cfg.JobLease
+	if o.Objects, err = openObjects(ctx, cfg, log); err != nil {
+		return err
+	}
 	p := ingest.New(o)
 	log.Info("Clapshot worker started", "version", version.Version, "data_dir", cfg.DataDir, "database", db.Where(), "workers", cfg.Workers)
 	err = p.Run(ctx)
