@@ -12,7 +12,7 @@ LIVE_CONFIG ?=
 # Pinned tools (code generators, nfpm) are installed here, whatever BIN is.
 TOOLS       ?= $(CURDIR)/bin/tools
 
-.PHONY: help run build server organizer video-server ui test test-web lint weed bench proto deb deb-package demo demo-live deps-run deps-demo deps-test deps-bench clean
+.PHONY: help run build server worker organizer video-server ui test test-web lint weed bench proto deb deb-package demo demo-live deps-run deps-demo deps-test deps-bench clean
 
 # The web UI (web/) is built with npm into web/dist, which the server embeds.
 # It is rebuilt only when its sources change.
@@ -62,7 +62,7 @@ DEB_DIR     ?= dist
 DEB_VERSION ?= $(shell packaging/version.sh)
 DEB_ARCH    ?= $(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH)
 
-deb: build organizer ## Build the .deb packages into dist/ (versioned from git)
+deb: build organizer worker ## Build the .deb packages into dist/ (versioned from git)
 	@$(MAKE) --no-print-directory deb-package
 
 # nfpm expands ${VAR} in the version and arch fields but not in file paths,
@@ -75,7 +75,7 @@ define nfpm_package # $(call nfpm_package,<name>)
 endef
 
 # Packages the binaries already in $(BIN) (the tests build them with
-# `make server organizer`, without rebuilding the web UI).
+# `make server worker organizer`, without rebuilding the web UI).
 deb-package: $(NFPM)
 	@mkdir -p $(DEB_DIR)
 	$(call nfpm_package,clapshot-server)

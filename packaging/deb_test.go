@@ -120,6 +120,7 @@ func TestDebPackageContents(t *testing.T) {
 	list := run(t, "dpkg-deb", "-c", d.server)
 	for _, p := range []string{
 		"./usr/bin/clapshot-server", "./etc/clapshot-server.conf", "." + unitPath, "." + failUnitPath,
+		"./usr/bin/clapshot-worker", "." + workerUnitPath,
 		"./etc/logrotate.d/clapshot-server",
 		"./usr/share/doc/clapshot-server/deployment.md",
 		"./usr/share/doc/clapshot-server/examples/clapshot-server.conf",
@@ -192,8 +193,23 @@ func TestDebSystemdUnit(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(string(rot), confValue(t, in.path(confPath), "log")+"\n") ||
-		!strings.Contains(string(rot), "systemctl reload clapshot-server.service") {
+		!strings.Contains(string(rot), "for unit in clapshot-server.service clapshot-worker.service; do") ||
+		!strings.Contains(string(rot), `systemctl reload "$unit"`) {
 		t.Errorf("logrotate config does not rotate the configured log and reload the service:\n%s", rot)
+	}
+
+	// The worker's unit: the same config file and hardening, its own binary.
+	worker := parseUnit(t, in.path(workerUnitPath))
+	if got := worker.one(t, "Service", "ExecStart"); got != "/usr/bin/clapshot-worker --config /etc/clapshot-server.conf" {
+		t.Errorf("worker ExecStart = %q", got)
+	}
+	for _, k := range []string{"User", "Restart", "RestartPreventExitStatus", "ExecReload", "ProtectSystem", "NoNewPrivileges", "PrivateTmp", "KillMode", "UMask"} {
+		if got, want := worker.one(t, "Service", k), svc(k); got != want {
+			t.Errorf("worker [Service] %s = %q, the server's is %q", k, got, want)
+		}
+	}
+	if !slices.Equal(worker["Service"]["ReadWritePaths"], unit["Service"]["ReadWritePaths"]) {
+		t.Errorf("worker ReadWritePaths %q differ from the server's %q", worker["Service"]["ReadWritePaths"], unit["Service"]["ReadWritePaths"])
 	}
 
 	sa, err := exec.LookPath("systemd-analyze")
@@ -204,16 +220,19 @@ func TestDebSystemdUnit(t *testing.T) {
 	// systemd-analyze checks that ExecStart exists, so verify copies whose
 	// binary path points into the scratch root; nothing else changes.
 	dir := scratchDir(t)
-	for _, u := range []string{unitPath, failUnitPath} {
+	for _, u := range []string{unitPath, failUnitPath, workerUnitPath} {
 		b, err := os.ReadFile(in.path(u))
 		if err != nil {
 			t.Fatal(err)
 		}
-		b = []byte(strings.ReplaceAll(string(b), "/usr/bin/clapshot-server", in.path("/usr/bin/clapshot-server")))
+		for _, bin := range []string{"/usr/bin/clapshot-server", "/usr/bin/clapshot-worker"} {
+			b = []byte(strings.ReplaceAll(string(b), bin, in.path(bin)))
+		}
 		os.WriteFile(filepath.Join(dir, filepath.Base(u)), b, 0o644)
 	}
 	out, err := exec.Command(sa, "verify", "--man=no",
-		filepath.Join(dir, "clapshot-server.service"), filepath.Join(dir, "clapshot-server-failed.service")).CombinedOutput()
+		filepath.Join(dir, "clapshot-server.service"), filepath.Join(dir, "clapshot-server-failed.service"),
+		filepath.Join(dir, "clapshot-worker.service")).CombinedOutput()
 	// verify exits 0 on unknown keys and bad values; it only prints them.
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)

@@ -26,10 +26,11 @@ import (
 // the installed files: the unit, the config file, the binary.
 
 const (
-	confPath     = "/etc/clapshot-server.conf"
-	unitPath     = "/lib/systemd/system/clapshot-server.service"
-	failUnitPath = "/lib/systemd/system/clapshot-server-failed.service"
-	serviceUser  = "clapshot"
+	confPath       = "/etc/clapshot-server.conf"
+	unitPath       = "/lib/systemd/system/clapshot-server.service"
+	workerUnitPath = "/lib/systemd/system/clapshot-worker.service"
+	failUnitPath   = "/lib/systemd/system/clapshot-server-failed.service"
+	serviceUser    = "clapshot"
 )
 
 var tmpRoot string
@@ -101,7 +102,7 @@ func buildDebs(t testing.TB) debs {
 		dist := filepath.Join(tmpRoot, "dist")
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, "make", "-s", "server", "organizer", "deb-package", "BIN="+bin, "DEB_DIR="+dist)
+		cmd := exec.CommandContext(ctx, "make", "-s", "server", "worker", "organizer", "deb-package", "BIN="+bin, "DEB_DIR="+dist)
 		cmd.Dir = root
 		out, err := cmd.CombinedOutput()
 		if err != nil {
