@@ -50,7 +50,7 @@ func (p *Pipeline) TusHandler(o HTTPOptions) (http.Handler, error) {
 	var objects *objectTusStore
 	if p.o.Objects != nil {
 		var err error
-		if objects, err = newObjectTusStore(context.Background(), p.o.Objects, dir); err != nil {
+		if objects, err = newObjectTusStore(context.Background(), p.o.Objects, dir, p.log); err != nil {
 			return nil, fmt.Errorf("tus uploads to the media store: %w", err)
 		}
 		clearSpool(dir)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -68,9 +69,10 @@ type objectTusStore struct {
 	api *tusS3API
 	st  *objstore.Store
 	cfg objstore.Config
+	log *slog.Logger
 }
 
-func newObjectTusStore(ctx context.Context, st *objstore.Store, spool string) (*objectTusStore, error) {
+func newObjectTusStore(ctx context.Context, st *objstore.Store, spool string, log *slog.Logger) (*objectTusStore, error) {
 	client, err := st.AWSClient(ctx)
 	if err != nil {
 		return nil, err
@@ -83,7 +85,7 @@ func newObjectTusStore(ctx context.Context, st *objstore.Store, spool string) (*
 	s.MinPartSize = s3MinPart
 	s.MaxBufferedParts = tusSpoolBuffered
 	s.TemporaryDirectory = spool
-	return &objectTusStore{s3: s, api: api, st: st, cfg: cfg}, nil
+	return &objectTusStore{s3: s, api: api, st: st, cfg: cfg, log: log}, nil
 }
 
 // forRequest is the store for one request: s3store sends as many parts
@@ -313,8 +315,10 @@ func (s *objectTusStore) describe(what string, err error) error {
 	case errors.As(err, &ne) && ne.Op == "dial":
 		cause = fmt.Sprintf("unreachable: %v", ne.Err)
 	}
-	return tusd.NewError("ERR_MEDIA_STORE", fmt.Sprintf("cannot %s: the media store %s failed (%s %s); try again later: the upload resumes from the offset a HEAD request reports",
-		what, s.cfg, oe.Operation(), cause), http.StatusServiceUnavailable)
+	msg := fmt.Sprintf("cannot %s: the media store %s failed (%s: %s); try again later: the upload resumes from the offset a HEAD request reports",
+		what, s.cfg, oe.Operation(), cause)
+	s.log.Warn("Resumable upload: the media store failed", "err", msg)
+	return tusd.NewError("ERR_MEDIA_STORE", msg, http.StatusServiceUnavailable)
 }
 
 // objectKey is the store key (below the media store's prefix) of a tus

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,12 +24,18 @@ import (
 // objectHarness is a pipeline whose media store is a real S3 server.
 func objectHarness(t *testing.T) (*harness, *objstore.Store, string) {
 	t.Helper()
-	_, st, _ := s3test.MediaStore(t, "media/clapshot")
+	h, st, base, _ := objectHarnessServer(t)
+	return h, st, base
+}
+
+func objectHarnessServer(t *testing.T) (*harness, *objstore.Store, string, *s3test.S3Server) {
+	t.Helper()
+	srv, st, _ := s3test.MediaStore(t, "media/clapshot")
 	if err := st.EnsureBucket(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	h := newHarness(t, func(o *Options) { o.Objects = st; o.UploadExpiry = time.Hour })
-	return h, st, h.serve(0)
+	return h, st, h.serve(0), srv
 }
 
 // tusDo sends a tus request and returns its status, body and
@@ -215,5 +223,66 @@ func TestTusObjectTerminationAndExpiry(t *testing.T) {
 	}
 	if left := tusKeys(t, st); len(left) != 1 || left[0] != tusObjectPrefix+"/queued" {
 		t.Errorf("left in the store after the expiry: %q, want only the file a job is fetching", left)
+	}
+}
+
+// The store is away when a PATCH's first part is sent, and back for its
+// later parts: they are not sent either, since the offset the store's
+// parts add up to would then count bytes after a gap, and the client
+// would resume past the part that is missing. The offset stays where the
+// file is whole, and the upload resumes from there.
+func TestTusPartsAfterAFailureAreNotSent(t *testing.T) {
+	h, _, base, srv := objectHarnessServer(t)
+	const size = 32 << 20
+	data := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	for i := range data {
+		data[i] ^= byte(i >> 20) // no two parts alike
+	}
+	loc := tusCreate(t, base, "erin", "gap.bin", size)
+	erin := map[string]string{"X-Remote-User-Id": "erin"}
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write(data[:4<<20])
+		srv.Stop()
+		pw.Write(data[4<<20 : 8<<20]) // the first part is full: sent, refused
+		time.Sleep(5 * time.Second)   // its tries are over
+		srv.Start()
+		pw.Write(data[8<<20:]) // three more parts, the store is back
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("PATCH", loc, pr)
+	req.ContentLength = size
+	for k, v := range map[string]string{"Tus-Resumable": "1.0.0", "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0", "X-Remote-User-Id": "erin"} {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(msg), "media store") {
+		t.Errorf("PATCH across the outage: %d %q, want 503 naming the media store", resp.StatusCode, msg)
+	}
+	code, _, off := tusDo(t, "HEAD", loc, nil, erin)
+	if code != 200 || off != 0 {
+		t.Fatalf("HEAD after the outage: %d, offset %d; want 0 (the first part is missing)", code, off)
+	}
+	for off < size {
+		end := min(size, off+12<<20)
+		var body string
+		if code, body, off = tusDo(t, "PATCH", loc, data[off:end], map[string]string{"X-Remote-User-Id": "erin", "Upload-Offset": strconv.Itoa(off)}); code != 204 {
+			t.Fatalf("PATCH: %d %q", code, body)
+		}
+	}
+	// The ingest job fetches the file, and refuses it (it is no media):
+	// what it fetched is what was sent.
+	h.waitIdle(time.Minute)
+	rej := h.rejected()
+	if len(rej) != 1 {
+		t.Fatalf("rejected/: %q, want the upload", rej)
+	}
+	if got, _ := os.ReadFile(filepath.Join(h.l.Rejected(), rej[0])); !bytes.Equal(got, data) {
+		t.Errorf("the file fetched from the store differs from the one sent (%d bytes, want %d)", len(got), len(data))
 	}
 }
