@@ -90,6 +90,23 @@ func get(t *testing.T, url, rng string) (*http.Response, []byte) {
 	return resp, b
 }
 
+// played fetches the video at url as a player does (following the
+// redirect to the store) and checks that it is an H.264 MP4.
+func played(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, full := get(t, url, "")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "video/mp4" {
+		t.Fatalf("GET %s (redirected): %s %q", url, resp.Status, resp.Header.Get("Content-Type"))
+	}
+	f := filepath.Join(t.TempDir(), "played.mp4")
+	os.WriteFile(f, full, 0o644)
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name", "-of", "csv=p=0", f).Output()
+	if err != nil || strings.TrimSpace(string(out)) != "h264" {
+		t.Errorf("the file played from %s: ffprobe %q, %v", url, out, err)
+	}
+	return full
+}
+
 var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // Media in an object store, end to end with a real server process, real
@@ -158,16 +175,7 @@ func TestMediaInObjectStore(t *testing.T) {
 		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.Contains(loc, "X-Amz-Signature=") {
 			t.Errorf("%s: GET %s: %s, Location %q; want a redirect to a presigned URL", user, url, resp.Status, loc)
 		}
-		resp, full := get(t, base+url, "")
-		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "video/mp4" {
-			t.Fatalf("%s: GET %s (redirected): %s %q", user, url, resp.Status, resp.Header.Get("Content-Type"))
-		}
-		played := filepath.Join(t.TempDir(), "played.mp4")
-		os.WriteFile(played, full, 0o644)
-		out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name", "-of", "csv=p=0", played).Output()
-		if err != nil || strings.TrimSpace(string(out)) != "h264" {
-			t.Errorf("%s: the played file: ffprobe %q, %v", user, out, err)
-		}
+		full := played(t, base+url)
 		resp, part := get(t, base+url, "bytes=1000-1999")
 		if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(part, full[1000:2000]) {
 			t.Errorf("%s: ranged GET through the redirect: %s, %d bytes", user, resp.Status, len(part))

@@ -71,10 +71,19 @@ func multipartBody(parts ...part) (string, []byte) {
 
 func post(t *testing.T, url, ctype string, body io.Reader, headers map[string]string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url, body)
-	req.Header.Set("Content-Type", ctype)
-	for k, v := range headers {
-		req.Header.Set(k, v)
+	resp, b := request(t, "POST", url, body, map[string]string{"Content-Type": ctype}, headers)
+	return resp.StatusCode, string(b)
+}
+
+// request sends a request with the headers of each map and returns the
+// answer and its body.
+func request(t *testing.T, method, url string, body io.Reader, headers ...map[string]string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, body)
+	for _, h := range headers {
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -82,7 +91,7 @@ func post(t *testing.T, url, ctype string, body io.Reader, headers map[string]st
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp, b
 }
 
 // Every fileupload part is ingested (Clapshot queued only the last), as
@@ -227,17 +236,7 @@ func TestConcurrentStreamingUploads(t *testing.T) {
 // tus client helpers.
 func tusReq(t *testing.T, method, url string, body io.Reader, hdr map[string]string) *http.Response {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, body)
-	req.Header.Set("Tus-Resumable", "1.0.0")
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	resp, _ := request(t, method, url, body, map[string]string{"Tus-Resumable": "1.0.0"}, hdr)
 	return resp
 }
 

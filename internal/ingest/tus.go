@@ -46,9 +46,18 @@ func (p *Pipeline) TusHandler(o HTTPOptions) (http.Handler, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("tus upload directory: %w", err)
 	}
-	store := newChunkStore(dir)
 	composer := tusd.NewStoreComposer()
-	store.UseIn(composer)
+	var objects *objectTusStore
+	if p.o.Objects != nil {
+		var err error
+		if objects, err = newObjectTusStore(context.Background(), p.o.Objects, dir, p.log); err != nil {
+			return nil, fmt.Errorf("tus uploads to the media store: %w", err)
+		}
+		clearSpool(dir)
+		objects.UseIn(composer)
+	} else {
+		newChunkStore(dir).UseIn(composer)
+	}
 	memorylocker.New().UseIn(composer)
 	h, err := tusd.NewHandler(tusd.Config{
 		BasePath:      TusPath,
@@ -58,21 +67,28 @@ func (p *Pipeline) TusHandler(o HTTPOptions) (http.Handler, error) {
 		Cors:                      &tusd.CorsConfig{Disable: true},
 		DisableDownload:           true,
 		Logger:                    expslog.New(expslog.NewTextHandler(&logWriter{log: p.log}, nil)),
-		PreUploadCreateCallback:   p.tusCreate(o),
-		PreFinishResponseCallback: p.tusFinish,
+		PreUploadCreateCallback:   p.tusCreate(o, objects),
+		PreFinishResponseCallback: p.tusFinish(objects),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tus handler: %w", err)
 	}
 	p.mu.Lock()
-	p.tusCleanup = func(ctx context.Context, now time.Time) { p.expireTus(now) }
+	p.tusCleanup = func(ctx context.Context, now time.Time) {
+		// Local uploads also with a store: those from before it.
+		p.expireTus(now)
+		if objects != nil {
+			p.expireObjects(ctx, objects, now)
+		}
+	}
 	p.mu.Unlock()
 	inner := http.StripPrefix(strings.TrimSuffix(TusPath, "/"), h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ident := o.Identity.Identify(r)
 		id := strings.Trim(strings.TrimPrefix(r.URL.Path, TusPath), "/")
 		if id != "" && r.Method != http.MethodOptions {
-			// Only the uploader may continue, inspect or cancel.
+			// Only the uploader may continue, inspect or cancel (in the
+			// media store, objectTusStore.GetUpload checks).
 			if owner, ok := tusOwner(dir, id); ok && owner != ident.UserID {
 				http.Error(w, "This upload belongs to another user", http.StatusForbidden)
 				return
@@ -98,7 +114,7 @@ func (p *Pipeline) TusHandler(o HTTPOptions) (http.Handler, error) {
 }
 
 // tusCreate validates a new upload and records who makes it.
-func (p *Pipeline) tusCreate(o HTTPOptions) func(tusd.HookEvent) (tusd.HTTPResponse, tusd.FileInfoChanges, error) {
+func (p *Pipeline) tusCreate(o HTTPOptions, objects *objectTusStore) func(tusd.HookEvent) (tusd.HTTPResponse, tusd.FileInfoChanges, error) {
 	return func(ev tusd.HookEvent) (tusd.HTTPResponse, tusd.FileInfoChanges, error) {
 		u, ok := uploaderFrom(ev.Context)
 		if !ok {
@@ -116,7 +132,12 @@ func (p *Pipeline) tusCreate(o HTTPOptions) func(tusd.HookEvent) (tusd.HTTPRespo
 			return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusd.NewError("ERR_EMPTY", fmt.Sprintf("'%s' is empty (0 bytes)", name), http.StatusBadRequest)
 		}
 		if !ev.Upload.SizeIsDeferred {
-			if err := p.checkSpace(ev.Upload.Size); err != nil {
+			need := ev.Upload.Size
+			if objects != nil {
+				// Only the spool is on this disk.
+				need = min(need, tusSpoolBound(max(objects.cfg.PartSize, (need+9999)/10000), 1))
+			}
+			if err := p.checkSpace(need); err != nil {
 				return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusd.NewError("ERR_NO_SPACE", err.Error(), http.StatusInsufficientStorage)
 			}
 		}
@@ -132,42 +153,63 @@ func (p *Pipeline) tusCreate(o HTTPOptions) func(tusd.HookEvent) (tusd.HTTPRespo
 }
 
 // tusFinish queues a completed upload for ingestion before the client is
-// told it is complete.
-func (p *Pipeline) tusFinish(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
-	info := ev.Upload
-	bin := info.Storage["Path"]
-	name := info.MetaData[metaFilename]
-	internal := func(err error) (tusd.HTTPResponse, error) {
-		p.o.Metrics.UploadFinished("tus", info.Size, err)
-		p.log.Error("Cannot queue a finished resumable upload", "file", name, "err", err)
-		return tusd.HTTPResponse{}, tusd.NewError("ERR_INTERNAL", "cannot process the upload: "+err.Error(), http.StatusInternalServerError)
+// told it is complete: the data file, or (objects) the object in the
+// media store, which the job fetches.
+func (p *Pipeline) tusFinish(objects *objectTusStore) func(tusd.HookEvent) (tusd.HTTPResponse, error) {
+	return func(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
+		info := ev.Upload
+		name := info.MetaData[metaFilename]
+		internal := func(err error) (tusd.HTTPResponse, error) {
+			p.o.Metrics.UploadFinished("tus", info.Size, err)
+			p.log.Error("Cannot queue a finished resumable upload", "file", name, "err", err)
+			return tusd.HTTPResponse{}, tusd.NewError("ERR_INTERNAL", "cannot process the upload: "+err.Error(), http.StatusInternalServerError)
+		}
+		if CheckFileName(name) != nil {
+			return internal(errors.New("upload has no file name"))
+		}
+		var cookies map[string]string
+		_ = json.Unmarshal([]byte(info.MetaData[metaCookies]), &cookies)
+		u := Upload{Title: mediadir.Title(name), UserID: info.MetaData[metaUser], UserName: info.MetaData[metaUserName],
+			Cookies: cookies, Source: "tus", VersionOf: info.MetaData[metaVersion]}
+		if objects != nil {
+			key, _, ok := tusObjectKey(info.ID)
+			if !ok {
+				return internal(fmt.Errorf("upload id %q names no object", info.ID))
+			}
+			u.Object = key
+		} else {
+			u.From = info.Storage["Path"]
+			if u.From == "" {
+				return internal(errors.New("upload has no data path"))
+			}
+			if err := syncFile(u.From); err != nil {
+				return internal(err)
+			}
+		}
+		dir, done, err := p.NewUploadDir()
+		if err != nil {
+			return internal(err)
+		}
+		defer done()
+		u.Path = filepath.Join(dir, mediadir.StoredName(name))
+		if err := p.Submit(context.WithoutCancel(ev.Context), u); err != nil {
+			os.Remove(dir)
+			return internal(err)
+		}
+		if objects != nil {
+			if err := objects.handedOff(u.Object); err != nil {
+				p.log.Warn("Cannot remove a finished upload's .info from the media store; the cleanup will", "key", u.Object, "err", err)
+			}
+		} else {
+			if err := materialize(ingestSpec{Path: u.Path, From: u.From}); err != nil {
+				p.log.Warn("Cannot move a finished upload; its job will retry", "err", err)
+			}
+			os.Remove(u.From + ".info")
+		}
+		p.o.Metrics.UploadFinished("tus", info.Size, nil)
+		p.log.Info("Resumable upload finished", "file", name, "size", info.Size, "user", u.UserID, "object", u.Object)
+		return tusd.HTTPResponse{}, nil
 	}
-	if bin == "" || CheckFileName(name) != nil {
-		return internal(errors.New("upload has no file name or data path"))
-	}
-	if err := syncFile(bin); err != nil {
-		return internal(err)
-	}
-	var cookies map[string]string
-	_ = json.Unmarshal([]byte(info.MetaData[metaCookies]), &cookies)
-	dir, done, err := p.NewUploadDir()
-	if err != nil {
-		return internal(err)
-	}
-	defer done()
-	u := Upload{Path: filepath.Join(dir, mediadir.StoredName(name)), Title: mediadir.Title(name), From: bin, UserID: info.MetaData[metaUser],
-		UserName: info.MetaData[metaUserName], Cookies: cookies, Source: "tus", VersionOf: info.MetaData[metaVersion]}
-	if err := p.Submit(context.WithoutCancel(ev.Context), u); err != nil {
-		os.Remove(dir)
-		return internal(err)
-	}
-	if err := materialize(ingestSpec{Path: u.Path, From: u.From}); err != nil {
-		p.log.Warn("Cannot move a finished upload; its job will retry", "err", err)
-	}
-	os.Remove(bin + ".info")
-	p.o.Metrics.UploadFinished("tus", info.Size, nil)
-	p.log.Info("Resumable upload finished", "file", name, "size", info.Size, "user", u.UserID)
-	return tusd.HTTPResponse{}, nil
 }
 
 func syncFile(path string) error {

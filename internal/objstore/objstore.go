@@ -323,9 +323,30 @@ func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
 }
 
 func (s *Store) list(ctx context.Context, prefix string, limit int) ([]string, error) {
-	var keys []string
+	entries, err := s.listEntries(ctx, prefix, limit)
+	keys := make([]string, len(entries))
+	for i, e := range entries {
+		keys[i] = e.Key
+	}
+	return keys, err
+}
+
+// Entry is an object that ListEntries found.
+type Entry struct {
+	Key      string
+	Size     int64
+	Modified time.Time
+}
+
+// ListEntries describes the objects below the directory prefix.
+func (s *Store) ListEntries(ctx context.Context, prefix string) ([]Entry, error) {
+	return s.listEntries(ctx, strings.TrimSuffix(prefix, "/")+"/", 0)
+}
+
+func (s *Store) listEntries(ctx context.Context, prefix string, limit int) ([]Entry, error) {
+	var entries []Entry
 	err := s.retry(ctx, "list "+prefix, func() error {
-		keys = keys[:0]
+		entries = entries[:0]
 		lctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		for oi := range s.c.ListObjects(lctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: s.Object(prefix), Recursive: true}) {
@@ -336,14 +357,93 @@ func (s *Store) list(ctx context.Context, prefix string, limit int) ([]string, e
 				}
 				return oi.Err
 			}
-			keys = append(keys, strings.TrimPrefix(strings.TrimPrefix(oi.Key, s.cfg.Prefix), "/"))
-			if limit > 0 && len(keys) >= limit {
+			entries = append(entries, Entry{Key: strings.TrimPrefix(strings.TrimPrefix(oi.Key, s.cfg.Prefix), "/"), Size: oi.Size, Modified: oi.LastModified})
+			if limit > 0 && len(entries) >= limit {
 				break
 			}
 		}
 		return nil
 	})
-	return keys, err
+	return entries, err
+}
+
+// PendingUpload is a multipart upload that was started and neither
+// completed nor aborted.
+type PendingUpload struct {
+	Key, UploadID string
+	Initiated     time.Time
+}
+
+// PendingUploads lists the multipart uploads in progress below the
+// directory prefix.
+func (s *Store) PendingUploads(ctx context.Context, prefix string) ([]PendingUpload, error) {
+	var out []PendingUpload
+	full := s.Object(strings.TrimSuffix(prefix, "/") + "/")
+	err := s.retry(ctx, "list uploads "+prefix, func() error {
+		out = out[:0]
+		keyMarker, idMarker := "", ""
+		for {
+			res, err := s.core.ListMultipartUploads(ctx, s.cfg.Bucket, full, keyMarker, idMarker, "", 1000)
+			if err != nil {
+				return err
+			}
+			for _, u := range res.Uploads {
+				out = append(out, PendingUpload{Key: strings.TrimPrefix(strings.TrimPrefix(u.Key, s.cfg.Prefix), "/"), UploadID: u.UploadID, Initiated: u.Initiated})
+			}
+			if !res.IsTruncated || (res.NextKeyMarker == keyMarker && res.NextUploadIDMarker == idMarker) {
+				return nil
+			}
+			keyMarker, idMarker = res.NextKeyMarker, res.NextUploadIDMarker
+		}
+	})
+	return out, err
+}
+
+// LastPart is when multipart upload uploadID of key last received a
+// part (the zero time: none yet). A completed or aborted upload is
+// ErrNotFound.
+func (s *Store) LastPart(ctx context.Context, key, uploadID string) (time.Time, error) {
+	var last time.Time
+	err := s.retry(ctx, "list parts of "+key, func() error {
+		last = time.Time{}
+		marker := 0
+		for {
+			res, err := s.core.ListObjectParts(ctx, s.cfg.Bucket, s.Object(key), uploadID, marker, 1000)
+			var er minio.ErrorResponse
+			if errors.As(err, &er) && (er.Code == "NoSuchUpload" || er.Code == "NoSuchKey") {
+				return permanent{ErrNotFound}
+			}
+			if err != nil {
+				return err
+			}
+			for _, p := range res.ObjectParts {
+				if p.LastModified.After(last) {
+					last = p.LastModified
+				}
+			}
+			if !res.IsTruncated || res.NextPartNumberMarker <= marker {
+				return nil
+			}
+			marker = res.NextPartNumberMarker
+		}
+	})
+	if errors.Is(err, ErrNotFound) {
+		return time.Time{}, fmt.Errorf("parts of %s: %w", key, ErrNotFound)
+	}
+	return last, err
+}
+
+// AbortUpload gives multipart upload uploadID of key up (its parts are
+// removed); one that is gone already is not an error.
+func (s *Store) AbortUpload(ctx context.Context, key, uploadID string) error {
+	return s.retry(ctx, "abort upload "+key, func() error {
+		err := s.core.AbortMultipartUpload(ctx, s.cfg.Bucket, s.Object(key), uploadID)
+		var er minio.ErrorResponse
+		if errors.As(err, &er) && er.Code == "NoSuchUpload" {
+			return nil
+		}
+		return err
+	})
 }
 
 // Open returns a reader of key, described by info (from Stat), that can

@@ -227,3 +227,25 @@ func TestClearErrors(t *testing.T) {
 		t.Errorf("store down: %v", err)
 	}
 }
+
+// Path-style requests everywhere but AWS (where a dotted bucket name
+// needs them too: the wildcard certificate does not cover it).
+func TestPathStyle(t *testing.T) {
+	for _, c := range []struct {
+		url  string
+		path bool
+	}{
+		{"s3://media/clapshot?endpoint=http://127.0.0.1:9000", true},
+		{"s3://media?endpoint=https://minio.example.com", true},
+		{"s3://media/clapshot?region=eu-west-1", false},
+		{"s3://media.example.com/clapshot?region=eu-west-1", true},
+	} {
+		cfg, err := objstore.ParseURL(c.url, func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.PathStyle(); got != c.path {
+			t.Errorf("%s: path style %v, want %v", c.url, got, c.path)
+		}
+	}
+}
