@@ -119,13 +119,13 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		return nil, err
 	}
 
-	// With --db-url, PostgreSQL; config.Parse has refused an organizer
-	// beside it (plugins open the SQLite file themselves).
+	// With --db-url, PostgreSQL; an organizer is then told the URL (it
+	// opens the database itself), and each instance runs its own.
 	open := store.OpenOptions{Path: cfg.DBPath(), URL: cfg.DBURL, Migrate: cfg.Migrate, Log: log}
 	if cfg.OrgCmd != "" || cfg.OrgInURI != "" {
 		orgOpt := organizer.Options{
 			Cmd: cfg.OrgCmd, InURI: cfg.OrgInURI, OutTCP: cfg.OrgOutTCP,
-			DataDir: cfg.DataDir, DBPath: cfg.DBPath(), URLBase: cfg.URLBase,
+			DataDir: cfg.DataDir, DBPath: cfg.DBPath(), DBURL: cfg.DBURL, URLBase: cfg.URLBase,
 			Debug: cfg.Debug > 0, JSON: cfg.JSONLog, Log: log,
 		}
 		if o.organizer != nil {
