@@ -131,6 +131,13 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		if o.organizer != nil {
 			o.organizer(&orgOpt)
 		}
+		if cfg.DBURL != "" && (cfg.OrgInURI == "" || cfg.OrgOutTCP == "") {
+			// The default sockets are files in data-dir, which instances
+			// share: a second instance would remove and take over the
+			// first's.
+			log.Warn("With several server instances on this database and data directory, give each its own org-in-uri " +
+				"(a socket outside data-dir) and org-out-tcp; the default organizer sockets are in data-dir")
+		}
 		if a.Organizer, err = organizer.New(a.life, orgOpt); err != nil {
 			return fail(err)
 		}
