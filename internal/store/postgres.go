@@ -18,7 +18,8 @@ import (
 // Advisory lock keys ("clap" "shot" in ASCII, then a number): one that
 // every transaction of DB.InTx takes, and one that migrations take, so
 // that two servers starting at once do not migrate the same database
-// twice.
+// twice. txLock is part of the organizer API (docs/organizer-plugins.md
+// tells plugins to take it too): never change it.
 const (
 	txLock      int64 = 0x636c6170_73686f00
 	migrateLock int64 = 0x636c6170_73686f01
