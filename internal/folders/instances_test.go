@@ -119,3 +119,26 @@ func TestTwoInstancesShareFolders(t *testing.T) {
 		}
 	}
 }
+
+// A server with the folders organizer on an empty PostgreSQL database
+// creates it with the organizer's migrations between its own (the
+// organizer's first needs media_files), and serves folders.
+func TestNewPostgresDatabaseWithTheOrganizer(t *testing.T) {
+	dir := shortDir(t)
+	s, err := start(t, dir, "--org-cmd", orgBin, "--db-url", pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := s.log.String()
+	i1 := strings.Index(log, `step="clapshot.server 20240522163000`)
+	i2 := strings.Index(log, `step="clapshot.organizer.basic_folders 0001_initial_schema`)
+	i3 := strings.Index(log, `step="clapshot.server 20240602173200`)
+	if i1 < 0 || !(i1 < i2 && i2 < i3) {
+		t.Errorf("the organizer's migration did not run between the server's (%d %d %d)", i1, i2, i3)
+	}
+	c := s.dial(t, "alice", "Alice", false)
+	send(t, c, wsclient.OpenNavigationPage(""))
+	if p := nextPage(t, c); p.GetPageTitle() != "Home of 'Alice'" {
+		t.Errorf("home page title %q", p.GetPageTitle())
+	}
+}
