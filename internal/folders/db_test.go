@@ -35,6 +35,13 @@ var serverDatabases = []struct {
 	}},
 }
 
+// eachServerDatabase runs test on a new server database of each backend.
+func eachServerDatabase(t *testing.T, test func(t *testing.T, info *pb.Database)) {
+	for _, b := range serverDatabases {
+		t.Run(b.name, func(t *testing.T) { test(t, b.make(t)) })
+	}
+}
+
 func migrateServer(t *testing.T, o store.OpenOptions) {
 	t.Helper()
 	db, err := store.Open(context.Background(), o)
@@ -77,84 +84,78 @@ func all(dbs []*store.Shared, fn func(i int, db *store.Shared)) {
 // servers starting together, say): it runs once, the others find it
 // recorded and skip it.
 func TestMigrationRunsOnceAcrossInstances(t *testing.T) {
-	for _, b := range serverDatabases {
-		t.Run(b.name, func(t *testing.T) {
-			ctx := context.Background()
-			info := b.make(t)
-			for _, m := range migrations {
-				ran := make([]bool, instances)
-				errs := make([]error, instances)
-				all(make([]*store.Shared, instances), func(i int, _ *store.Shared) {
-					var skipped bool
-					skipped, errs[i] = applyMigration(ctx, info, m.meta.GetUuid())
-					ran[i] = !skipped
-				})
-				n := 0
-				for i := range instances {
-					if errs[i] != nil {
-						t.Fatalf("%s on instance %d: %v", m.meta.GetVersion(), i, errs[i])
-					}
-					if ran[i] {
-						n++
-					}
+	eachServerDatabase(t, func(t *testing.T, info *pb.Database) {
+		ctx := context.Background()
+		for _, m := range migrations {
+			ran := make([]bool, instances)
+			errs := make([]error, instances)
+			all(make([]*store.Shared, instances), func(i int, _ *store.Shared) {
+				var skipped bool
+				skipped, errs[i] = applyMigration(ctx, info, m.meta.GetUuid())
+				ran[i] = !skipped
+			})
+			n := 0
+			for i := range instances {
+				if errs[i] != nil {
+					t.Fatalf("%s on instance %d: %v", m.meta.GetVersion(), i, errs[i])
 				}
-				if n != 1 {
-					t.Errorf("%s ran %d times, want once", m.meta.GetVersion(), n)
+				if ran[i] {
+					n++
 				}
 			}
-			db := openInstances(t, info)[0]
-			if cur, err := currentVersion(ctx, db); err != nil || cur != "0002_media_file_renamed" {
-				t.Errorf("schema version %q (%v)", cur, err)
+			if n != 1 {
+				t.Errorf("%s ran %d times, want once", m.meta.GetVersion(), n)
 			}
-		})
-	}
+		}
+		db := openInstances(t, info)[0]
+		if cur, err := currentVersion(ctx, db); err != nil || cur != "0002_media_file_renamed" {
+			t.Errorf("schema version %q (%v)", cur, err)
+		}
+	})
 }
 
 // A user who opens their home through several instances at once gets
 // one home folder, created once; every instance shows that one.
 func TestOneHomeWhenInstancesAskAtOnce(t *testing.T) {
-	for _, b := range serverDatabases {
-		t.Run(b.name, func(t *testing.T) {
-			ctx := context.Background()
-			info := b.make(t)
-			for _, m := range migrations {
-				if _, err := applyMigration(ctx, info, m.meta.GetUuid()); err != nil {
-					t.Fatal(err)
-				}
+	eachServerDatabase(t, func(t *testing.T, info *pb.Database) {
+		ctx := context.Background()
+		for _, m := range migrations {
+			if _, err := applyMigration(ctx, info, m.meta.GetUuid()); err != nil {
+				t.Fatal(err)
 			}
-			dbs := openInstances(t, info)
-			for round := range 10 {
-				user := &pb.UserInfo{Id: fmt.Sprintf("user.%d", round), Name: fmt.Sprintf("User %d", round)}
-				if _, err := dbs[0].ExecContext(ctx, "INSERT INTO users (id, name) VALUES (?, ?)", user.GetId(), user.GetName()); err != nil {
-					t.Fatal(err)
-				}
-				homes := make([]int64, instances)
-				errs := make([]error, instances)
-				all(dbs, func(i int, db *store.Shared) {
-					errs[i] = db.InTx(ctx, func(tx querier) error {
-						f, _, err := rootFolder(ctx, db, tx, user)
-						if err == nil {
-							homes[i] = f.ID
-						}
-						return err
-					})
+		}
+		dbs := openInstances(t, info)
+		for round := range 10 {
+			user := &pb.UserInfo{Id: fmt.Sprintf("user.%d", round), Name: fmt.Sprintf("User %d", round)}
+			if _, err := dbs[0].ExecContext(ctx, "INSERT INTO users (id, name) VALUES (?, ?)", user.GetId(), user.GetName()); err != nil {
+				t.Fatal(err)
+			}
+			homes := make([]int64, instances)
+			errs := make([]error, instances)
+			all(dbs, func(i int, db *store.Shared) {
+				errs[i] = db.InTx(ctx, func(tx querier) error {
+					f, _, err := rootFolder(ctx, db, tx, user)
+					if err == nil {
+						homes[i] = f.ID
+					}
+					return err
 				})
-				for i := range instances {
-					if errs[i] != nil {
-						t.Fatalf("round %d, instance %d: %v", round, i, errs[i])
-					}
-					if homes[i] != homes[0] {
-						t.Errorf("round %d: instances got homes %v, want one", round, homes)
-						break
-					}
+			})
+			for i := range instances {
+				if errs[i] != nil {
+					t.Fatalf("round %d, instance %d: %v", round, i, errs[i])
 				}
-				var n int
-				if err := dbs[0].QueryRowContext(ctx, "SELECT count(*) FROM bf_folders WHERE user_id = ?", user.GetId()).Scan(&n); err != nil || n != 1 {
-					t.Errorf("round %d: %d folders for the user (%v), want 1", round, n, err)
+				if homes[i] != homes[0] {
+					t.Errorf("round %d: instances got homes %v, want one", round, homes)
+					break
 				}
 			}
-		})
-	}
+			var n int
+			if err := dbs[0].QueryRowContext(ctx, "SELECT count(*) FROM bf_folders WHERE user_id = ?", user.GetId()).Scan(&n); err != nil || n != 1 {
+				t.Errorf("round %d: %d folders for the user (%v), want 1", round, n, err)
+			}
+		}
+	})
 }
 
 // A type of database the organizer does not know is refused, saying so.
