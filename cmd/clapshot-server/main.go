@@ -146,7 +146,7 @@ func runMigrateTo(cfg *config.Config, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%-*s  %10d  %10d%s\n", width, t.Table, t.SQLite, t.Postgres, mark)
 		}
 		if len(rep.LeftBehind) > 0 {
-			fmt.Fprintln(stdout, "Left in the SQLite file, PostgreSQL has no place for them (an organizer plugin's tables; organizers cannot run with PostgreSQL yet):")
+			fmt.Fprintln(stdout, "Left in the SQLite file, not copied (an organizer plugin's tables: on PostgreSQL the organizer starts with empty tables of its own; the folders organizer puts every media file back in its owner's home):")
 			for _, t := range rep.LeftBehind {
 				fmt.Fprintf(stdout, "  %s: %d rows\n", t.Table, t.SQLite)
 			}
@@ -156,6 +156,6 @@ func runMigrateTo(cfg *config.Config, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "clapshot-server: copy to PostgreSQL failed: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "Done: %d tables copied, every row count matches. Now set db-url to this database (and remove org-cmd) and start the server.\n", len(rep.Tables))
+	fmt.Fprintf(stdout, "Done: %d tables copied, every row count matches. Now set db-url to this database and start the server.\n", len(rep.Tables))
 	return 0
 }

@@ -80,8 +80,8 @@ func TestMigrateToPostgres(t *testing.T) {
 // A server on PostgreSQL end to end, after moving a SQLite data directory
 // there: what was made on SQLite (a clip, a comment) is there; a clip
 // uploaded and a comment made on PostgreSQL are ingested, transcoded and
-// kept across a restart; health says which database answers. An
-// organizer next to --db-url is refused at start-up with the reason.
+// kept across a restart; health says which database answers. (With an
+// organizer: internal/folders' tests run on PostgreSQL too.)
 func TestServerOnPostgres(t *testing.T) {
 	mediatest.Require(t)
 	dir := t.TempDir()
@@ -251,12 +251,6 @@ func TestServerOnPostgres(t *testing.T) {
 		}
 	}
 	stop(p)
-
-	// An organizer with PostgreSQL: refused at once, saying why.
-	p = start(t, nil, append(pgArgs, "--org-cmd", "/usr/bin/clapshot-organizer-folders")...)
-	if rc := p.wait(t, 30*time.Second); rc != 2 || !strings.Contains(p.out.String(), "organizer plugins") {
-		t.Errorf("organizer with --db-url: exit %d\n%s", rc, p.out)
-	}
 }
 
 // instances are server processes on one PostgreSQL database and one data

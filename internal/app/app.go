@@ -119,17 +119,24 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		return nil, err
 	}
 
-	// With --db-url, PostgreSQL; config.Parse has refused an organizer
-	// beside it (plugins open the SQLite file themselves).
+	// With --db-url, PostgreSQL; an organizer is then told the URL (it
+	// opens the database itself), and each instance runs its own.
 	open := store.OpenOptions{Path: cfg.DBPath(), URL: cfg.DBURL, Migrate: cfg.Migrate, Log: log}
 	if cfg.OrgCmd != "" || cfg.OrgInURI != "" {
 		orgOpt := organizer.Options{
 			Cmd: cfg.OrgCmd, InURI: cfg.OrgInURI, OutTCP: cfg.OrgOutTCP,
-			DataDir: cfg.DataDir, DBPath: cfg.DBPath(), URLBase: cfg.URLBase,
+			DataDir: cfg.DataDir, DBPath: cfg.DBPath(), DBURL: cfg.DBURL, URLBase: cfg.URLBase,
 			Debug: cfg.Debug > 0, JSON: cfg.JSONLog, Log: log,
 		}
 		if o.organizer != nil {
 			o.organizer(&orgOpt)
+		}
+		if cfg.DBURL != "" && (cfg.OrgInURI == "" || cfg.OrgOutTCP == "") {
+			// The default sockets are files in data-dir, which instances
+			// share: a second instance would remove and take over the
+			// first's.
+			log.Warn("With several server instances on this database and data directory, give each its own org-in-uri " +
+				"(a socket outside data-dir) and org-out-tcp; the default organizer sockets are in data-dir")
 		}
 		if a.Organizer, err = organizer.New(a.life, orgOpt); err != nil {
 			return fail(err)

@@ -470,10 +470,8 @@ func (r *raw) validate() (*Config, error) {
 	return c, nil
 }
 
-// validateDB checks --db-url. Organizer plugins open the server's SQLite
-// file themselves (Clapshot's protocol hands them its path), so they
-// cannot work with a PostgreSQL database: refused here rather than
-// failing once the plugin starts.
+// validateDB checks --db-url. An organizer plugin beside it is told the
+// URL (organizer.Options.DBURL); one that knows only SQLite refuses it.
 func (r *raw) validateDB(c *Config) error {
 	lease, err := ParseDuration(r.jobLease)
 	if err != nil || lease < 3*time.Second {
@@ -490,9 +488,6 @@ func (r *raw) validateDB(c *Config) error {
 	c.RemoteWorkers = r.remoteWorkers
 	if !isPostgresURL(u) {
 		return fmt.Errorf("--db-url: expected postgres://user:password@host:port/database (a PostgreSQL URL), got %q", redactURL(u))
-	}
-	if c.OrgCmd != "" || c.OrgInURI != "" {
-		return errors.New("--db-url: organizer plugins (--org-cmd, --org-in-uri) work on the SQLite database file and cannot run with PostgreSQL yet; remove the organizer settings or the --db-url")
 	}
 	c.DBURL = u
 	return nil

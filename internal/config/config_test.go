@@ -376,14 +376,17 @@ func TestDBURL(t *testing.T) {
 	if err != nil || c.DBURL != "postgresql:///clapshot?host=/run/postgresql" {
 		t.Fatalf("from the environment: %+v %v", c, err)
 	}
+	// An organizer beside it is told the URL (one per instance).
+	c, _, err = Parse([]string{"-D", "/d", "--db-url", "postgres://u:secret@h/db", "--org-cmd", "/usr/bin/clapshot-organizer-folders"}, envMap(nil))
+	if err != nil || c.DBURL == "" || c.OrgCmd == "" {
+		t.Fatalf("organizer with --db-url: %+v %v", c, err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"-D", "/d", "--db-url", "mysql://u:secret@h/db"}, "expected postgres://"},
 		{[]string{"-D", "/d", "--db-url", "/d/clapshot.sqlite"}, "expected postgres://"},
-		{[]string{"-D", "/d", "--db-url", "postgres://u:secret@h/db", "--org-cmd", "/usr/bin/clapshot-organizer-folders"}, "organizer plugins"},
-		{[]string{"-D", "/d", "--db-url", "postgres://u:secret@h/db", "--org-in-uri", "unix:///tmp/x.sock"}, "organizer plugins"},
 	} {
 		_, _, err := Parse(tc.args, envMap(nil))
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "secret") {

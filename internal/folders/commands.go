@@ -83,7 +83,7 @@ func (o *Organizer) command(ctx context.Context, ses *pb.UserSessionData, cmd, r
 		if err != nil {
 			return err
 		}
-		if err := inTx(ctx, o.db, func(tx *sql.Tx) error {
+		if err := o.db.InTx(ctx, func(tx querier) error {
 			_, err := createFolder(ctx, tx, ses, path[len(path)-1], name)
 			return err
 		}); err != nil {
@@ -131,7 +131,7 @@ func (o *Organizer) command(ctx context.Context, ses *pb.UserSessionData, cmd, r
 		if len(name) > 255 {
 			return status.Error(codes.InvalidArgument, "Folder name too long (at most 255 bytes)")
 		}
-		if err := inTx(ctx, o.db, func(tx *sql.Tx) error {
+		if err := o.db.InTx(ctx, func(tx querier) error {
 			f, err := getFolder(ctx, tx, id)
 			if err != nil {
 				return err
@@ -157,7 +157,7 @@ func (o *Organizer) command(ctx context.Context, ses *pb.UserSessionData, cmd, r
 			return err
 		}
 		var media []string
-		if err := inTx(ctx, o.db, func(tx *sql.Tx) error {
+		if err := o.db.InTx(ctx, func(tx querier) error {
 			media, err = trashFolder(ctx, tx, ses, id)
 			return err
 		}); err != nil {
@@ -232,7 +232,7 @@ func (o *Organizer) move(ctx context.Context, ses *pb.UserSessionData, dstID str
 	if err != nil {
 		return status.Errorf(codes.InvalidArgument, "Destination folder id %q is not a number", dstID)
 	}
-	return inTx(ctx, o.db, func(tx *sql.Tx) error {
+	return o.db.InTx(ctx, func(tx querier) error {
 		dst, err := getFolder(ctx, tx, dstNum)
 		if err != nil {
 			return status.Errorf(codes.NotFound, "Destination folder %d not found", dstNum)
@@ -320,7 +320,7 @@ func (o *Organizer) ReorderItems(ctx context.Context, req *pb.ReorderItemsReques
 		o.log.Warn("reorder_items without items")
 		return &pb.Empty{}, nil
 	}
-	err := inTx(ctx, o.db, func(tx *sql.Tx) error {
+	err := o.db.InTx(ctx, func(tx querier) error {
 		raw, ok := req.GetListingData()["folder_id"]
 		if !ok {
 			return status.Error(codes.InvalidArgument, "No folder id in the listing; cannot reorder")

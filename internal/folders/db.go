@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -15,18 +16,26 @@ import (
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 
-// openDB opens the server's SQLite file with the settings the server uses
-// (both processes write to it).
-func openDB(path string, foreignKeys bool) (*sql.DB, error) {
-	return store.OpenShared(path, foreignKeys)
+// openDB opens the database the server named, SQLite or PostgreSQL, with
+// the server's settings (store.OpenSharedDB): both processes write to it,
+// and on PostgreSQL so do the other instances' organizers. A type this
+// organizer does not know is refused, saying which.
+func openDB(ctx context.Context, db *pb.Database, foreignKeys bool) (*store.Shared, error) {
+	var backend string
+	switch db.GetType() {
+	case pb.Database_SQLITE:
+		backend = store.BackendSQLite
+	case pb.Database_POSTGRES:
+		backend = store.BackendPostgres
+	default:
+		return nil, fmt.Errorf("the server's database is of type %s, which this organizer does not know (it knows SQLITE and POSTGRES)", db.GetType())
+	}
+	return store.OpenSharedDB(ctx, backend, db.GetEndpoint(), foreignKeys)
 }
 
-// querier is *sql.DB or *sql.Tx.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
+// querier is the database or one of its transactions; statements use ?
+// placeholders, rebound for PostgreSQL by the store.
+type querier = store.Querier
 
 // folder is a row of bf_folders.
 type folder struct {
@@ -38,21 +47,9 @@ type folder struct {
 // entry is one item of a folder: a subfolder or a media file.
 type entry struct {
 	SortOrder int64
-	Folder    *folder // set for a subfolder
-	MediaID   string  // set for a media file
-	time      float64 // julian day of creation, newest first among equals
-}
-
-func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	Folder    *folder   // set for a subfolder
+	MediaID   string    // set for a media file
+	time      time.Time // of creation, newest first among equals
 }
 
 func getFolder(ctx context.Context, q querier, id int64) (*folder, error) {
@@ -92,8 +89,9 @@ func getFolders(ctx context.Context, q querier, ids []int64) (map[int64]*folder,
 // subfolder), creating "Home of '<name>'" if there is none, and moves the
 // user's media files that are in no folder into it. If a user has several
 // homes (an inconsistency), the newer ones become subfolders of the oldest
-// and the returned message says so.
-func rootFolder(ctx context.Context, tx *sql.Tx, user *pb.UserInfo) (*folder, *pb.UserMessage, error) {
+// and the returned message says so. Run in one of db's transactions
+// (tx), it makes one home even when two instances' organizers ask at once.
+func rootFolder(ctx context.Context, db *store.Shared, tx querier, user *pb.UserInfo) (*folder, *pb.UserMessage, error) {
 	if user.GetId() == "" {
 		return nil, nil, status.Error(codes.InvalidArgument, "session has no user id")
 	}
@@ -131,11 +129,7 @@ func rootFolder(ctx context.Context, tx *sql.Tx, user *pb.UserInfo) (*folder, *p
 			name = user.GetId()
 		}
 		root = &folder{UserID: user.GetId(), Title: fmt.Sprintf("Home of '%s'", name)}
-		res, err := tx.ExecContext(ctx, "INSERT INTO bf_folders (user_id, title) VALUES (?, ?)", root.UserID, root.Title)
-		if err != nil {
-			return nil, nil, err
-		}
-		if root.ID, err = res.LastInsertId(); err != nil {
+		if err := tx.QueryRowContext(ctx, "INSERT INTO bf_folders (user_id, title) VALUES (?, ?) RETURNING id", root.UserID, root.Title).Scan(&root.ID); err != nil {
 			return nil, nil, err
 		}
 	case 1:
@@ -152,10 +146,11 @@ func rootFolder(ctx context.Context, tx *sql.Tx, user *pb.UserInfo) (*folder, *p
 	}
 	// Adopt orphans: the user's media files that are in no folder, except
 	// new versions of a stack that is filed already (the stack shows them).
+	// (media_versions is this server's: Clapshot's database has none.)
 	adopt := `INSERT INTO bf_folder_items (folder_id, media_file_id)
-		SELECT ?, m.id FROM media_files m
+		SELECT CAST(? AS BIGINT), m.id FROM media_files m
 		WHERE m.user_id = ? AND NOT EXISTS (SELECT 1 FROM bf_folder_items i WHERE i.media_file_id = m.id)`
-	stacks, err := hasTable(ctx, tx, "media_versions")
+	stacks, err := db.HasTable(ctx, tx, "media_versions")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -167,14 +162,6 @@ func rootFolder(ctx context.Context, tx *sql.Tx, user *pb.UserInfo) (*folder, *p
 		return nil, nil, err
 	}
 	return root, msg, nil
-}
-
-// hasTable reports whether the database has a table: the server's own
-// tables (media_versions) exist only with this server, not with Clapshot's.
-func hasTable(ctx context.Context, tx *sql.Tx, name string) (bool, error) {
-	var n int
-	err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", name).Scan(&n)
-	return n > 0, err
 }
 
 // canSee reports whether the session may see or change a folder: its
@@ -189,8 +176,9 @@ func contents(ctx context.Context, q querier, f *folder, ses *pb.UserSessionData
 	if !canSee(f, ses) {
 		return nil, status.Error(codes.PermissionDenied, "Cannot open another user's folder")
 	}
+	// Times as text, read by store.ParseTime: the same on both backends.
 	rows, err := q.QueryContext(ctx, `SELECT i.sort_order, i.subfolder_id, sf.user_id, sf.title, i.media_file_id,
-			COALESCE(julianday(sf.created), julianday(m.added_time), 0)
+			COALESCE(CAST(sf.created AS TEXT), CAST(m.added_time AS TEXT))
 		FROM bf_folder_items i
 		LEFT JOIN bf_folders sf ON sf.id = i.subfolder_id
 		LEFT JOIN media_files m ON m.id = i.media_file_id
@@ -203,9 +191,12 @@ func contents(ctx context.Context, q querier, f *folder, ses *pb.UserSessionData
 	for rows.Next() {
 		var e entry
 		var subID sql.NullInt64
-		var subUser, subTitle, mediaID sql.NullString
-		if err := rows.Scan(&e.SortOrder, &subID, &subUser, &subTitle, &mediaID, &e.time); err != nil {
+		var subUser, subTitle, mediaID, created sql.NullString
+		if err := rows.Scan(&e.SortOrder, &subID, &subUser, &subTitle, &mediaID, &created); err != nil {
 			return nil, err
+		}
+		if created.Valid {
+			e.time, _ = store.ParseTime(created.String) // unreadable: oldest, as julianday's NULL was
 		}
 		if subID.Valid {
 			e.Folder = &folder{ID: subID.Int64, UserID: subUser.String, Title: subTitle.String}
@@ -226,11 +217,8 @@ func contents(ctx context.Context, q querier, f *folder, ses *pb.UserSessionData
 				return -1
 			}
 			return 1
-		case a.time != b.time:
-			if a.time > b.time {
-				return -1
-			}
-			return 1
+		case !a.time.Equal(b.time):
+			return b.time.Compare(a.time)
 		}
 		return 0
 	})
@@ -249,7 +237,7 @@ func cmpInt(a, b int64) int {
 
 // createFolder adds a folder at the end of parent. Names are unique among
 // a folder's items, as in basic_folders.
-func createFolder(ctx context.Context, tx *sql.Tx, ses *pb.UserSessionData, parent *folder, name string) (*folder, error) {
+func createFolder(ctx context.Context, tx querier, ses *pb.UserSessionData, parent *folder, name string) (*folder, error) {
 	name = strings.TrimSpace(name)
 	switch {
 	case !canSee(parent, ses):
@@ -270,14 +258,10 @@ func createFolder(ctx context.Context, tx *sql.Tx, ses *pb.UserSessionData, pare
 		return nil, status.Errorf(codes.AlreadyExists, "An item named '%s' already exists in this folder", name)
 	}
 	f := &folder{UserID: parent.UserID, Title: name}
-	res, err := tx.ExecContext(ctx, "INSERT INTO bf_folders (user_id, title) VALUES (?, ?)", f.UserID, f.Title)
-	if err != nil {
+	if err := tx.QueryRowContext(ctx, "INSERT INTO bf_folders (user_id, title) VALUES (?, ?) RETURNING id", f.UserID, f.Title).Scan(&f.ID); err != nil {
 		return nil, err
 	}
-	if f.ID, err = res.LastInsertId(); err != nil {
-		return nil, err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO bf_folder_items (folder_id, subfolder_id, sort_order)
+	_, err := tx.ExecContext(ctx, `INSERT INTO bf_folder_items (folder_id, subfolder_id, sort_order)
 		VALUES (?, ?, COALESCE((SELECT max(sort_order) FROM bf_folder_items WHERE folder_id = ?), 0) + 1)`, parent.ID, f.ID, parent.ID)
 	return f, err
 }
@@ -286,7 +270,7 @@ func createFolder(ctx context.Context, tx *sql.Tx, ses *pb.UserSessionData, pare
 func isInside(ctx context.Context, q querier, id, ancestor int64) (bool, error) {
 	var n int
 	err := q.QueryRowContext(ctx, `WITH RECURSIVE below(id) AS (
-			SELECT ? UNION SELECT i.subfolder_id FROM bf_folder_items i JOIN below b ON i.folder_id = b.id WHERE i.subfolder_id IS NOT NULL)
+			SELECT CAST(? AS BIGINT) UNION SELECT i.subfolder_id FROM bf_folder_items i JOIN below b ON i.folder_id = b.id WHERE i.subfolder_id IS NOT NULL)
 		SELECT count(*) FROM below WHERE id = ?`, ancestor, id).Scan(&n)
 	return n > 0, err
 }
@@ -294,9 +278,9 @@ func isInside(ctx context.Context, q querier, id, ancestor int64) (bool, error) 
 // setOwner gives a folder, everything below it and the media files in
 // them to a new owner (moving into another user's folder transfers
 // ownership, as in basic_folders).
-func setOwner(ctx context.Context, tx *sql.Tx, folderID int64, owner string) error {
+func setOwner(ctx context.Context, tx querier, folderID int64, owner string) error {
 	const below = `WITH RECURSIVE below(id) AS (
-		SELECT ? UNION SELECT i.subfolder_id FROM bf_folder_items i JOIN below b ON i.folder_id = b.id WHERE i.subfolder_id IS NOT NULL)`
+		SELECT CAST(? AS BIGINT) UNION SELECT i.subfolder_id FROM bf_folder_items i JOIN below b ON i.folder_id = b.id WHERE i.subfolder_id IS NOT NULL)`
 	if _, err := tx.ExecContext(ctx, below+` UPDATE bf_folders SET user_id = ? WHERE id IN (SELECT id FROM below)`, folderID, owner); err != nil {
 		return err
 	}
@@ -308,7 +292,7 @@ func setOwner(ctx context.Context, tx *sql.Tx, folderID int64, owner string) err
 // trashFolder deletes a folder and everything below it from the folder
 // tables and returns the media files that were in them, for the caller to
 // trash through the server once the transaction is committed.
-func trashFolder(ctx context.Context, tx *sql.Tx, ses *pb.UserSessionData, id int64) ([]string, error) {
+func trashFolder(ctx context.Context, tx querier, ses *pb.UserSessionData, id int64) ([]string, error) {
 	f, err := getFolder(ctx, tx, id)
 	if err != nil {
 		return nil, err
@@ -317,7 +301,7 @@ func trashFolder(ctx context.Context, tx *sql.Tx, ses *pb.UserSessionData, id in
 		return nil, status.Error(codes.PermissionDenied, "Cannot trash another user's folder")
 	}
 	const below = `WITH RECURSIVE below(id) AS (
-		SELECT ? UNION SELECT i.subfolder_id FROM bf_folder_items i JOIN below b ON i.folder_id = b.id WHERE i.subfolder_id IS NOT NULL)`
+		SELECT CAST(? AS BIGINT) UNION SELECT i.subfolder_id FROM bf_folder_items i JOIN below b ON i.folder_id = b.id WHERE i.subfolder_id IS NOT NULL)`
 	rows, err := tx.QueryContext(ctx, below+` SELECT media_file_id FROM bf_folder_items WHERE folder_id IN (SELECT id FROM below) AND media_file_id IS NOT NULL`, id)
 	if err != nil {
 		return nil, err
@@ -364,9 +348,9 @@ func trashFolder(ctx context.Context, tx *sql.Tx, ses *pb.UserSessionData, id in
 // folder loops (which make homes unreachable) are broken, and items that
 // point at missing folders or media files are removed. It reports what it
 // did, for the log.
-func checkIntegrity(ctx context.Context, db *sql.DB) ([]string, error) {
+func checkIntegrity(ctx context.Context, db *store.Shared) ([]string, error) {
 	var report []string
-	err := inTx(ctx, db, func(tx *sql.Tx) error {
+	err := db.InTx(ctx, func(tx querier) error {
 		for _, q := range []struct{ what, sql string }{
 			{"items in folders that do not exist", "DELETE FROM bf_folder_items WHERE folder_id NOT IN (SELECT id FROM bf_folders)"},
 			{"items for subfolders that do not exist", "DELETE FROM bf_folder_items WHERE subfolder_id IS NOT NULL AND subfolder_id NOT IN (SELECT id FROM bf_folders)"},

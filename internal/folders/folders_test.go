@@ -23,6 +23,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/orgtest"
 	"github.com/clapshot-go/clapshot/internal/store"
 	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
+	"github.com/clapshot-go/clapshot/internal/testsupport/pgtest"
 	"github.com/clapshot-go/clapshot/internal/testsupport/servertest"
 	"github.com/clapshot-go/clapshot/internal/testsupport/testkit"
 	"github.com/clapshot-go/clapshot/internal/testsupport/wsclient"
@@ -44,9 +45,40 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "building the organizer failed: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Main(m) // stops the PostgreSQL server the postgres backend starts
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// backend is where a test server keeps its database. The tests that work
+// through the server run on each (eachBackend): one suite, two backends,
+// as the store's. The organizer is told the database by the server.
+type backend struct {
+	name string
+	// dbURL is the --db-url of a new database, "" for the data
+	// directory's SQLite file.
+	dbURL func(t *testing.T) string
+}
+
+var backends = []backend{
+	{"sqlite", func(*testing.T) string { return "" }},
+	// A real server (pgtest): skipped where PostgreSQL is not installed,
+	// a failure under CI=true.
+	{"postgres", func(t *testing.T) string { return pgtest.NewDatabase(t) }},
+}
+
+func eachBackend(t *testing.T, test func(t *testing.T, b backend)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { test(t, b) })
+	}
+}
+
+// dbArgs is the command line for a database at u ("" for SQLite).
+func dbArgs(u string) []string {
+	if u == "" {
+		return nil
+	}
+	return []string{"--db-url", u}
 }
 
 func shortDir(t *testing.T) string { return servertest.ShortDir(t) }
@@ -205,10 +237,12 @@ func upload(t *testing.T, s *server, c *wsclient.Client, user, file string, l *p
 // The folder UI end to end: the server starts the Go organizer as a
 // subprocess over Unix sockets, and websocket clients use it as the web
 // client would.
-func TestFoldersThroughTheWebsocket(t *testing.T) {
+func TestFoldersThroughTheWebsocket(t *testing.T) { eachBackend(t, testFoldersThroughTheWebsocket) }
+
+func testFoldersThroughTheWebsocket(t *testing.T, b backend) {
 	mediatest.Require(t)
 	dir := shortDir(t)
-	s := startWithFixture(t, dir)
+	s := startWithFixture(t, dir, b)
 	if st := s.app.Organizer.Status(); st["state"] != organizer.StateConnected || st["name"] != "clapshot.organizer.basic_folders" {
 		t.Fatalf("organizer %v", st)
 	}
@@ -325,13 +359,14 @@ func TestFoldersThroughTheWebsocket(t *testing.T) {
 }
 
 // startWithFixture starts a server with the folders organizer on
-// Clapshot's test fixture in dir.
-func startWithFixture(t *testing.T, dir string) *server {
+// Clapshot's test fixture in dir, its database on b; args are added.
+func startWithFixture(t *testing.T, dir string, b backend, args ...string) *server {
 	t.Helper()
-	if err := orgtest.SeedFixture(context.Background(), dir); err != nil {
+	u := b.dbURL(t)
+	if err := orgtest.SeedFixtureIn(context.Background(), dir, u); err != nil {
 		t.Fatal(err)
 	}
-	s, err := start(t, dir, "--org-cmd", orgBin)
+	s, err := start(t, dir, append(append([]string{"--org-cmd", orgBin}, dbArgs(u)...), args...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,9 +380,16 @@ func sortedCopy(s []string) []string {
 }
 
 // The organizer's own tests, each against a fresh server, through the
-// harness of clapshot-server --org-test.
-func TestSelfTestsThroughTheHarness(t *testing.T) {
-	results, _, err := orgtest.Run(context.Background(), orgtest.Options{Config: cfgFor(t, shortDir(t), "--org-cmd", orgBin)})
+// harness of clapshot-server --org-test (on PostgreSQL, each with a
+// database of its own).
+func TestSelfTestsThroughTheHarness(t *testing.T) { eachBackend(t, testSelfTestsThroughTheHarness) }
+
+func testSelfTestsThroughTheHarness(t *testing.T, b backend) {
+	opt := orgtest.Options{Config: cfgFor(t, shortDir(t), "--org-cmd", orgBin)}
+	if b.name != "sqlite" {
+		opt.NewDatabase = func(context.Context) (string, error) { return b.dbURL(t), nil }
+	}
+	results, _, err := orgtest.Run(context.Background(), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +452,8 @@ func v061Database(t *testing.T, dir string) {
 // server's rename of videos to media_files carries bf_folder_items'
 // reference along (before, the foreign key check failed and the backup was
 // restored); with it, the two are solved jointly (the organizer's rename
-// runs right after media_files appears).
+// runs right after media_files appears). SQLite only: Clapshot's
+// databases are SQLite files (--migrate-to moves them to PostgreSQL).
 func TestClapshot061DatabaseKeepsItsFolders(t *testing.T) {
 	t.Run("without the organizer, then with it", func(t *testing.T) {
 		dir := shortDir(t)
@@ -476,9 +519,11 @@ func checkV061Folders(t *testing.T, s *server) {
 // A version stack is one item in a folder: a new version uploaded onto a
 // filed media file is not adopted into the home folder, and the folder
 // shows the stack as its newest ready version.
-func TestFolderShowsAStackOnce(t *testing.T) {
+func TestFolderShowsAStackOnce(t *testing.T) { eachBackend(t, testFolderShowsAStackOnce) }
+
+func testFolderShowsAStackOnce(t *testing.T, b backend) {
 	mediatest.Require(t)
-	s := startWithFixture(t, shortDir(t))
+	s := startWithFixture(t, shortDir(t), b)
 	c := s.dial(t, "user.num1", "User Number1", false)
 	send(t, c, wsclient.OrganizerCmd("new_folder", map[string]string{"name": "Cuts"}))
 	l := listing(nextPage(t, c))

@@ -81,7 +81,7 @@ func (g *folderGuest) sharedRoot(ctx context.Context, q querier) (*folder, error
 
 // subtree is the SQL of the ids of a folder and every folder below it.
 const subtree = `WITH RECURSIVE sub(id) AS (
-	SELECT ? UNION SELECT i.subfolder_id FROM bf_folder_items i JOIN sub ON i.folder_id = sub.id WHERE i.subfolder_id IS NOT NULL)`
+	SELECT CAST(? AS BIGINT) UNION SELECT i.subfolder_id FROM bf_folder_items i JOIN sub ON i.folder_id = sub.id WHERE i.subfolder_id IS NOT NULL)`
 
 // hasMedia reports whether a media file is in the guest's folder or below.
 func (g *folderGuest) hasMedia(ctx context.Context, q querier, mediaFileID string) (bool, error) {

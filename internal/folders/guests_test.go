@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clapshot-go/clapshot/internal/orgtest"
 	"github.com/clapshot-go/clapshot/internal/testsupport/wsclient"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
@@ -44,17 +43,13 @@ func postShare(t *testing.T, s *server, user string, body map[string]any) (int, 
 // A link to a folder: its guests see the folder and the folders below it,
 // read only, through the organizer; nothing outside it; and only the
 // folder's owner (or an admin) can share it.
-func TestFolderShareLink(t *testing.T) {
+func TestFolderShareLink(t *testing.T) { eachBackend(t, testFolderShareLink) }
+
+func testFolderShareLink(t *testing.T, b backend) {
 	dir := shortDir(t)
-	if err := orgtest.SeedFixture(context.Background(), dir); err != nil {
-		t.Fatal(err)
-	}
 	// With a URL base, media URLs are absolute: a guest's must be below
 	// the link all the same.
-	s, err := start(t, dir, "--org-cmd", orgBin, "--url-base", "https://review.example.com/clap")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := startWithFixture(t, dir, b, "--url-base", "https://review.example.com/clap")
 	c := s.dial(t, "user.num1", "User Number1", false)
 	send(t, c, wsclient.OpenNavigationPage(""))
 	l := listing(nextPage(t, c))

@@ -15,7 +15,6 @@ package folders
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"net"
@@ -28,6 +27,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/clapshot-go/clapshot/internal/store"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 
@@ -45,7 +45,7 @@ type Organizer struct {
 	version *pb.SemanticVersionNumber
 
 	mu     sync.Mutex
-	db     *sql.DB
+	db     *store.Shared
 	server pb.OrganizerOutboundClient
 	conn   *grpc.ClientConn
 }
@@ -99,9 +99,9 @@ func (o *Organizer) Close() {
 }
 
 func (o *Organizer) CheckMigrations(ctx context.Context, req *pb.CheckMigrationsRequest) (*pb.CheckMigrationsResponse, error) {
-	db, err := openDB(req.GetDb().GetEndpoint(), true)
+	db, err := openDB(ctx, req.GetDb(), true)
 	if err != nil {
-		return nil, err
+		return nil, status.Error(codes.FailedPrecondition, err.Error())
 	}
 	defer db.Close()
 	cur, err := currentVersion(ctx, db)
@@ -113,8 +113,12 @@ func (o *Organizer) CheckMigrations(ctx context.Context, req *pb.CheckMigrations
 
 func (o *Organizer) ApplyMigration(ctx context.Context, req *pb.ApplyMigrationRequest) (*pb.ApplyMigrationResponse, error) {
 	o.log.Info("Applying migration", "uuid", req.GetUuid())
-	if err := applyMigration(ctx, req.GetDb().GetEndpoint(), req.GetUuid()); err != nil {
+	skipped, err := applyMigration(ctx, req.GetDb(), req.GetUuid())
+	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
+	}
+	if skipped {
+		o.log.Info("Migration was applied already (by another server instance?)", "uuid", req.GetUuid())
 	}
 	return &pb.ApplyMigrationResponse{}, nil
 }
@@ -144,10 +148,10 @@ func (o *Organizer) Handshake(ctx context.Context, info *pb.ServerInfo) (*pb.Emp
 		conn.Close()
 		return nil, status.Errorf(codes.Unavailable, "handshake back to the server at %s: %v", target, err)
 	}
-	db, err := openDB(info.GetDb().GetEndpoint(), true)
+	db, err := openDB(ctx, info.GetDb(), true)
 	if err != nil {
 		conn.Close()
-		return nil, status.Error(codes.Internal, err.Error())
+		return nil, status.Error(codes.FailedPrecondition, err.Error())
 	}
 	report, err := checkIntegrity(ctx, db)
 	if err != nil {

@@ -2,7 +2,6 @@ package folders
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -143,8 +142,8 @@ func (o *Organizer) folderPath(ctx context.Context, ses *pb.UserSessionData, ids
 	}
 	var path []*folder
 	var warn *pb.UserMessage
-	err := inTx(ctx, o.db, func(tx *sql.Tx) error {
-		root, msg, err := rootFolder(ctx, tx, ses.GetUser())
+	err := o.db.InTx(ctx, func(tx querier) error {
+		root, msg, err := rootFolder(ctx, o.db, tx, ses.GetUser())
 		if err != nil {
 			return err
 		}
@@ -413,9 +412,9 @@ func (o *Organizer) adminHomes(ctx context.Context, ses *pb.UserSessionData, cur
 		return nil, err
 	}
 	var homes []*pb.PageItem_FolderListing_Item
-	err = inTx(ctx, o.db, func(tx *sql.Tx) error {
+	err = o.db.InTx(ctx, func(tx querier) error {
 		for _, u := range users {
-			home, _, err := rootFolder(ctx, tx, &pb.UserInfo{Id: u.id, Name: u.name})
+			home, _, err := rootFolder(ctx, o.db, tx, &pb.UserInfo{Id: u.id, Name: u.name})
 			if err != nil {
 				return err
 			}

@@ -2,7 +2,6 @@ package folders
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"runtime/debug"
 	"slices"
@@ -106,7 +105,7 @@ func session(id, name string, admin bool) *pb.UserSessionData {
 }
 
 func (t *tester) addUser(ctx context.Context, id, name string) *pb.UserSessionData {
-	_, err := t.o.db.ExecContext(ctx, "INSERT OR IGNORE INTO users (id, name) VALUES (?, ?)", id, name)
+	_, err := t.o.db.ExecContext(ctx, "INSERT INTO users (id, name) VALUES (?, ?) ON CONFLICT DO NOTHING", id, name)
 	t.must(err)
 	return session(id, name, false)
 }
@@ -121,7 +120,7 @@ func (t *tester) home(ctx context.Context, ses *pb.UserSessionData) *folder {
 func (t *tester) mkdirs(ctx context.Context, ses *pb.UserSessionData, parent *folder, names ...string) []*folder {
 	var out []*folder
 	for _, name := range names {
-		t.must(inTx(ctx, t.o.db, func(tx *sql.Tx) error {
+		t.must(t.o.db.InTx(ctx, func(tx querier) error {
 			f, err := createFolder(ctx, tx, ses, parent, name)
 			parent = f
 			return err

@@ -62,6 +62,10 @@ type Options struct {
 	OutTCP  string // --org-out-tcp: host:port to serve OrganizerOutbound on instead of a socket
 	DataDir string // absolute
 	DBPath  string
+	// DBURL is --db-url: the organizer is then told PostgreSQL and this
+	// URL, credentials included (it opens the database itself), instead
+	// of DBPath. Never logged.
+	DBURL   string
 	URLBase string
 	Debug   bool // pass --debug
 	JSON    bool // pass --json

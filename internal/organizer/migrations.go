@@ -18,7 +18,14 @@ import (
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
 )
 
+// database is the database the plugin is told about: the SQLite file, or
+// with --db-url PostgreSQL (POSTGRES, not in Clapshot's API: a plugin
+// that knows only SQLITE sees a type it can refuse) and the server's URL
+// with its credentials, since the plugin connects itself.
 func (m *Manager) database() *pb.Database {
+	if m.opt.DBURL != "" {
+		return &pb.Database{Type: pb.Database_POSTGRES, Endpoint: m.opt.DBURL}
+	}
 	return &pb.Database{Type: pb.Database_SQLITE, Endpoint: m.dbPath}
 }
 

@@ -27,12 +27,19 @@ var FixtureMediaIDs = []string{"B1DE0", "11111", "22222", "B1DE3", "B1DE4"}
 //     each with a drawing file containing IMAGE_DATA; two replies to the
 //     first comment; one more comment on the first file with drawing "".
 func SeedFixture(ctx context.Context, dataDir string) error {
+	return SeedFixtureIn(ctx, dataDir, "")
+}
+
+// SeedFixtureIn is SeedFixture with the database in PostgreSQL at dbURL
+// (an empty database; "" is dataDir's SQLite file). The media
+// directories are made in dataDir all the same.
+func SeedFixtureIn(ctx context.Context, dataDir, dbURL string) error {
 	for _, sub := range []string{"incoming", "videos"} {
 		if err := os.MkdirAll(filepath.Join(dataDir, sub), 0o755); err != nil {
 			return err
 		}
 	}
-	db, err := store.Open(ctx, store.OpenOptions{Path: filepath.Join(dataDir, "clapshot.sqlite")})
+	db, err := store.Open(ctx, store.OpenOptions{Path: filepath.Join(dataDir, "clapshot.sqlite"), URL: dbURL})
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,11 @@ type Options struct {
 	TestTimeout time.Duration
 	// Progress, if set, gets a line per test as it finishes.
 	Progress io.Writer
+	// NewDatabase, if set, gives each server a new empty PostgreSQL
+	// database (its URL), seeded with the fixture, instead of a SQLite
+	// file in its data directory. Without it Config.DBURL must be unset:
+	// every test needs a database of its own.
+	NewDatabase func(ctx context.Context) (string, error)
 }
 
 // Result is one test's outcome.
@@ -48,6 +53,9 @@ func Run(ctx context.Context, opt Options) (results []Result, dir string, err er
 	if opt.Config == nil || opt.Config.OrgCmd == "" {
 		return nil, "", errors.New("organizer tests need --org-cmd")
 	}
+	if opt.Config.DBURL != "" && opt.NewDatabase == nil {
+		return nil, "", errors.New("organizer tests run each test on a fresh SQLite database of its own; leave out --db-url")
+	}
 	if opt.TestTimeout <= 0 {
 		opt.TestTimeout = 5 * time.Minute
 	}
@@ -55,7 +63,7 @@ func Run(ctx context.Context, opt Options) (results []Result, dir string, err er
 	if dir, err = os.MkdirTemp(opt.Config.DataDir, "orgtest-"); err != nil {
 		return nil, "", fmt.Errorf("organizer tests: %w", err)
 	}
-	names, err := listTests(ctx, opt.Config, filepath.Join(dir, "list"))
+	names, err := listTests(ctx, opt, filepath.Join(dir, "list"))
 	if err != nil {
 		return nil, dir, err
 	}
@@ -85,15 +93,22 @@ type server struct {
 	stop func()
 }
 
-// start seeds a fresh data directory and starts a server on it.
-func start(ctx context.Context, tmpl *config.Config, dir string) (*server, error) {
+// start seeds a fresh data directory (and database) and starts a server
+// on it.
+func start(ctx context.Context, opt Options, dir string) (*server, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	if err := SeedFixture(ctx, dir); err != nil {
+	c := *opt.Config
+	if opt.NewDatabase != nil {
+		var err error
+		if c.DBURL, err = opt.NewDatabase(ctx); err != nil {
+			return nil, fmt.Errorf("a database for the test: %w", err)
+		}
+	}
+	if err := SeedFixtureIn(ctx, dir, c.DBURL); err != nil {
 		return nil, fmt.Errorf("seed the test database: %w", err)
 	}
-	c := *tmpl
 	c.DataDir, c.Host, c.Port, c.Migrate, c.Workers, c.LogFile = dir, "127.0.0.1", 0, true, 1, ""
 	logf, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {
@@ -126,8 +141,8 @@ func start(ctx context.Context, tmpl *config.Config, dir string) (*server, error
 	return s, nil
 }
 
-func listTests(ctx context.Context, tmpl *config.Config, dir string) ([]string, error) {
-	s, err := start(ctx, tmpl, dir)
+func listTests(ctx context.Context, opt Options, dir string) ([]string, error) {
+	s, err := start(ctx, opt, dir)
 	if err != nil {
 		return nil, fmt.Errorf("list the organizer's tests: %w (log: %s)", err, filepath.Join(dir, "server.log"))
 	}
@@ -146,7 +161,7 @@ func runOne(ctx context.Context, opt Options, name, dir string) Result {
 	r := Result{Name: name, Dir: dir}
 	t0 := time.Now()
 	defer func() { r.Duration = time.Since(t0) }()
-	s, err := start(ctx, opt.Config, dir)
+	s, err := start(ctx, opt, dir)
 	if err != nil {
 		r.Error = err.Error()
 		r.Duration = time.Since(t0)

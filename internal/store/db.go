@@ -66,12 +66,16 @@ func OpenShared(path string, foreignKeys bool) (*sql.DB, error) {
 	return db, nil
 }
 
-// querier is what both *sql.DB and *sql.Tx offer.
-type querier interface {
+// Querier is what both *sql.DB and *sql.Tx offer, and what Shared and its
+// transactions offer to statements written with ? placeholders.
+type Querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
+
+// querier is the package's own name for it.
+type querier = Querier
 
 // Queries holds every typed query. It runs either directly on the pool (DB)
 // or inside a transaction (DB.InTx).
@@ -145,17 +149,23 @@ func (db *DB) Close() error {
 // replies, ...) see no other transaction's writes in between, without
 // retries.
 func (db *DB) InTx(ctx context.Context, fn func(q *Queries) error) error {
-	tx, err := db.sql.BeginTx(ctx, nil)
+	return runTx(ctx, db.sql, db.d, db.wrap, func(q querier) error { return fn(&Queries{q: q, d: db.d}) })
+}
+
+// runTx is the transaction of DB.InTx and Shared.InTx: on PostgreSQL it
+// first takes txLock; fn gets the transaction as wrap makes it.
+func runTx(ctx context.Context, sdb *sql.DB, d *dialect, wrap func(querier) querier, fn func(q querier) error) error {
+	tx, err := sdb.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	if db.d == postgresDialect {
+	if d == postgresDialect {
 		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", txLock); err != nil {
 			_ = tx.Rollback()
 			return fmt.Errorf("begin transaction: %w", err)
 		}
 	}
-	if err := fn(&Queries{q: db.wrap(tx), d: db.d}); err != nil {
+	if err := fn(wrap(tx)); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

@@ -19,11 +19,16 @@ type dialect struct {
 	// skips rows another worker's transaction holds, where SQLite has one
 	// writer at a time anyway.
 	claimLock string
+	// tableCount counts the tables named ? (0 or 1) in the database (the
+	// current schema on PostgreSQL).
+	tableCount string
 }
 
 var (
-	sqliteDialect   = &dialect{name: "sqlite"}
-	postgresDialect = &dialect{name: "postgres", numbered: true, claimLock: " FOR UPDATE SKIP LOCKED"}
+	sqliteDialect = &dialect{name: "sqlite",
+		tableCount: "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?"}
+	postgresDialect = &dialect{name: "postgres", numbered: true, claimLock: " FOR UPDATE SKIP LOCKED",
+		tableCount: "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?"}
 )
 
 // rebind rewrites the ? placeholders of query for the dialect. A ? inside

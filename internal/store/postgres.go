@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,7 +18,8 @@ import (
 // Advisory lock keys ("clap" "shot" in ASCII, then a number): one that
 // every transaction of DB.InTx takes, and one that migrations take, so
 // that two servers starting at once do not migrate the same database
-// twice.
+// twice. txLock is part of the organizer API (docs/organizer-plugins.md
+// tells plugins to take it too): never change it.
 const (
 	txLock      int64 = 0x636c6170_73686f00
 	migrateLock int64 = 0x636c6170_73686f01
@@ -39,12 +41,10 @@ func RedactURL(u string) string {
 
 // openPostgres is Open for OpenOptions.URL. The pending migrations run
 // in one transaction: a failure changes nothing, so no backup is made
-// (make one with pg_dump before upgrading, if you like).
+// (make one with pg_dump before upgrading, if you like). With an
+// organizer taking part (OpenOptions.Plan), see migratePostgresPlan.
 func openPostgres(ctx context.Context, o OpenOptions) (*DB, error) {
 	where := RedactURL(o.URL)
-	if o.Plan != nil {
-		return nil, fmt.Errorf("database %s: organizer plugins work on the SQLite file and cannot migrate a PostgreSQL database", where)
-	}
 	if err := checkTwins(); err != nil {
 		return nil, err
 	}
@@ -52,8 +52,10 @@ func openPostgres(ctx context.Context, o OpenOptions) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := inspectPostgres(ctx, sdb, where)
-	if err == nil {
+	var st *State
+	if o.Plan != nil {
+		err = migratePostgresPlan(ctx, sdb, where, o)
+	} else if st, err = inspectPostgres(ctx, sdb, where); err == nil {
 		err = migratePostgres(ctx, sdb, st, o)
 	}
 	if err != nil {
@@ -221,6 +223,12 @@ func applyPostgres(ctx context.Context, sdb *sql.DB, where string, isNew bool, v
 	return nil
 }
 
+// pgTrackingTable is diesel's record of applied migrations.
+const pgTrackingTable = `CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (
+       version VARCHAR(50) PRIMARY KEY NOT NULL,
+       run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+)`
+
 // migrateInTx applies the pending migrations up to version ("" for all)
 // inside the caller's transaction, under the migration lock, and returns
 // the last version applied ("" if none was pending).
@@ -228,10 +236,7 @@ func migrateInTx(ctx context.Context, tx querier, where string, isNew bool, vers
 	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", migrateLock); err != nil {
 		return "", fmt.Errorf("migrate %s: %w", where, err)
 	}
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (
-       version VARCHAR(50) PRIMARY KEY NOT NULL,
-       run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
-)`); err != nil {
+	if _, err := tx.ExecContext(ctx, pgTrackingTable); err != nil {
 		return "", fmt.Errorf("create migration table in %s: %w", where, err)
 	}
 	applied, err := appliedVersions(ctx, tx)
@@ -283,4 +288,113 @@ func CreatePostgresAtVersion(ctx context.Context, dbURL, version string) error {
 		return errors.New("create " + st.Path + ": the database is not empty")
 	}
 	return applyPostgres(ctx, sdb, st.Path, true, version, slog.New(slog.DiscardHandler))
+}
+
+// migratePostgresPlan migrates with an organizer taking part: the joint
+// plan's server steps run in transactions (consecutive ones together),
+// its organizer steps in the organizer's process, in the plan's order.
+// The whole plan runs under the migration lock, held by one connection
+// for as long as it takes, and is made once the lock is held: a second
+// server starting at the same time waits, then finds (and asks its own
+// organizer about) what the first applied. Unlike the server's migrations
+// alone, a failure leaves the steps before it applied (the organizer's
+// commit in another process); the error says which step failed.
+func migratePostgresPlan(ctx context.Context, sdb *sql.DB, where string, o OpenOptions) (err error) {
+	log := o.Log
+	conn, err := sdb.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", where, err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrateLock); err != nil {
+		return fmt.Errorf("migrate %s: wait for the migration lock: %w", where, err)
+	}
+	defer func() {
+		// A session lock outlives the transaction: release it before the
+		// connection goes back to the pool (or drop the connection).
+		if _, uerr := conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrateLock); uerr != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	st, err := inspectPostgres(ctx, sdb, where)
+	if err != nil {
+		return err
+	}
+	if len(st.Unknown) > 0 {
+		log.Warn("Database has migrations this server does not know (from a newer version?); continuing",
+			"db", where, "unknown_versions", strings.Join(st.Unknown, ","))
+	}
+	plan, err := o.Plan(st)
+	if err != nil || len(plan) == 0 {
+		return err
+	}
+	if !st.New && !o.Migrate {
+		names := make([]string, len(plan))
+		for i, s := range plan {
+			names[i] = s.String()
+		}
+		return fmt.Errorf("%w: %s needs %d migration(s): %s. Back up the database (pg_dump) if you like, then start once with --migrate (or migrate = true in the config file)",
+			ErrMigrationRequired, where, len(plan), strings.Join(names, ", "))
+	}
+	if st.New {
+		log.Info("Creating a new database", "db", where)
+	} else {
+		log.Info("Migrating the database", "db", where, "from_version", st.CurrentVersion(), "steps", len(plan))
+	}
+	var done []string
+	failed := func(step Step, err error) error {
+		applied := "nothing was applied"
+		if len(done) > 0 {
+			applied = "applied before it: " + strings.Join(done, ", ")
+		}
+		return fmt.Errorf("migration of %s failed at %s (%s; start again once it is fixed, to apply the rest): %w", where, step, applied, err)
+	}
+	for i := 0; i < len(plan); {
+		if plan[i].Server == nil {
+			log.Debug("Applying migration", "step", plan[i].String())
+			if err := plan[i].External(ctx); err != nil {
+				return failed(plan[i], err)
+			}
+			done = append(done, plan[i].String())
+			i++
+			continue
+		}
+		j := i
+		for j < len(plan) && plan[j].Server != nil {
+			j++
+		}
+		if err := applyServerSteps(ctx, conn, plan[i:j], log); err != nil {
+			return failed(plan[i], err)
+		}
+		for _, s := range plan[i:j] {
+			done = append(done, s.String())
+		}
+		i = j
+	}
+	if !st.New {
+		log.Info("Database migrated", "db", where, "version", plan[len(plan)-1].String())
+	}
+	return nil
+}
+
+// applyServerSteps applies server migrations in one transaction on conn.
+func applyServerSteps(ctx context.Context, conn *sql.Conn, steps []Step, log *slog.Logger) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, pgTrackingTable); err != nil {
+		return fmt.Errorf("create the migration table: %w", err)
+	}
+	for _, s := range steps {
+		log.Debug("Applying migration", "step", s.String())
+		if _, err := tx.ExecContext(ctx, s.Server.SQL); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO __diesel_schema_migrations (version) VALUES ($1)", s.Server.Version); err != nil {
+			return fmt.Errorf("record version %s: %w", s.Server.Version, err)
+		}
+	}
+	return tx.Commit()
 }

@@ -150,3 +150,93 @@ func TestPostgresConcurrentFirstStart(t *testing.T) {
 		t.Errorf("applied %v", applied)
 	}
 }
+
+// A plan with a step of the organizer's between the server's migrations
+// (as basic_folders' after media_files appears): the server's steps before
+// it are committed when it runs (it works on its own connection, in its
+// own process), those after it run after it. Two servers starting at once
+// on the new database plan and apply it once: the second waits for the
+// migration lock, finds everything applied and plans nothing.
+func TestPostgresJointPlan(t *testing.T) {
+	ctx := context.Background()
+	u := pgtest.NewDatabase(t)
+	raw := rawPostgres(t, u)
+	const after = "20240522163000" // media_files exists from here on
+	var mu sync.Mutex
+	var plans, runs int
+	var seenVersion string
+	plan := func(st *State) ([]Step, error) {
+		mu.Lock()
+		plans++
+		mu.Unlock()
+		var has bool
+		if err := raw.QueryRowContext(ctx, `SELECT count(*) > 0 FROM information_schema.tables WHERE table_name = 'org_things'`).Scan(&has); err != nil {
+			return nil, err
+		}
+		var steps []Step
+		for i := range st.Pending {
+			steps = append(steps, Step{Server: &st.Pending[i]})
+			if st.Pending[i].Version == after && !has {
+				steps = append(steps, Step{Label: "org 0001", External: func(ctx context.Context) error {
+					mu.Lock()
+					runs++
+					mu.Unlock()
+					if err := raw.QueryRowContext(ctx, "SELECT max(version) FROM __diesel_schema_migrations").Scan(&seenVersion); err != nil {
+						return err
+					}
+					_, err := raw.ExecContext(ctx, "CREATE TABLE org_things (id BIGINT PRIMARY KEY, media_file_id VARCHAR REFERENCES media_files(id))")
+					return err
+				}})
+			}
+		}
+		return steps, nil
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Go(func() {
+			db, err := Open(ctx, OpenOptions{URL: u, Plan: plan, Log: discardLog()})
+			if err == nil {
+				db.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("opening: %v / %v", errs[0], errs[1])
+	}
+	if plans != 2 || runs != 1 || seenVersion != after {
+		t.Errorf("plans made %d (want 2), organizer step run %d times (want 1), with the server at %q (want %s)", plans, runs, seenVersion, after)
+	}
+	applied, _ := appliedVersions(ctx, raw)
+	if len(applied) != len(pgMigrations) {
+		t.Errorf("applied %d of %d server migrations", len(applied), len(pgMigrations))
+	}
+	var locks int
+	if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&locks); err != nil || locks != 0 {
+		t.Errorf("%d advisory locks still held (%v)", locks, err)
+	}
+}
+
+// An organizer step that fails stops the plan there; the message names
+// the step and what was applied before it, which stays applied.
+func TestPostgresJointPlanFailure(t *testing.T) {
+	ctx := context.Background()
+	u := pgtest.NewDatabase(t)
+	plan := func(st *State) ([]Step, error) {
+		return []Step{{Server: &st.Pending[0]}, {Label: "org 0001", External: func(context.Context) error { return errors.New("boom") }},
+			{Server: &st.Pending[1]}}, nil
+	}
+	_, err := Open(ctx, OpenOptions{URL: u, Plan: plan, Log: discardLog()})
+	first := pgMigrations[0]
+	if err == nil || !strings.Contains(err.Error(), "failed at org 0001") || !strings.Contains(err.Error(), "applied before it: clapshot.server "+first.Version) ||
+		!strings.Contains(err.Error(), "boom") {
+		t.Fatalf("failed plan: %v", err)
+	}
+	applied, _ := appliedVersions(ctx, rawPostgres(t, u))
+	if len(applied) != 1 || applied[0] != first.Version {
+		t.Errorf("applied %v, want only %s", applied, first.Version)
+	}
+}

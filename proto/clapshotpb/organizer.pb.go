@@ -33,16 +33,19 @@ const (
 type Database_DatabaseType int32
 
 const (
-	Database_SQLITE Database_DatabaseType = 0
+	Database_SQLITE   Database_DatabaseType = 0
+	Database_POSTGRES Database_DatabaseType = 1 // not in Clapshot: this server's --db-url
 )
 
 // Enum value maps for Database_DatabaseType.
 var (
 	Database_DatabaseType_name = map[int32]string{
 		0: "SQLITE",
+		1: "POSTGRES",
 	}
 	Database_DatabaseType_value = map[string]int32{
-		"SQLITE": 0,
+		"SQLITE":   0,
+		"POSTGRES": 1,
 	}
 )
 
@@ -227,9 +230,11 @@ func (AuthzUserActionRequest_CommentOp_Op) EnumDescriptor() ([]byte, []int) {
 }
 
 type Database struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Type          Database_DatabaseType  `protobuf:"varint,1,opt,name=type,proto3,enum=clapshot.organizer.Database_DatabaseType" json:"type,omitempty"`
-	Endpoint      string                 `protobuf:"bytes,2,opt,name=endpoint,proto3" json:"endpoint,omitempty"` // for SQLITE: the database file
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Type  Database_DatabaseType  `protobuf:"varint,1,opt,name=type,proto3,enum=clapshot.organizer.Database_DatabaseType" json:"type,omitempty"`
+	// For SQLITE: the database file. For POSTGRES: the server's
+	// postgres:// URL, credentials included (never log it).
+	Endpoint      string `protobuf:"bytes,2,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2446,13 +2451,14 @@ var File_organizer_proto protoreflect.FileDescriptor
 
 const file_organizer_proto_rawDesc = "" +
 	"\n" +
-	"\x0forganizer.proto\x12\x12clapshot.organizer\x1a\fcommon.proto\x1a\x0edatabase.proto\x1a\fclient.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\x01\n" +
+	"\x0forganizer.proto\x12\x12clapshot.organizer\x1a\fcommon.proto\x1a\x0edatabase.proto\x1a\fclient.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x01\n" +
 	"\bDatabase\x12=\n" +
 	"\x04type\x18\x01 \x01(\x0e2).clapshot.organizer.Database.DatabaseTypeR\x04type\x12\x1a\n" +
-	"\bendpoint\x18\x02 \x01(\tR\bendpoint\"\x1a\n" +
+	"\bendpoint\x18\x02 \x01(\tR\bendpoint\"(\n" +
 	"\fDatabaseType\x12\n" +
 	"\n" +
-	"\x06SQLITE\x10\x00\"\xba\x05\n" +
+	"\x06SQLITE\x10\x00\x12\f\n" +
+	"\bPOSTGRES\x10\x01\"\xba\x05\n" +
 	"\n" +
 	"ServerInfo\x12C\n" +
 	"\aversion\x18\x01 \x01(\v2).clapshot.organizer.SemanticVersionNumberR\aversion\x12@\n" +
