@@ -15,6 +15,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/app"
 	"github.com/clapshot-go/clapshot/internal/config"
+	"github.com/clapshot-go/clapshot/internal/folders"
 	"github.com/clapshot-go/clapshot/internal/logging"
 	"github.com/clapshot-go/clapshot/internal/orgtest"
 	"github.com/clapshot-go/clapshot/internal/store"
@@ -128,7 +129,10 @@ func runMigrateTo(cfg *config.Config, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logging.Level(cfg.Debug)}))
 	target := store.RedactURL(cfg.MigrateTo)
 	fmt.Fprintf(stdout, "Copying %s into %s\n", cfg.DBPath(), target)
-	rep, err := store.CopyToPostgres(ctx, store.CopyOptions{SQLitePath: cfg.DBPath(), URL: cfg.MigrateTo, Log: log})
+	// The folders organizer's tables (basic_folders', Clapshot's Python
+	// organizer's too) move with the server's; another plugin's stay.
+	rep, err := store.CopyToPostgres(ctx, store.CopyOptions{SQLitePath: cfg.DBPath(), URL: cfg.MigrateTo,
+		Schemas: []store.CopySchema{folders.CopySchema}, Log: log})
 	if rep != nil {
 		if rep.Upgraded {
 			fmt.Fprintf(stdout, "The file is at schema version %s: a copy of it was upgraded first (the file is unchanged).\n", rep.SourceVersion)
@@ -146,7 +150,7 @@ func runMigrateTo(cfg *config.Config, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%-*s  %10d  %10d%s\n", width, t.Table, t.SQLite, t.Postgres, mark)
 		}
 		if len(rep.LeftBehind) > 0 {
-			fmt.Fprintln(stdout, "Left in the SQLite file, not copied (an organizer plugin's tables: on PostgreSQL the organizer starts with empty tables of its own; the folders organizer puts every media file back in its owner's home):")
+			fmt.Fprintln(stdout, "Left in the SQLite file, not copied (another organizer plugin's tables: on PostgreSQL it starts with empty tables of its own; the folders organizer's tables are copied):")
 			for _, t := range rep.LeftBehind {
 				fmt.Fprintf(stdout, "  %s: %d rows\n", t.Table, t.SQLite)
 			}

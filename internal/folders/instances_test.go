@@ -11,8 +11,10 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx", to look into the database
 
+	"github.com/clapshot-go/clapshot/internal/folders"
 	"github.com/clapshot-go/clapshot/internal/organizer"
 	"github.com/clapshot-go/clapshot/internal/orgtest"
+	"github.com/clapshot-go/clapshot/internal/store"
 	"github.com/clapshot-go/clapshot/internal/testsupport/pgtest"
 	"github.com/clapshot-go/clapshot/internal/testsupport/wsclient"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
@@ -140,5 +142,63 @@ func TestNewPostgresDatabaseWithTheOrganizer(t *testing.T) {
 	send(t, c, wsclient.OpenNavigationPage(""))
 	if p := nextPage(t, c); p.GetPageTitle() != "Home of 'Alice'" {
 		t.Errorf("home page title %q", p.GetPageTitle())
+	}
+}
+
+// --migrate-to carries the folders into PostgreSQL: a Clapshot 0.6.1
+// database with folders, copied as it is (organizer schema 0001, items
+// still pointing at the old videos table) or after the organizer upgraded
+// it on SQLite (0002), shows the same folders on PostgreSQL, where the
+// organizer runs what is left of its migrations.
+func TestMigrateToKeepsFolders(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		upgradeFirst  bool
+		wantMigration bool // the organizer's 0002 runs on PostgreSQL
+	}{
+		{"copied at organizer schema 0001", false, true},
+		{"copied after the organizer's upgrade on SQLite", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := shortDir(t)
+			v061Database(t, dir)
+			if tc.upgradeFirst {
+				s, err := start(t, dir, "--org-cmd", orgBin)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.stop()
+			}
+			u := pgtest.NewDatabase(t)
+			rep, err := store.CopyToPostgres(ctx, store.CopyOptions{SQLitePath: filepath.Join(dir, "clapshot.sqlite"), URL: u,
+				Schemas: []store.CopySchema{folders.CopySchema}})
+			if err != nil {
+				t.Fatalf("copy: %v (%+v)", err, rep)
+			}
+			copied := map[string]int64{}
+			for _, tc := range rep.Tables {
+				copied[tc.Table] = tc.Postgres
+			}
+			if len(rep.LeftBehind) != 0 || copied["bf_folders"] != 3 || copied["bf_folder_items"] != 4 || copied["__bf_schema_migrations"] == 0 {
+				t.Fatalf("copied %v, left behind %v", copied, rep.LeftBehind)
+			}
+			s, err := start(t, dir, "--org-cmd", orgBin, "--db-url", u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ran := strings.Contains(s.log.String(), "clapshot.organizer.basic_folders 0002_media_file_renamed"); ran != tc.wantMigration {
+				t.Errorf("the organizer's 0002 ran on PostgreSQL: %v, want %v", ran, tc.wantMigration)
+			}
+			checkV061Folders(t, s)
+			// New folders continue after the copied ids.
+			c := s.dial(t, "docker", "Docker User", false)
+			send(t, c, wsclient.OpenNavigationPage(""))
+			_ = nextPage(t, c)
+			send(t, c, wsclient.OrganizerCmd("new_folder", map[string]string{"name": "after the move"}))
+			if got := names(listing(nextPage(t, c))); !slices.Contains(got, "folder:after the move") {
+				t.Errorf("home after a new folder: %v", got)
+			}
+		})
 	}
 }

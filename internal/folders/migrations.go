@@ -216,3 +216,40 @@ func applyMigration(ctx context.Context, dbInfo *pb.Database, uuid string) (skip
 
 // errNoDatabase is returned by calls made before the handshake.
 var errNoDatabase = errors.New("no database yet: the server has not sent its handshake")
+
+// CopySchema is basic_folders' part of --migrate-to (store.CopySchema):
+// when the SQLite database has folders, PostgreSQL gets the tables of the
+// same migrations, the record of them included, and the copy then moves
+// every folder and item with the server's rows. Without it the folders
+// would stay behind in the SQLite file, and every user's media would land
+// back in their home folder.
+func CopySchema(ctx context.Context, src *sql.DB, pg *sql.Conn) error {
+	var n int
+	if err := src.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '__bf_schema_migrations'").Scan(&n); err != nil {
+		return fmt.Errorf("%s: %w", ModuleName, err)
+	}
+	if n == 0 {
+		return nil
+	}
+	var v sql.NullString
+	if err := src.QueryRowContext(ctx, "SELECT max(version) FROM __bf_schema_migrations").Scan(&v); err != nil {
+		return fmt.Errorf("%s: read its version: %w", ModuleName, err)
+	}
+	if _, err := pg.ExecContext(ctx, schemaTable[store.BackendPostgres]); err != nil {
+		return fmt.Errorf("%s: %w", ModuleName, err)
+	}
+	known := false
+	for _, m := range migrations {
+		if m.meta.GetVersion() > v.String {
+			break
+		}
+		known = known || m.meta.GetVersion() == v.String
+		if _, err := pg.ExecContext(ctx, m.pgSQL); err != nil {
+			return fmt.Errorf("%s migration %s on PostgreSQL: %w", ModuleName, m.meta.GetUuid(), err)
+		}
+	}
+	if !known && v.String != "" {
+		return fmt.Errorf("%s: the database is at version %q, which this build does not know (a newer organizer's?)", ModuleName, v.String)
+	}
+	return nil
+}

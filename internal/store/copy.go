@@ -35,8 +35,18 @@ type CopyOptions struct {
 	SQLitePath string
 	// URL is the PostgreSQL database to fill; it must be empty.
 	URL string
-	Log *slog.Logger
+	// Schemas make room in PostgreSQL for the tables of modules this
+	// store does not own (an organizer plugin's); what they create is
+	// then copied like the server's own tables.
+	Schemas []CopySchema
+	Log     *slog.Logger
 }
+
+// CopySchema creates, on the copy's PostgreSQL transaction pg, the tables
+// that a module other than the server's has in the SQLite snapshot src
+// (at the version src records), so that CopyToPostgres carries their rows
+// too. It does nothing for a database without that module.
+type CopySchema func(ctx context.Context, src *sql.DB, pg *sql.Conn) error
 
 // TableCount is one table's rows on both sides.
 type TableCount struct {
@@ -141,6 +151,11 @@ func CopyToPostgres(ctx context.Context, o CopyOptions) (*CopyReport, error) {
 	}()
 	if _, err := migrateInTx(ctx, conn, where, true, "", o.Log); err != nil {
 		return nil, err
+	}
+	for _, schema := range o.Schemas {
+		if err := schema(ctx, src, conn); err != nil {
+			return nil, err
+		}
 	}
 	plan, err := planCopy(ctx, src, conn)
 	if err != nil {
@@ -408,9 +423,32 @@ func planCopy(ctx context.Context, src *sql.DB, pg *sql.Conn) (*copyPlan, error)
 		if progress {
 			continue
 		}
+		// Only a reference on a loop is deferred: deferring one that merely
+		// waits behind a loop (a folder item's media file, say) would
+		// insert it as NULL, which its table's CHECKs may refuse.
+		waitsOn := func(from, to string) bool { // from reaches to through references still in force
+			seen := map[string]bool{}
+			var walk func(t string) bool
+			walk = func(t string) bool {
+				if t == to {
+					return true
+				}
+				if seen[t] {
+					return false
+				}
+				seen[t] = true
+				for _, r := range refs {
+					if r.table == t && !placed[r.parent] && !deferred[[2]string{r.table, r.col}] && walk(r.parent) {
+						return true
+					}
+				}
+				return false
+			}
+			return walk(from)
+		}
 		broke := false
 		for _, r := range refs {
-			if !placed[r.table] && !placed[r.parent] && r.nullable && !deferred[[2]string{r.table, r.col}] {
+			if !placed[r.table] && !placed[r.parent] && r.nullable && !deferred[[2]string{r.table, r.col}] && waitsOn(r.parent, r.table) {
 				deferred[[2]string{r.table, r.col}] = true
 				broke = true
 				break
@@ -465,6 +503,12 @@ func (p *copyPlan) run(ctx context.Context, src *sql.DB, pg *sql.Conn, log *slog
 				}
 			}
 		}
+	}
+	// Checks of DEFERRABLE INITIALLY DEFERRED references (basic_folders'
+	// bf_folders.user_id) would wait for the commit, and a table with
+	// pending checks cannot be altered: run them now.
+	if _, err := pg.ExecContext(ctx, "SET CONSTRAINTS ALL IMMEDIATE"); err != nil {
+		return fmt.Errorf("check the copied references: %w", err)
 	}
 	for _, t := range p.tables {
 		if err := continueSequence(ctx, src, pg, t); err != nil {
