@@ -32,7 +32,7 @@ func (p *Pipeline) runTranscode(ctx context.Context, job store.Job, log *slog.Lo
 		return p.db.FinishJob(context.WithoutCancel(ctx), job.ID, store.JobFailed, "", fmt.Sprintf("invalid transcode job: %v", err))
 	}
 	id, in, plan := *job.MediaFileID, *spec.Info, spec.Plan
-	if err := p.needSource(ctx, job, spec.Src); err != nil {
+	if err := p.needSource(ctx, job, &spec); err != nil {
 		return err
 	}
 	var out media.Outputs
@@ -143,7 +143,7 @@ func (p *Pipeline) runThumbs(ctx context.Context, job store.Job, log *slog.Logge
 		return p.db.FinishJob(context.WithoutCancel(ctx), job.ID, store.JobFailed, "", fmt.Sprintf("invalid thumbnail job: %v", err))
 	}
 	id := *job.MediaFileID
-	if err := p.needSource(ctx, job, spec.Src); err != nil {
+	if err := p.needSource(ctx, job, &spec); err != nil {
 		return err
 	}
 	var in media.Info
@@ -205,17 +205,19 @@ func (p *Pipeline) runThumbs(ctx context.Context, job store.Job, log *slog.Logge
 	return nil
 }
 
-// needSource fetches a job's source file from the media store if it is
-// not on the disk; when the store fails, the job goes back in the queue.
-func (p *Pipeline) needSource(ctx context.Context, job store.Job, src string) error {
-	err := p.localSource(ctx, src)
+// needSource finds a job's source file in this process's data directory
+// (see jobPath) and fetches it from the media store if it is not on the
+// disk; when the store fails, the job goes back in the queue.
+func (p *Pipeline) needSource(ctx context.Context, job store.Job, spec *processSpec) error {
+	spec.Src = p.jobPath(*job.MediaFileID, spec.Src)
+	err := p.localSource(ctx, spec.Src)
 	if err == nil || ctx.Err() != nil {
 		return ctx.Err()
 	}
 	if rerr := p.db.RequeueJob(context.WithoutCancel(ctx), job.ID); rerr != nil {
 		return errors.Join(err, rerr)
 	}
-	return fmt.Errorf("fetch %s from the media store (the job is retried): %w", filepath.Base(src), err)
+	return fmt.Errorf("fetch %s from the media store (the job is retried): %w", filepath.Base(spec.Src), err)
 }
 
 // setThumbs records the thumbnails made for in: a poster, and for video
