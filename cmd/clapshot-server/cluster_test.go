@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clapshot-go/clapshot/internal/testsupport/mediatest"
 	"github.com/clapshot-go/clapshot/internal/testsupport/pgtest"
 	"github.com/clapshot-go/clapshot/internal/testsupport/wsclient"
 	pb "github.com/clapshot-go/clapshot/proto/clapshotpb"
@@ -22,10 +23,10 @@ import (
 
 // cluster is clapshot-server instances and clapshot-worker processes on
 // one PostgreSQL database. The servers share one data directory (tus
-// uploads and incoming/ are received on the local disk); each worker has
-// a data directory of its own, as on a machine of its own: with an
-// object store, all it shares with the servers is the database and the
-// bucket.
+// uploads and incoming/ are received on the local disk). With an object
+// store each worker has a data directory of its own, as on a machine of
+// its own: all it shares with the servers is the database and the
+// bucket; without one, workers share the servers' directory.
 type cluster struct {
 	dbURL   string
 	pg      *sql.DB
@@ -34,6 +35,8 @@ type cluster struct {
 	procs   []*proc  // the servers
 	workers []*proc
 	ctx     context.Context
+	// ownSpools: each worker has a data directory of its own.
+	ownSpools bool
 }
 
 type clusterOptions struct {
@@ -48,7 +51,7 @@ type clusterOptions struct {
 // pipelines started); every process's output is shown if t fails.
 func startCluster(t *testing.T, o clusterOptions) *cluster {
 	t.Helper()
-	c := &cluster{dbURL: o.dbURL, dir: t.TempDir()}
+	c := &cluster{dbURL: o.dbURL, dir: t.TempDir(), ownSpools: o.mediaURL != ""}
 	if c.dbURL == "" {
 		c.dbURL = pgtest.NewDatabase(t)
 	}
@@ -89,11 +92,14 @@ func startCluster(t *testing.T, o clusterOptions) *cluster {
 	return c
 }
 
-// startWorker starts one more clapshot-worker, on a data directory of its
-// own, and waits until it takes jobs.
+// startWorker starts one more clapshot-worker and waits until it takes
+// jobs.
 func (c *cluster) startWorker(t *testing.T) *proc {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "worker")
+	dir := c.dir
+	if c.ownSpools {
+		dir = filepath.Join(t.TempDir(), "worker")
+	}
 	p := startCmd(t, []string{buildWorker(t)}, append([]string{"-D", dir, "-w", "1", "-d"}, c.common...)...)
 	waitFor(t, 30*time.Second, "the worker's pipeline to start", func() bool {
 		select {
@@ -213,6 +219,16 @@ func parentPID(pid int) int {
 	}
 	n, _ := strconv.Atoi(f[1])
 	return n
+}
+
+// clipBytes is a clip of a mediatest family.
+func clipBytes(t *testing.T, family string, o mediatest.Options) []byte {
+	t.Helper()
+	b, err := os.ReadFile(mediatest.Make(t, t.TempDir(), mediatest.Families[family], o))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // kill9 kills a process's group at once and waits for it.

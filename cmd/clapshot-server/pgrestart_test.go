@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -100,24 +99,33 @@ func (p *poster) acksSinceMark() int {
 	return p.sinceMid
 }
 
-// PostgreSQL restarted under load: two instances, a client on each
-// posting comments without pause. While the database is away every
+// PostgreSQL restarted under load: two instances (--remote-workers) and
+// a worker, a client on each instance posting comments without pause,
+// a transcode running. While the database is away every
 // comment is refused at once with a message saying so (none hangs), the
 // readiness check says so, and an upload is refused; once it is back,
-// the instances recover by themselves (no restart): comments are
+// the processes recover by themselves (no restart): comments are
 // accepted again, every acknowledged comment is stored exactly once,
-// comments cross instances again (LISTEN re-established), and the job
-// queue takes an upload through to a playable file.
+// comments cross instances again (LISTEN re-established), the transcode
+// is recorded once, and the job queue takes a new upload through.
 func TestPostgresRestartUnderLoad(t *testing.T) {
 	mediatest.Require(t)
 	pg := pgtest.StartServer(t) // this test's own: it is restarted
 	began := time.Now()
-	in := startInstancesWith(t, clusterOptions{servers: 2, dbURL: pg.NewDatabase(t)})
-	clipPath := mediatest.Make(t, t.TempDir(), mediatest.Families["h264_mp4"], mediatest.Options{Seconds: 2, Width: 320, Height: 240, FPS: 30})
-	clip, err := os.ReadFile(clipPath)
-	if err != nil {
-		t.Fatal(err)
+	clip := clipBytes(t, "h264_mp4", mediatest.Options{Seconds: 2, Width: 320, Height: 240, FPS: 30})
+	long := clipBytes(t, "hevc_mkv", mediatest.Options{Seconds: 5, Width: 320, Height: 240, FPS: 24})
+	// A transcode starts before the outage and ends during it (ffmpeg
+	// -re: in real time).
+	realtimeFFmpeg(t)
+	in := startInstancesWith(t, clusterOptions{servers: 2, workers: 1, dbURL: pg.NewDatabase(t), serverArgs: []string{"--remote-workers"}})
+	if code, body := uploadMultipart(t, in.url(0)+"/", "alice", "long.mkv", long); code != 200 {
+		t.Fatalf("upload long.mkv: %d %s", code, body)
 	}
+	var longJob, ffmpeg int64
+	waitFor(t, time.Minute, "the worker transcoding long.mkv", func() bool {
+		return in.pg.QueryRow(`SELECT j.id, j.pid FROM ingest_jobs j JOIN media_files m ON m.id = j.media_file_id
+			WHERE j.kind = 'transcode' AND j.state = 'running' AND j.pid IS NOT NULL AND m.orig_filename = 'long.mkv'`).Scan(&longJob, &ffmpeg) == nil
+	})
 	posters := []*poster{{name: "alice", cl: in.watch(t, 0, "alice")}, {name: "bob", cl: in.watch(t, 1, "bob")}}
 	ctx, stop := context.WithCancel(in.ctx)
 	var wg sync.WaitGroup
@@ -149,6 +157,8 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		t.Errorf("an upload with the database away was answered %d %q", code, body)
 	}
 	time.Sleep(3 * time.Second)
+	waitFor(t, 20*time.Second, "the transcode's ffmpeg to end", func() bool { return !processAlive(int(ffmpeg)) })
+	time.Sleep(1500 * time.Millisecond) // the worker tries to record it
 	for _, p := range posters {
 		p.mark()
 	}
@@ -208,7 +218,25 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		in.expect(t, posters[way.to].cl, fmt.Sprintf("a comment from server %d on server %d", way.from, way.to), commentIs(text))
 	}
 
-	// The job queue: an upload is ingested and thumbnailed.
+	// The transcode that ended during the outage is recorded once it is
+	// over (not run again), and its uploader told, once.
+	waitFor(t, time.Minute, "the transcode across the outage recorded", func() bool {
+		var state string
+		return in.pg.QueryRow(`SELECT state FROM ingest_jobs WHERE id = $1`, longJob).Scan(&state) == nil && state == "done"
+	})
+	var attempts, told int
+	if err := in.pg.QueryRow(`SELECT attempts FROM ingest_jobs WHERE id = $1`, longJob).Scan(&attempts); err != nil || attempts != 1 {
+		t.Errorf("the transcode across the outage: attempts %d (%v), want 1", attempts, err)
+	}
+	if err := in.pg.QueryRow(`SELECT count(*) FROM messages WHERE user_id = 'alice' AND message = 'Media transcoded.'`).Scan(&told); err != nil || told != 1 {
+		t.Errorf("alice was told of the transcode %d times (%v)", told, err)
+	}
+	if !strings.Contains(in.workers[0].out.String(), "Cannot record a finished job: the database does not answer; retrying") {
+		t.Error("the transcode did not end while the database was away (the worker's log does not say it retried recording it)")
+	}
+
+	// The job queue: an upload is ingested and thumbnailed (by the
+	// worker).
 	if code, body := uploadMultipart(t, in.url(1)+"/", "bob", "after.mp4", clip); code != 200 {
 		t.Fatalf("upload after the restart: %d %s", code, body)
 	}

@@ -276,11 +276,7 @@ func startInstances(t *testing.T, n int) *instances {
 func startInstancesWith(t *testing.T, o clusterOptions) *instances {
 	t.Helper()
 	mediatest.Require(t)
-	clipPath := mediatest.Make(t, t.TempDir(), mediatest.Families["h264_mp4"], mediatest.Options{Seconds: 2, Width: 320, Height: 240, FPS: 25})
-	clip, err := os.ReadFile(clipPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	clip := clipBytes(t, "h264_mp4", mediatest.Options{Seconds: 2, Width: 320, Height: 240, FPS: 25})
 	in := &instances{cluster: startCluster(t, o)}
 	if code, body := uploadMultipart(t, in.url(0)+"/", "alice", "shared.mp4", clip); code != 200 {
 		t.Fatalf("upload: %d %s", code, body)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,18 +48,10 @@ func TestScaleOut(t *testing.T) {
 		user string
 		via  int
 	}{{"alice", 0}, {"alice", 0}, {"alice", 0}, {"alice", 0}, {"carol", 1}} {
-		p := mediatest.Make(t, t.TempDir(), mediatest.Families["hevc_mkv"], mediatest.Options{Seconds: 2, Width: 320, Height: 240, FPS: 24 + i})
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := clipBytes(t, "hevc_mkv", mediatest.Options{Seconds: 2, Width: 320, Height: 240, FPS: 24 + i})
 		ups = append(ups, &upload{user: u.user, name: fmt.Sprintf("clip%d.mkv", i), via: u.via, clip: b})
 	}
-	longPath := mediatest.Make(t, t.TempDir(), mediatest.Families["hevc_mkv"], mediatest.Options{Seconds: 6, Width: 320, Height: 240, FPS: 24})
-	long, err := os.ReadFile(longPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	long := clipBytes(t, "hevc_mkv", mediatest.Options{Seconds: 6, Width: 320, Height: 240, FPS: 24})
 	_, st, mediaURL := s3Server(t)
 	// Every transcode takes the clip's duration without using the CPU
 	// (ffmpeg -re): the jobs outlast the workers' polls, so both get

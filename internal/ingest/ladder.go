@@ -83,7 +83,7 @@ func (p *Pipeline) runLadder(ctx context.Context, job store.Job, log *slog.Logge
 		return p.failLadder(ctx, job, spec, out, tail, fmt.Errorf("link %s: %w", filepath.Base(link), err), log)
 	}
 	rends, _ := json.Marshal(spec.Ladder) // plain structs
-	err = p.db.InTx(ctx, func(q Queries) error {
+	err = p.recordResult(ctx, log, func(q Queries) error {
 		if _, err := q.GetMediaFile(ctx, id); err != nil {
 			return err
 		}
