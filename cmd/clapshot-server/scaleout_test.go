@@ -251,6 +251,16 @@ func TestScaleOut(t *testing.T) {
 		}
 		return false
 	})
+	// The servers' copies of the first originals are gone too (they
+	// look every 30 s for stored media files whose jobs are all done).
+	waitFor(t, 30*time.Second, "the servers' data directory to keep no file of the first uploads", func() bool {
+		for _, u := range ups {
+			if left, _ := filepath.Glob(filepath.Join(c.dir, "videos", u.mediaID, "*")); len(left) > 0 {
+				return false
+			}
+		}
+		return true
+	})
 	var unfinished int
 	if err := c.pg.QueryRow(`SELECT count(*) FROM ingest_jobs WHERE state <> 'done'`).Scan(&unfinished); err != nil || unfinished > 0 {
 		t.Errorf("%d jobs not done (%v)", unfinished, err)
