@@ -256,70 +256,35 @@ func TestServerOnPostgres(t *testing.T) {
 // instances are server processes on one PostgreSQL database and one data
 // directory, with a clip uploaded through the first and ingested.
 type instances struct {
-	procs   []*proc
-	pg      *sql.DB
+	*cluster
 	mediaID string
-	ctx     context.Context
 }
-
-func (in *instances) url(i int) string { return fmt.Sprintf("http://127.0.0.1:%d", in.procs[i].port) }
 
 func startInstances(t *testing.T, n int) *instances {
 	t.Helper()
+	return startInstancesWith(t, clusterOptions{servers: n})
+}
+
+// startInstancesWith starts a cluster and ingests a clip of alice's
+// through its first server.
+func startInstancesWith(t *testing.T, o clusterOptions) *instances {
+	t.Helper()
 	mediatest.Require(t)
-	clipPath := mediatest.Make(t, t.TempDir(), mediatest.Families["h264_mp4"], mediatest.Options{Seconds: 2, Width: 320, Height: 240, FPS: 25})
-	clip, err := os.ReadFile(clipPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	u := pgtest.NewDatabase(t)
-	args := []string{"-D", dir, "-P", "0.1", "-w", "1", "--db-url", u}
-	in := &instances{}
-	for range n {
-		p := start(t, nil, args...)
-		p.waitHealthy(t)
-		in.procs = append(in.procs, p)
-	}
+	clip := clipBytes(t, "h264_mp4", mediatest.Options{Seconds: 2, Width: 320, Height: 240, FPS: 25})
+	in := &instances{cluster: startCluster(t, o)}
 	if code, body := uploadMultipart(t, in.url(0)+"/", "alice", "shared.mp4", clip); code != 200 {
 		t.Fatalf("upload: %d %s", code, body)
 	}
-	if in.pg, err = sql.Open("pgx", u); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.pg.Close() })
 	waitFor(t, 3*time.Minute, "the upload to be ingested", func() bool {
 		return in.pg.QueryRow(`SELECT id FROM media_files WHERE duration IS NOT NULL`).Scan(&in.mediaID) == nil
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	in.ctx = ctx
 	return in
 }
 
 // watch connects user to instance i with the clip open.
 func (in *instances) watch(t *testing.T, i int, user string) *wsclient.Client {
 	t.Helper()
-	c, err := wsclient.Dial(in.ctx, in.url(i), wsclient.User{ID: user, Name: user})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	if err := c.Send(in.ctx, wsclient.OpenMediaFile(in.mediaID)); err != nil {
-		t.Fatal(err)
-	}
-	in.expect(t, c, "open as "+user, func(m *pb.ServerToClientCmd) bool { return m.GetOpenMediaFile() != nil })
-	return c
-}
-
-// expect waits for a message matching match and returns how long it took.
-func (in *instances) expect(t *testing.T, c *wsclient.Client, what string, match func(*pb.ServerToClientCmd) bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	if _, all, err := c.Wait(in.ctx, 15*time.Second, match); err != nil {
-		t.Fatalf("%s: %v (%s)", what, err, wsclient.Describe(all))
-	}
-	return time.Since(start)
+	return in.open(t, in.dial(t, i, user), in.mediaID)
 }
 
 func commentIs(text string) func(*pb.ServerToClientCmd) bool {
@@ -390,40 +355,21 @@ func TestTwoInstancesShareComments(t *testing.T) {
 // to B, rejoins, starts where the session is, and the session goes on.
 func TestCollabAcrossInstances(t *testing.T) {
 	in := startInstances(t, 2)
-	ctx := in.ctx
 	const room = "review-42"
-	join := func(c *wsclient.Client) {
-		t.Helper()
-		if err := c.Send(ctx, wsclient.JoinCollab(room, in.mediaID)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	report := func(c *wsclient.Client, r *pb.ClientToServerCmd_CollabReport) {
-		t.Helper()
-		if err := c.Send(ctx, &pb.ClientToServerCmd{Cmd: &pb.ClientToServerCmd_CollabReport_{CollabReport: r}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	event := func(from string, seek float64, drawing string) func(*pb.ServerToClientCmd) bool {
-		return func(m *pb.ServerToClientCmd) bool {
-			ev := m.GetCollabEvent()
-			return ev != nil && ev.GetFromUser() == from && ev.GetSeekTimeSec() == seek && ev.GetDrawing() == drawing
-		}
-	}
 	alice := in.watch(t, 0, "alice")
 	bob := in.watch(t, 1, "bob")
-	join(alice)
+	in.joinCollab(t, alice, room, in.mediaID)
 	in.expect(t, alice, "alice joined", wsclient.Message("'alice' joined collab"))
-	join(bob)
+	in.joinCollab(t, bob, room, in.mediaID)
 	in.expect(t, alice, "bob's join seen on A", wsclient.Message("'bob' joined collab"))
 
-	report(alice, &pb.ClientToServerCmd_CollabReport{Paused: true, SeekTimeSec: 1.25})
-	t.Logf("alice's seek on A reached bob on B in %v", in.expect(t, bob, "alice's seek on B", event("alice", 1.25, "")))
+	in.collabReport(t, alice, &pb.ClientToServerCmd_CollabReport{Paused: true, SeekTimeSec: 1.25})
+	t.Logf("alice's seek on A reached bob on B in %v", in.expect(t, bob, "alice's seek on B", collabEvent("alice", 1.25, "")))
 	// A drawing is a data URL, often past PostgreSQL's 8000-byte
 	// notification limit: it goes in parts.
 	drawing := "data:image/webp;base64," + strings.Repeat("QUJD", 20_000)
-	report(bob, &pb.ClientToServerCmd_CollabReport{Paused: true, SeekTimeSec: 1.5, Drawing: &drawing})
-	in.expect(t, alice, "bob's drawing on A", event("bob", 1.5, drawing))
+	in.collabReport(t, bob, &pb.ClientToServerCmd_CollabReport{Paused: true, SeekTimeSec: 1.5, Drawing: &drawing})
+	in.expect(t, alice, "bob's drawing on A", collabEvent("bob", 1.5, drawing))
 
 	// A dies; alice's client reconnects to B (as the proxy sends it
 	// there) and rejoins: she starts where the session is.
@@ -432,9 +378,9 @@ func TestCollabAcrossInstances(t *testing.T) {
 	}
 	<-in.procs[0].done
 	alice2 := in.watch(t, 1, "alice")
-	join(alice2)
-	in.expect(t, alice2, "the session's state on rejoining", event("bob", 1.5, drawing))
+	in.joinCollab(t, alice2, room, in.mediaID)
+	in.expect(t, alice2, "the session's state on rejoining", collabEvent("bob", 1.5, drawing))
 	in.expect(t, bob, "alice's rejoin seen by bob", wsclient.Message("'alice' joined collab"))
-	report(alice2, &pb.ClientToServerCmd_CollabReport{Paused: false, SeekTimeSec: 0.5})
-	in.expect(t, bob, "alice's play after the failover", event("alice", 0.5, ""))
+	in.collabReport(t, alice2, &pb.ClientToServerCmd_CollabReport{Paused: false, SeekTimeSec: 0.5})
+	in.expect(t, bob, "alice's play after the failover", collabEvent("alice", 0.5, ""))
 }

@@ -361,6 +361,9 @@ func (a *App) status(ctx context.Context) map[string]any {
 	if a.Organizer != nil {
 		st["organizer"] = a.Organizer.Status()
 	}
+	if a.fanout != nil {
+		st["instances"] = a.fanout.Status()
+	}
 	if a.Live != nil {
 		st["live"] = a.liveStatus()
 	}

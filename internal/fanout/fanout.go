@@ -59,7 +59,8 @@ type Fanout struct {
 	nextID    atomic.Uint64
 	partial   map[string]*partial // events arriving in parts, by origin/id (listen's goroutine only)
 	listening chan struct{}       // closed once LISTEN is first in place
-	once      sync.Once
+	listens   atomic.Int64        // how many times LISTEN was put in place
+	up        atomic.Bool         // LISTEN is in place now
 }
 
 type envelope struct {
@@ -103,6 +104,13 @@ func (f *Fanout) Handle(kind string, h Handler) {
 // Listening is closed once this instance first listens: events
 // published from then on reach it.
 func (f *Fanout) Listening() <-chan struct{} { return f.listening }
+
+// Status says whether this instance hears the others now, and how many
+// times it has put LISTEN in place (1 after the start, one more after
+// each reconnection), for /api/health?details=1.
+func (f *Fanout) Status() map[string]any {
+	return map[string]any{"listening": f.up.Load(), "listens": f.listens.Load()}
+}
 
 // Publish sends an event of kind with v (JSON) to the other instances.
 // A failure is logged, not returned: the event is stored anyway, and the
@@ -151,11 +159,17 @@ func (f *Fanout) publish(ctx context.Context, kind string, v any) error {
 // Run listens until ctx ends, reconnecting with a growing delay when the
 // connection is lost.
 func (f *Fanout) Run(ctx context.Context) error {
-	delay := 500 * time.Millisecond
+	const first = 500 * time.Millisecond
+	delay := first
 	for {
-		err := f.listen(ctx)
+		listened, err := f.listen(ctx)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if listened {
+			// It was up: the next outage is a new one, retried quickly
+			// again (a database restart is over in seconds).
+			delay = first
 		}
 		f.log.Warn("Lost the PostgreSQL connection that hears other server instances; events they publish meanwhile are missed", "err", err, "retry_in", delay.String())
 		select {
@@ -167,17 +181,18 @@ func (f *Fanout) Run(ctx context.Context) error {
 	}
 }
 
-// listen holds one connection, LISTENing, until it fails or ctx ends.
-func (f *Fanout) listen(ctx context.Context) error {
+// listen holds one connection, LISTENing, until it fails or ctx ends;
+// listened says whether LISTEN was in place.
+func (f *Fanout) listen(ctx context.Context) (listened bool, err error) {
 	cfg, err := pgx.ParseConfig(f.url)
 	if err != nil {
-		return err
+		return false, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	conn, err := pgx.ConnectConfig(cctx, cfg)
 	cancel()
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -185,13 +200,21 @@ func (f *Fanout) listen(ctx context.Context) error {
 		_ = conn.Close(cctx)
 	}()
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize()); err != nil {
-		return err
+		return false, err
 	}
-	f.once.Do(func() { close(f.listening) })
+	select {
+	case <-f.listening:
+		f.log.Info("Hearing the other server instances again")
+	default:
+		close(f.listening)
+	}
+	f.listens.Add(1)
+	f.up.Store(true)
+	defer f.up.Store(false)
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
-			return err
+			return true, err
 		}
 		f.dispatch(ctx, n.Payload)
 	}

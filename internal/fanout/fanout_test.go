@@ -155,3 +155,43 @@ func TestFanoutLargeEvents(t *testing.T) {
 		t.Fatalf("b got %d bytes first", len(got))
 	}
 }
+
+// PostgreSQL restarted three times: each time both instances listen again
+// soon after it is back (the retry delay starts small again at every
+// outage), say so in Status, and hear each other.
+func TestFanoutAcrossRestarts(t *testing.T) {
+	srv := pgtest.StartServer(t)
+	u := srv.NewDatabase(t)
+	pub, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	a, _ := start(t, ctx, u, pub)
+	b, inB := start(t, ctx, u, pub)
+	t.Cleanup(cancel)
+	for round := 2; round <= 4; round++ {
+		if err := srv.Halt(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2500 * time.Millisecond)
+		if err := srv.Resume(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		back := time.Now()
+		for _, f := range []*Fanout{a, b} {
+			for st := f.Status(); st["listening"] != true || st["listens"] != int64(round); st = f.Status() {
+				if time.Since(back) > 3*time.Second {
+					t.Fatalf("outage %d: %v after PostgreSQL was back, status %v", round-1, time.Since(back), st)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		t.Logf("outage %d: both listening %v after PostgreSQL was back", round-1, time.Since(back).Round(time.Millisecond))
+		a.Publish(ctx, "test", "after restart")
+		if got := inB.next(t); got != "after restart" {
+			t.Fatalf("b got %q", got)
+		}
+	}
+}

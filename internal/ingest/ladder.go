@@ -49,7 +49,7 @@ func (p *Pipeline) runLadder(ctx context.Context, job store.Job, log *slog.Logge
 		return p.db.FinishJob(context.WithoutCancel(ctx), job.ID, store.JobFailed, "", fmt.Sprintf("invalid ladder job: %v", err))
 	}
 	id, in := *job.MediaFileID, *spec.Info
-	if err := p.needSource(ctx, job, spec.Src); err != nil {
+	if err := p.needSource(ctx, job, &spec); err != nil {
 		return err
 	}
 	out := media.Outputs{HLSDir: p.l.HLSDir(id, mediadir.NewUUID())}
@@ -83,7 +83,7 @@ func (p *Pipeline) runLadder(ctx context.Context, job store.Job, log *slog.Logge
 		return p.failLadder(ctx, job, spec, out, tail, fmt.Errorf("link %s: %w", filepath.Base(link), err), log)
 	}
 	rends, _ := json.Marshal(spec.Ladder) // plain structs
-	err = p.db.InTx(ctx, func(q Queries) error {
+	err = p.recordResult(ctx, log, func(q Queries) error {
 		if _, err := q.GetMediaFile(ctx, id); err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/objstore"
@@ -66,6 +67,25 @@ func (p *Pipeline) storeOrig(ctx context.Context, spec ingestSpec, orig string) 
 		}
 	}
 	return key, p.o.Objects.Upload(ctx, key, orig, mediadir.ContentType(filepath.Ext(orig)))
+}
+
+// jobPath is where a file of media file id named in a job's spec is in
+// this process's data directory. The spec holds the path in the data
+// directory of the process that queued the job; a clapshot-worker may
+// have a data directory of its own (its spool, with the media in an
+// object store: no shared file system) or the shared one mounted
+// elsewhere, so the part below videos/<id>/ is kept and the rest is
+// this process's.
+func (p *Pipeline) jobPath(id, path string) string {
+	if rel, err := filepath.Rel(p.l.DataDir, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return path
+	}
+	sep := string(filepath.Separator)
+	mark := sep + "videos" + sep + id + sep
+	if i := strings.LastIndex(path, mark); i >= 0 && mediadir.ValidID(id) {
+		return filepath.Join(p.l.MediaDir(id), path[i+len(mark):])
+	}
+	return path
 }
 
 // localSource makes sure a processing job's source file is on the local
@@ -229,6 +249,26 @@ func (p *Pipeline) pushAs(ctx context.Context, src, as string) error {
 		return nil
 	}
 	return p.o.Objects.Upload(ctx, key, src, mediadir.ContentType(filepath.Ext(as)))
+}
+
+// publishInterval is how often a front or a worker (Role) looks for
+// media directories to publish. A media file's jobs may run in several
+// processes, each with its own spool: the one that ends the last job
+// publishes its files at once, the others theirs here, once no job of
+// the media file is left.
+const publishInterval = 30 * time.Second
+
+func (p *Pipeline) publishLoop(ctx context.Context) {
+	t := time.NewTicker(publishInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			p.publishPending(ctx)
+		}
+	}
 }
 
 // publishPending retries publishMedia for media directories left on the

@@ -198,6 +198,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if p.o.Lease > 0 {
 		start(p.reclaimLoop)
 	}
+	if p.o.Objects != nil && p.o.Role != RoleAll {
+		start(p.publishLoop)
+	}
 	p.log.Info("Media pipeline started", "workers", p.o.Workers, "role", p.o.Role, "shared_queue", p.o.Lease > 0,
 		"transcode_script", p.o.TranscodeScript, "hls_ladder", len(p.o.Ladder) > 0)
 	<-ctx.Done()

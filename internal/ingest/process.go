@@ -32,7 +32,7 @@ func (p *Pipeline) runTranscode(ctx context.Context, job store.Job, log *slog.Lo
 		return p.db.FinishJob(context.WithoutCancel(ctx), job.ID, store.JobFailed, "", fmt.Sprintf("invalid transcode job: %v", err))
 	}
 	id, in, plan := *job.MediaFileID, *spec.Info, spec.Plan
-	if err := p.needSource(ctx, job, spec.Src); err != nil {
+	if err := p.needSource(ctx, job, &spec); err != nil {
 		return err
 	}
 	var out media.Outputs
@@ -96,7 +96,7 @@ func (p *Pipeline) runTranscode(ctx context.Context, job store.Job, log *slog.Lo
 	// video.mp4 -> the new file, replaced atomically.
 	linkErr := relink(p.l.VideoLink(id), filepath.Base(out.Video))
 	now := time.Now()
-	dbErr := p.db.InTx(ctx, func(q Queries) error {
+	dbErr := p.recordResult(ctx, log, func(q Queries) error {
 		if linkErr == nil {
 			if err := q.SetRecompressionDone(ctx, id, &now); err != nil {
 				return err
@@ -143,7 +143,7 @@ func (p *Pipeline) runThumbs(ctx context.Context, job store.Job, log *slog.Logge
 		return p.db.FinishJob(context.WithoutCancel(ctx), job.ID, store.JobFailed, "", fmt.Sprintf("invalid thumbnail job: %v", err))
 	}
 	id := *job.MediaFileID
-	if err := p.needSource(ctx, job, spec.Src); err != nil {
+	if err := p.needSource(ctx, job, &spec); err != nil {
 		return err
 	}
 	var in media.Info
@@ -160,7 +160,7 @@ func (p *Pipeline) runThumbs(ctx context.Context, job store.Job, log *slog.Logge
 		}
 	}
 	if in.Type == media.Audio {
-		err := p.db.InTx(ctx, func(q Queries) error {
+		err := p.recordResult(ctx, log, func(q Queries) error {
 			if err := q.SetThumbsDone(ctx, id, time.Now()); err != nil {
 				return err
 			}
@@ -188,7 +188,7 @@ func (p *Pipeline) runThumbs(ctx context.Context, job store.Job, log *slog.Logge
 	if err != nil {
 		return p.failThumbs(ctx, job, spec, out, tail, err, log)
 	}
-	err = p.db.InTx(ctx, func(q Queries) error {
+	err = p.recordResult(ctx, log, func(q Queries) error {
 		if err := setThumbs(ctx, q, id, in); err != nil {
 			return err
 		}
@@ -205,17 +205,46 @@ func (p *Pipeline) runThumbs(ctx context.Context, job store.Job, log *slog.Logge
 	return nil
 }
 
-// needSource fetches a job's source file from the media store if it is
-// not on the disk; when the store fails, the job goes back in the queue.
-func (p *Pipeline) needSource(ctx context.Context, job store.Job, src string) error {
-	err := p.localSource(ctx, src)
+// needSource finds a job's source file in this process's data directory
+// (see jobPath) and fetches it from the media store if it is not on the
+// disk; when the store fails, the job goes back in the queue.
+func (p *Pipeline) needSource(ctx context.Context, job store.Job, spec *processSpec) error {
+	spec.Src = p.jobPath(*job.MediaFileID, spec.Src)
+	err := p.localSource(ctx, spec.Src)
 	if err == nil || ctx.Err() != nil {
 		return ctx.Err()
 	}
 	if rerr := p.db.RequeueJob(context.WithoutCancel(ctx), job.ID); rerr != nil {
 		return errors.Join(err, rerr)
 	}
-	return fmt.Errorf("fetch %s from the media store (the job is retried): %w", filepath.Base(src), err)
+	return fmt.Errorf("fetch %s from the media store (the job is retried): %w", filepath.Base(spec.Src), err)
+}
+
+// recordResult writes a finished job's result (fn, in one transaction), again
+// and again while the database does not answer (PostgreSQL restarting):
+// for up to the job's lease, after which another process may take the
+// job over, or a minute without one. A transcode that ends during the
+// outage is kept, not run again.
+func (p *Pipeline) recordResult(ctx context.Context, log *slog.Logger, fn func(q Queries) error) error {
+	limit := time.Minute
+	if p.o.Lease > 0 {
+		limit = p.o.Lease
+	}
+	deadline := time.Now().Add(limit)
+	delay := 250 * time.Millisecond
+	for {
+		err := p.db.InTx(ctx, fn)
+		if !store.Unavailable(err) || ctx.Err() != nil || time.Now().Add(delay).After(deadline) {
+			return err
+		}
+		log.Warn("Cannot record a finished job: the database does not answer; retrying", "err", err, "retry_in", delay.String())
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 4*time.Second)
+	}
 }
 
 // setThumbs records the thumbnails made for in: a poster, and for video
@@ -361,7 +390,9 @@ func (p *Pipeline) fail(ctx context.Context, job store.Job, spec processSpec, ou
 	removeAll(out.Paths())
 	reason := failureReason(err, tail)
 	log.Error(text, "reason", reason)
-	if ferr := p.db.FinishJob(ctx, job.ID, store.JobFailed, tail, reason); ferr != nil && !errors.Is(ferr, store.ErrNotFound) {
+	if ferr := p.recordResult(ctx, log, func(q Queries) error {
+		return q.FinishJob(ctx, job.ID, store.JobFailed, tail, reason)
+	}); ferr != nil && !errors.Is(ferr, store.ErrNotFound) {
 		log.Error("Cannot record the job's failure", "err", ferr)
 	}
 	id := ""

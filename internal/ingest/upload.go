@@ -15,6 +15,7 @@ import (
 
 	"github.com/clapshot-go/clapshot/internal/auth"
 	"github.com/clapshot-go/clapshot/internal/mediadir"
+	"github.com/clapshot-go/clapshot/internal/store"
 )
 
 // HTTPOptions configure the upload endpoints.
@@ -80,6 +81,11 @@ func (p *Pipeline) UploadHandler(o HTTPOptions) http.Handler {
 				w.Header().Set("Connection", "close")
 			}
 			http.Error(w, he.msg, he.status)
+		case store.Unavailable(err):
+			// Nothing was kept (the upload's files are removed): say what
+			// to do rather than show the driver's message.
+			log.Error("Upload failed: the database does not answer", "err", err)
+			http.Error(w, "Upload failed: "+store.UnavailableMessage+"; nothing was kept.", http.StatusServiceUnavailable)
 		default:
 			log.Error("Upload failed", "err", err)
 			http.Error(w, "Upload failed: "+err.Error(), http.StatusInternalServerError)

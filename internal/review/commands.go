@@ -75,6 +75,13 @@ func (s *session) dispatch(cmd *pb.ClientToServerCmd) error {
 	}
 	name := commandName(cmd)
 	s.hub.log.Warn("Command failed", "sid", s.sid, "user", s.user.UserID, "cmd", name, "err", err)
+	if store.Unavailable(err) {
+		// PostgreSQL restarting, or its connection lost: say so rather
+		// than show a driver's message; the cause is in the details.
+		s.userError(&pb.UserMessage{Message: fmt.Sprintf("Cmd '%s' failed: %s", name, store.UnavailableMessage),
+			Details: new(err.Error())}, false)
+		return nil
+	}
 	s.userError(&pb.UserMessage{Message: fmt.Sprintf("Cmd '%s' failed: %v", name, err)}, false)
 	return nil
 }

@@ -96,6 +96,8 @@ type Server struct {
 	dir     string // everything: data/, the socket, the log; removed by Stop
 	sockDir string
 	logPath string
+	bin     string
+	cred    *syscall.Credential
 	proc    *os.Process
 	exited  chan struct{} // closed when the server process has exited
 	waitErr error         // its exit status, once exited is closed
@@ -121,12 +123,12 @@ func Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, sockDir: filepath.Join(dir, "sock"), logPath: filepath.Join(dir, "postgres.log"), exited: make(chan struct{})}
 	cred, err := runAs()
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	s := &Server{dir: dir, sockDir: filepath.Join(dir, "sock"), logPath: filepath.Join(dir, "postgres.log"), bin: bin, cred: cred}
 	if err := s.prepareDirs(cred); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -139,11 +141,28 @@ func Start(ctx context.Context) (*Server, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
-	if err := s.startServer(ctx, bin, cred); err != nil {
+	if err := s.startServer(ctx); err != nil {
 		_ = s.Stop() // the start error says what went wrong
 		return nil, err
 	}
 	return s, nil
+}
+
+// StartServer starts a server of the test's own (not the package's
+// shared one: for a test that stops and restarts it), stopped when t ends.
+func StartServer(t testing.TB) *Server {
+	t.Helper()
+	Require(t)
+	s, err := Start(context.Background())
+	if err != nil {
+		t.Fatalf("start PostgreSQL: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
 }
 
 // runAs is the user the cluster runs as: nil (ourselves) unless we are
@@ -191,8 +210,11 @@ func serverEnv() []string {
 // startServer runs postgres in the foreground as a child, so that it dies
 // with the test process (Pdeathsig), and waits until it accepts
 // connections.
-func (s *Server) startServer(ctx context.Context, bin string, cred *syscall.Credential) error {
-	logf, err := os.Create(s.logPath)
+func (s *Server) startServer(ctx context.Context) error {
+	bin, cred := s.bin, s.cred
+	s.exited = make(chan struct{})
+	// Appended to: a restarted server's log follows the first one's.
+	logf, err := os.OpenFile(s.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
@@ -207,6 +229,7 @@ func (s *Server) startServer(ctx context.Context, bin string, cred *syscall.Cred
 	// SIGQUIT (immediate shutdown) if the test binary dies without Stop.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
 	started := make(chan error, 1)
+	exited := s.exited
 	go func() {
 		// The parent-death signal follows the thread that started the
 		// child: keep this goroutine on it for the server's whole life.
@@ -214,13 +237,13 @@ func (s *Server) startServer(ctx context.Context, bin string, cred *syscall.Cred
 		defer runtime.UnlockOSThread()
 		if err := cmd.Start(); err != nil {
 			started <- err
-			close(s.exited)
+			close(exited)
 			return
 		}
 		s.proc = cmd.Process
 		started <- nil
 		s.waitErr = cmd.Wait()
-		close(s.exited)
+		close(exited)
 	}()
 	if err := <-started; err != nil {
 		return fmt.Errorf("start postgres: %w", err)
@@ -282,26 +305,49 @@ func (s *Server) DropDatabase(ctx context.Context, name string) error {
 // Stop shuts the server down (fast shutdown, then harder within
 // stopTimeout) and removes its directory.
 func (s *Server) Stop() error {
-	if s.admin != nil {
-		s.admin.Close()
-	}
-	var err error
-	if s.proc != nil {
-		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGKILL} {
-			_ = syscall.Kill(-s.proc.Pid, sig) // its process group: the backends too
-			select {
-			case <-s.exited:
-			case <-time.After(stopTimeout / 3):
-				err = fmt.Errorf("postgres did not stop on %v", sig)
-				continue
-			}
-			break
-		}
-	}
+	err := s.halt()
 	if rerr := os.RemoveAll(s.dir); rerr != nil && err == nil {
 		err = rerr
 	}
 	return err
+}
+
+// Halt stops the server process as an operator's restart would (fast
+// shutdown: open connections are closed, clients see errors) and keeps
+// the cluster: Resume starts it again with the same data on the same
+// socket.
+func (s *Server) Halt() error { return s.halt() }
+
+// Resume starts a halted server again and waits until it accepts
+// connections.
+func (s *Server) Resume(ctx context.Context) error {
+	select {
+	case <-s.exited:
+	default:
+		return errors.New("pgtest: Resume of a server that is running")
+	}
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	return s.startServer(ctx)
+}
+
+func (s *Server) halt() error {
+	if s.admin != nil {
+		s.admin.Close()
+		s.admin = nil
+	}
+	if s.proc == nil {
+		return nil
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGKILL} {
+		_ = syscall.Kill(-s.proc.Pid, sig) // its process group: the backends too
+		select {
+		case <-s.exited:
+			return nil
+		case <-time.After(stopTimeout / 3):
+		}
+	}
+	return errors.New("postgres did not stop on SIGKILL")
 }
 
 // removeStale removes the directories of test clusters whose server is
@@ -369,6 +415,13 @@ func NewDatabase(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("start PostgreSQL: %v", err)
 	}
+	return s.NewDatabase(t)
+}
+
+// NewDatabase returns the URL of a new, empty database on s, dropped
+// when t ends.
+func (s *Server) NewDatabase(t testing.TB) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	name, dbURL, err := s.CreateDatabase(ctx)

@@ -95,3 +95,37 @@ func TestNewDatabase(t *testing.T) {
 		}
 	})
 }
+
+// A halted server resumes with its data, on the same socket: a client
+// that kept its URL (and pool) gets errors while it is down, and works
+// again once it is back.
+func TestHaltResume(t *testing.T) {
+	s := StartServer(t)
+	db, err := sql.Open("pgx", s.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE t (x int); INSERT INTO t VALUES (42)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := db.QueryRowContext(qctx, "SELECT 1").Scan(new(int)); err == nil || qctx.Err() != nil {
+		t.Fatalf("query while halted: %v (context: %v), want an error at once", err, qctx.Err())
+	}
+	if err := s.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var x int
+	if err := db.QueryRowContext(ctx, "SELECT x FROM t").Scan(&x); err != nil || x != 42 {
+		t.Fatalf("after Resume: %d, %v\n%s", x, err, s.Log())
+	}
+	if err := s.Resume(ctx); err == nil {
+		t.Error("Resume of a running server succeeded")
+	}
+}

@@ -172,5 +172,21 @@ func MediaStore(t *testing.T, bucketPrefix string) (*S3Server, *objstore.Store, 
 	if err != nil {
 		t.Fatal(err)
 	}
+	// weed's S3 API answers before its filer is ready, with 400 Bad
+	// Request to signed requests for a moment: make the bucket here, so
+	// that the servers under test find a store that works.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := st.EnsureBucket(ctx)
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the S3 server does not make bucket %s: %v\n%s", cfg.Bucket, err, srv.out.String())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 	return srv, st, mediaURL
 }
