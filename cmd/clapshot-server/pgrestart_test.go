@@ -93,6 +93,12 @@ func (p *poster) mark() {
 	p.mu.Unlock()
 }
 
+func (p *poster) acks() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.acked)
+}
+
 func (p *poster) acksSinceMark() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -113,9 +119,10 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	pg := pgtest.StartServer(t) // this test's own: it is restarted
 	began := time.Now()
 	clip := clipBytes(t, "h264_mp4", mediatest.Options{Seconds: 2, Width: 320, Height: 240, FPS: 30})
-	long := clipBytes(t, "hevc_mkv", mediatest.Options{Seconds: 5, Width: 320, Height: 240, FPS: 24})
 	// A transcode starts before the outage and ends during it (ffmpeg
-	// -re: in real time).
+	// -re: in real time; 10 s, so that a loaded machine's slow start
+	// still leaves most of it for the outage).
+	long := clipBytes(t, "hevc_mkv", mediatest.Options{Seconds: 10, Width: 320, Height: 240, FPS: 24})
 	realtimeFFmpeg(t)
 	in := startInstancesWith(t, clusterOptions{servers: 2, workers: 1, dbURL: pg.NewDatabase(t), serverArgs: []string{"--remote-workers"}})
 	if code, body := uploadMultipart(t, in.url(0)+"/", "alice", "long.mkv", long); code != 200 {
@@ -141,7 +148,10 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	down := time.Now()
-	t.Logf("PostgreSQL stopped after %d and %d comments", len(posters[0].acked), len(posters[1].acked))
+	if !processAlive(int(ffmpeg)) {
+		t.Fatal("the transcode ended before PostgreSQL stopped: nothing here would test recording it across the outage")
+	}
+	t.Logf("PostgreSQL stopped after %d and %d comments", posters[0].acks(), posters[1].acks())
 	time.Sleep(time.Second)
 	for i := range in.procs {
 		resp, err := http.Get(in.url(i) + "/api/ready")
@@ -231,8 +241,13 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	if err := in.pg.QueryRow(`SELECT count(*) FROM messages WHERE user_id = 'alice' AND message = 'Media transcoded.'`).Scan(&told); err != nil || told != 1 {
 		t.Errorf("alice was told of the transcode %d times (%v)", told, err)
 	}
-	if !strings.Contains(in.workers[0].out.String(), "Cannot record a finished job: the database does not answer; retrying") {
-		t.Error("the transcode did not end while the database was away (the worker's log does not say it retried recording it)")
+	// Which way it went depends on where the worker was when the database
+	// went: retrying the record (logged), or held in a call that the
+	// database answered once back. Either way: done once, told once.
+	if strings.Contains(in.workers[0].out.String(), "Cannot record a finished job: the database does not answer; retrying") {
+		t.Log("the worker retried recording the transcode while the database was away")
+	} else {
+		t.Log("the worker's recording of the transcode waited for the database")
 	}
 
 	// The job queue: an upload is ingested and thumbnailed (by the
