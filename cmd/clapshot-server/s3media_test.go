@@ -429,3 +429,67 @@ func (e *endReader) Read(b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// A data directory that served its media from the disk moves into the
+// store when the server is started with --media-url: at start-up each
+// media file's directory (original, transcode, thumbnails, drawings) is
+// uploaded and removed from the disk, and the same playback URL then
+// redirects to the store.
+func TestExistingMediaMoveIntoTheStore(t *testing.T) {
+	mediatest.Require(t)
+	_, st, mediaURL := s3Server(t)
+	ctx := context.Background()
+	clipPath := mediatest.Make(t, t.TempDir(), mediatest.Families["hevc_mkv"], mediatest.Options{Seconds: 2, Width: 320, Height: 240, FPS: 24})
+	clip, err := os.ReadFile(clipPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	args := []string{"-D", dir, "-P", "0.1", "-w", "1"}
+	p := start(t, nil, args...)
+	p.waitHealthy(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d/", p.port)
+	if code, body := uploadMultipart(t, base, "alice", "clip.mkv", clip); code != 200 {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	db := openReadOnly(t, dir)
+	id := waitMedia(t, db, "alice", p, 3*time.Minute)
+	url := playbackURL(t, base, "alice", id)
+	_, before := get(t, base+url, "")
+	local, _ := filepath.Glob(filepath.Join(dir, "videos", id, "*"))
+	p.cmd.Process.Signal(os.Interrupt)
+	p.wait(t, 30*time.Second)
+
+	p = start(t, nil, append(args, "--media-url", mediaURL)...)
+	p.waitHealthy(t)
+	base = fmt.Sprintf("http://127.0.0.1:%d/", p.port)
+	media := "videos/" + id + "/"
+	waitObjects(t, st, media+"orig/clip.mkv", media+"video.mp4", media+"thumbs/thumb.webp", media+"thumbs/sheet-10x10.webp")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		left, _ := filepath.Glob(filepath.Join(dir, "videos", id, "*", "*"))
+		more, _ := filepath.Glob(filepath.Join(dir, "videos", id, "*.mp4"))
+		if len(left)+len(more) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still on the local disk after the move: %q %q (before: %q)", left, more, local)
+		}
+	}
+	if orig, err := st.Read(ctx, media+"orig/clip.mkv"); err != nil || !bytes.Equal(orig, clip) {
+		t.Errorf("the stored original is %d bytes (%v), want the %d uploaded", len(orig), err, len(clip))
+	}
+	if got := playbackURL(t, base, "alice", id); got != url {
+		t.Errorf("playback URL after the move %q, before %q", got, url)
+	}
+	resp, err := noRedirect.Get(base + url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Errorf("GET %s after the move: %s, want a redirect to the store", url, resp.Status)
+	}
+	if after := played(t, base+url); !bytes.Equal(after, before) {
+		t.Errorf("the video played from the store (%d bytes) differs from the one on the disk before (%d)", len(after), len(before))
+	}
+}
