@@ -254,15 +254,37 @@ func TestServerOnPostgres(t *testing.T) {
 }
 
 // instances are server processes on one PostgreSQL database and one data
-// directory, with a clip uploaded through the first and ingested.
+// directory; startInstances's have a clip uploaded through the first and
+// ingested.
 type instances struct {
 	procs   []*proc
 	pg      *sql.DB
+	dir     string // the data directory
 	mediaID string
 	ctx     context.Context
 }
 
 func (in *instances) url(i int) string { return fmt.Sprintf("http://127.0.0.1:%d", in.procs[i].port) }
+
+// launchInstances starts n servers on a new database and data directory,
+// with extra options.
+func launchInstances(t *testing.T, n int, extra ...string) *instances {
+	t.Helper()
+	in := &instances{dir: t.TempDir()}
+	u := pgtest.NewDatabase(t)
+	args := append([]string{"-D", in.dir, "-P", "0.1", "-w", "1", "--db-url", u}, extra...)
+	for range n {
+		p := start(t, nil, args...)
+		p.waitHealthy(t)
+		in.procs = append(in.procs, p)
+	}
+	var err error
+	if in.pg, err = sql.Open("pgx", u); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.pg.Close() })
+	return in
+}
 
 func startInstances(t *testing.T, n int) *instances {
 	t.Helper()
@@ -272,22 +294,10 @@ func startInstances(t *testing.T, n int) *instances {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	u := pgtest.NewDatabase(t)
-	args := []string{"-D", dir, "-P", "0.1", "-w", "1", "--db-url", u}
-	in := &instances{}
-	for range n {
-		p := start(t, nil, args...)
-		p.waitHealthy(t)
-		in.procs = append(in.procs, p)
-	}
+	in := launchInstances(t, n)
 	if code, body := uploadMultipart(t, in.url(0)+"/", "alice", "shared.mp4", clip); code != 200 {
 		t.Fatalf("upload: %d %s", code, body)
 	}
-	if in.pg, err = sql.Open("pgx", u); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.pg.Close() })
 	waitFor(t, 3*time.Minute, "the upload to be ingested", func() bool {
 		return in.pg.QueryRow(`SELECT id FROM media_files WHERE duration IS NOT NULL`).Scan(&in.mediaID) == nil
 	})

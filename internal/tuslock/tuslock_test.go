@@ -122,15 +122,7 @@ func (h *held) waitAsked(t *testing.T, within time.Duration) time.Duration {
 }
 
 // advisoryLocks counts the advisory locks granted in the database.
-func (c *cluster) advisoryLocks(t *testing.T) int {
-	t.Helper()
-	var n int
-	if err := c.pg.QueryRow(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
-		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
+func (c *cluster) advisoryLocks(t *testing.T) int { return pgtest.AdvisoryLocks(t, c.pg) }
 
 // holderPID is the backend holding id's lock.
 func (c *cluster) holderPID(t *testing.T, id string) int {
