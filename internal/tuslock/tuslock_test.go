@@ -327,3 +327,43 @@ func TestKeyIsFixed(t *testing.T) {
 		t.Fatal("Key ignores the id")
 	}
 }
+
+// Close, at the server's stop, tells the requests still holding locks
+// to stop, and returns once they have unlocked; a lock asked for
+// afterwards is refused with a 503 that tells the client to retry.
+func TestCloseStopsHolders(t *testing.T) {
+	c := newCluster(t)
+	a := c.instance(t, false)
+	const delay = 300 * time.Millisecond
+	h := a.take(t, "upload", func(h *held) {
+		go func() {
+			time.Sleep(delay)
+			_ = h.Unlock()
+		}()
+	})
+	start := time.Now()
+	done := make(chan struct{})
+	go func() {
+		a.locker.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return within 10 s")
+	}
+	if took := time.Since(start); took < delay {
+		t.Errorf("Close returned after %v, before the holder unlocked (%v)", took, delay)
+	}
+	if h.asked.Load() != 1 {
+		t.Errorf("holder asked %d times, want 1", h.asked.Load())
+	}
+	if n := c.advisoryLocks(t); n != 0 {
+		t.Errorf("%d advisory locks left", n)
+	}
+	_, err := a.try("upload", time.Second, nil)
+	var te tusd.Error
+	if !errors.As(err, &te) || te.HTTPResponse.StatusCode != 503 {
+		t.Errorf("lock after Close: %v, want a 503", err)
+	}
+}
