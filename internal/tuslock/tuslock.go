@@ -98,7 +98,7 @@ type Options struct {
 	// Peers, if set, carries release requests to the other instances;
 	// without it they reach this process's holders only.
 	Peers Peers
-	Log   *slog.Logger
+	Log   *slog.Logger // nil: no log
 }
 
 // Locker is tusd's Locker on PostgreSQL advisory locks.
@@ -137,6 +137,9 @@ func New(o Options) (*Locker, error) {
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("tus locks: %w", err)
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
 	}
 	l := &Locker{pool: pool, peers: o.Peers, log: o.Log, held: map[string]*lock{}}
 	if l.peers != nil {
