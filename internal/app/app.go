@@ -30,6 +30,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/review"
 	"github.com/clapshot-go/clapshot/internal/share"
 	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/tuslock"
 	"github.com/clapshot-go/clapshot/internal/version"
 	"github.com/clapshot-go/clapshot/internal/webui"
 	"github.com/clapshot-go/clapshot/web"
@@ -82,6 +83,9 @@ type App struct {
 	// fanout carries events between instances sharing a PostgreSQL
 	// database; nil on SQLite.
 	fanout *fanout.Fanout
+	// tusLocks locks resumable uploads across instances; nil on SQLite
+	// (tusd's memorylocker).
+	tusLocks *tuslock.Locker
 }
 
 // Start prepares the data directory, binds the listener, opens (and if
@@ -111,6 +115,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		a.end()
 		if a.Organizer != nil {
 			a.Organizer.Close()
+		}
+		if a.tusLocks != nil {
+			a.tusLocks.Close()
 		}
 		if a.DB != nil {
 			a.DB.Close()
@@ -268,6 +275,10 @@ func WithOrganizerOptions(f func(*organizer.Options)) Option {
 // closes the database.
 func (a *App) Run(ctx context.Context) error {
 	defer a.DB.Close()
+	if a.tusLocks != nil {
+		// After the HTTP server: the requests holding locks have ended.
+		defer a.tusLocks.Close()
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	// Run's end, or a component's failure, ends the server's life.
 	defer context.AfterFunc(gctx, a.end)()

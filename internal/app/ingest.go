@@ -12,6 +12,7 @@ import (
 	"github.com/clapshot-go/clapshot/internal/media"
 	"github.com/clapshot-go/clapshot/internal/mediadir"
 	"github.com/clapshot-go/clapshot/internal/store"
+	"github.com/clapshot-go/clapshot/internal/tuslock"
 )
 
 // newPipeline creates the media pipeline (uploads, incoming folder,
@@ -23,6 +24,19 @@ func (a *App) newPipeline() error {
 	o.Poll, o.UploadExpiry, o.TrashRetention = cfg.Poll, cfg.UploadExpiry, cfg.TrashRetention
 	o.Metrics, o.Role, o.Lease = a.Metrics, PipelineRole(cfg), PipelineLease(cfg)
 	o.Objects = a.objects
+	if cfg.DBURL != "" {
+		// Instances behind one proxy share the uploads: a client may
+		// resume through any of them.
+		lo := tuslock.Options{URL: cfg.DBURL, Log: a.Log.With("component", "tuslock")}
+		if a.fanout != nil {
+			lo.Peers = a.fanout
+		}
+		var err error
+		if a.tusLocks, err = tuslock.New(lo); err != nil {
+			return err
+		}
+		o.TusLocker = a.tusLocks
+	}
 	a.Pipeline = ingest.New(o)
 	uploads := ingest.HTTPOptions{Identity: a.Identity, MaxSize: cfg.UploadMaxSize, Authorize: a.authorizeUpload()}
 	a.HTTP.Handle("POST /api/upload", a.Pipeline.UploadHandler(uploads))

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	tusd "github.com/tus/tusd/v2/pkg/handler"
+
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/media"
 	"github.com/clapshot-go/clapshot/internal/mediadir"
@@ -75,6 +77,10 @@ type Options struct {
 	// (its process died) and runs it again. Without a lease the queue is
 	// this process's alone: at start, jobs left running are resumed.
 	Lease time.Duration
+	// TusLocker, if set, locks resumable uploads (tuslock.Locker, shared
+	// by the instances on one PostgreSQL database); nil: tusd's
+	// memorylocker, this process's alone.
+	TusLocker tusd.Locker
 }
 
 // Role is a share of the pipeline's work.

@@ -58,7 +58,11 @@ func (p *Pipeline) TusHandler(o HTTPOptions) (http.Handler, error) {
 	} else {
 		newChunkStore(dir).UseIn(composer)
 	}
-	memorylocker.New().UseIn(composer)
+	if p.o.TusLocker != nil {
+		composer.UseLocker(p.o.TusLocker)
+	} else {
+		memorylocker.New().UseIn(composer)
+	}
 	h, err := tusd.NewHandler(tusd.Config{
 		BasePath:      TusPath,
 		StoreComposer: composer,

@@ -437,3 +437,15 @@ func (s *Server) NewDatabase(t testing.TB) string {
 	})
 	return dbURL
 }
+
+// AdvisoryLocks counts the advisory locks granted in db's database (by
+// any session).
+func AdvisoryLocks(t testing.TB, db *sql.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&n); err != nil {
+		t.Fatalf("count advisory locks: %v", err)
+	}
+	return n
+}
