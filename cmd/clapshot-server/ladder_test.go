@@ -67,19 +67,7 @@ func TestCrashDuringLadderResumes(t *testing.T) {
 
 	// Served like every media file, with the types players expect.
 	base := fmt.Sprintf("http://127.0.0.1:%d/videos/%s/hls/", p2.port, id)
-	get := func(rel, wantType string) string {
-		t.Helper()
-		resp, err := http.Get(base + rel)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != wantType || len(body) == 0 {
-			t.Errorf("GET %s: %d %q, %d bytes", rel, resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
-		}
-		return string(body)
-	}
+	get := func(rel, wantType string) string { t.Helper(); return getTyped(t, base+rel, wantType) }
 	master := get("master.m3u8", "application/vnd.apple.mpegurl")
 	if !strings.Contains(master, "240p/index.m3u8") || !strings.Contains(master, "144p/index.m3u8") {
 		t.Errorf("master playlist:\n%s", master)
@@ -95,4 +83,20 @@ func TestCrashDuringLadderResumes(t *testing.T) {
 	if rc := p2.wait(t, 20*time.Second); rc != 0 {
 		t.Errorf("exit %d:\n%s", rc, p2.out)
 	}
+}
+
+// getTyped fetches url, which must answer 200 with a body of content
+// type wantType, and returns the body.
+func getTyped(t *testing.T, url, wantType string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != wantType || len(body) == 0 {
+		t.Errorf("GET %s: %d %q, %d bytes", url, resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+	}
+	return string(body)
 }
