@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -38,7 +39,9 @@ func (p *Pipeline) recover(ctx context.Context) error {
 			killStale(int(*j.PID), j.PIDStart)
 		}
 		removeAll(j.Outputs)
-		if err := p.db.RequeueJob(ctx, j.ID); err != nil {
+		if err := p.db.RequeueJob(ctx, j.ID); errors.Is(err, store.ErrNotFound) {
+			continue // finished meanwhile
+		} else if err != nil {
 			return err
 		}
 		p.log.Info("Resuming a job interrupted by a crash or restart", "job", j.ID, "kind", j.Kind, "attempts", j.Attempts)

@@ -139,10 +139,14 @@ func (q *Queries) FinishJob(ctx context.Context, id int64, state, log, errText s
 		state, log, errText, dbTime(time.Now()), id)
 }
 
-// RequeueJob puts a job back in the queue (an interrupted attempt).
+// RequeueJob puts a running job back in the queue (an interrupted
+// attempt); ErrNotFound if it is not running. A job that was finished in
+// the meantime stays finished: a shutdown that comes just after a job
+// recorded its result must not run it again (an ingest run twice would
+// find its own media file and reject the upload).
 func (q *Queries) RequeueJob(ctx context.Context, id int64) error {
 	return execOne(ctx, q.q, fmt.Sprintf("requeue job %d", id), `UPDATE ingest_jobs SET state = 'queued',
-		outputs = NULL, pid = NULL, pid_start = NULL, updated = ? WHERE id = ?`, dbTime(time.Now()), id)
+		outputs = NULL, pid = NULL, pid_start = NULL, updated = ? WHERE id = ? AND state = 'running'`, dbTime(time.Now()), id)
 }
 
 // TouchJob renews a running job's lease (its updated time): while a

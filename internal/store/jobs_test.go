@@ -48,6 +48,13 @@ func testJobQueue(t *testing.T, b backend) {
 	if got, _ := db.GetJob(ctx, thumbs); got.State != JobFailed || got.Log != "stderr tail" || got.Error != "ffmpeg failed" {
 		t.Fatalf("finished: %+v", got)
 	}
+	// A finished job is not requeued (a shutdown just after it finished).
+	if err := db.RequeueJob(ctx, thumbs); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("requeue a finished job: %v", err)
+	}
+	if got, _ := db.GetJob(ctx, thumbs); got.State != JobFailed {
+		t.Fatalf("a finished job went back to %s", got.State)
+	}
 	if j, _ = db.ClaimJob(ctx, []string{"thumbs"}); j.ID != backfill {
 		t.Fatalf("claimed %d, want the back-fill job", j.ID)
 	}
