@@ -369,3 +369,31 @@ func TestSpecKeepsNonUTF8From(t *testing.T) {
 		t.Errorf("a UTF-8 From is written as text: %s", s)
 	}
 }
+
+// An ingest job put back in the queue after it recorded its media file
+// (a requeue racing its finish) finds the file recorded and leaves it:
+// the media file, its original and its comments stay.
+func TestIngestRunAgainAfterRecordKeepsTheMedia(t *testing.T) {
+	mediatest.Require(t)
+	h := newHarness(t, nil)
+	h.submit(mediatest.Make(t, t.TempDir(), mediatest.Families["h264_mp4"], mediatest.Small), "again.mp4", "lee", nil)
+	h.waitIdle(time.Minute)
+	m, ok := h.mediaByName("again.mp4")
+	if !ok {
+		t.Fatalf("not added: %v", h.rec.texts("lee", ""))
+	}
+	ctx := context.Background()
+	if _, err := h.db.SQL().ExecContext(ctx, "UPDATE ingest_jobs SET state = 'queued' WHERE kind = ?", KindIngest); err != nil {
+		t.Fatal(err)
+	}
+	h.waitIdle(time.Minute)
+	if _, err := h.db.GetMediaFile(ctx, m.ID); err != nil {
+		t.Fatalf("media file gone after the ingest ran again: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(h.l.OrigDir(m.ID), "again.mp4")); err != nil {
+		t.Errorf("original moved away: %v", err)
+	}
+	if msg, found := h.errorFor("lee", "again.mp4"); found {
+		t.Errorf("the second run reported an error: %+v", msg)
+	}
+}

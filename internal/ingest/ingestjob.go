@@ -88,6 +88,14 @@ func (p *Pipeline) runIngest(ctx context.Context, job store.Job, log *slog.Logge
 		if !resumeFromOrig {
 			return p.failIngest(ctx, job, spec, "", "", "the uploaded file disappeared before it could be processed", log)
 		}
+		// An attempt that recorded the media file finished the job in the
+		// same transaction; a row without that means the job was put back
+		// after it: it is done, and the cleanup below must not touch the
+		// media file's directory.
+		if m, gerr := p.db.GetMediaFile(ctx, spec.MediaID); gerr == nil && m.UserID == spec.UserID {
+			log.Warn("Ingest job ran again after its media file was recorded; nothing to do", "media_file", spec.MediaID)
+			return p.db.FinishJob(context.WithoutCancel(ctx), job.ID, store.JobDone, "", "")
+		}
 	}
 
 	probe, info, err := p.o.Tools.Inspect(ctx, src)
