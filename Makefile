@@ -12,7 +12,7 @@ LIVE_CONFIG ?=
 # Pinned tools (code generators, nfpm) are installed here, whatever BIN is.
 TOOLS       ?= $(CURDIR)/bin/tools
 
-.PHONY: help run build server worker organizer video-server ui test test-web lint weed bench proto deb deb-package demo demo-live deps-run deps-demo deps-test deps-bench clean
+.PHONY: help run build server worker organizer video-server ui test test-web lint weed nats-server bench proto deb deb-package demo demo-live deps-run deps-demo deps-test deps-bench clean
 
 # The web UI (web/) is built with npm into web/dist, which the server embeds.
 # It is rebuilt only when its sources change.
@@ -106,7 +106,7 @@ demo-live: deps-run video-server ## A test camera on rtsp://127.0.0.1:8554/cam +
 	$(GO) build -o $(BIN)/demo-live ./tools/demo-live
 	$(BIN)/demo-live -video-server $(BIN)/video_server -conf $(DEMO_LIVE_CONF) -dir "$(DEMO_DIR)/live" $(DEMO_LIVE_FLAGS)
 
-test: deps-test lint ui weed ## The whole test suite (installs what it needs when run as root)
+test: deps-test lint ui weed nats-server ## The whole test suite (installs what it needs when run as root)
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) test-web
 
@@ -147,6 +147,16 @@ $(WEED):
 	dir=$$(cd / && $(GO) mod download -json github.com/seaweedfs/seaweedfs@$(WEED_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p') && \
 		test -n "$$dir" && cd "$$dir" && \
 		timeout $(WEED_BUILD_TIMEOUT) $(GO) build -trimpath -buildvcs=false -o $(WEED).tmp ./weed && mv $(WEED).tmp $(WEED)
+
+# NATS (Apache-2.0): the message server of the --fanout-url nats:// tests
+# (internal/testsupport/natstest.Start); about a minute to build.
+NATS_SERVER_VERSION := v2.15.3
+NATS_SERVER         := $(TOOLS)/nats-server-$(NATS_SERVER_VERSION)/nats-server
+
+nats-server: $(NATS_SERVER) ## Build nats-server into bin/tools (the NATS fan-out tests)
+
+$(NATS_SERVER):
+	GOBIN=$(dir $(NATS_SERVER)) $(GO) install github.com/nats-io/nats-server/v2@$(NATS_SERVER_VERSION)
 
 # The live suite compares with mediamtx, built by hand (see docs/BENCHMARKS.md);
 # give its path with BENCH_FLAGS="-mediamtx PATH" if it is not the default.

@@ -1,19 +1,19 @@
 // Package fanout passes events between server instances that share one
-// PostgreSQL database, through its LISTEN/NOTIFY: what the clients of one
-// instance do (a comment added, a notification for a user) reaches the
-// clients connected to the others. Each instance publishes with
-// pg_notify and listens on one channel; it ignores its own events, which
-// it has already delivered locally.
+// PostgreSQL database: what the clients of one instance do (a comment
+// added, a notification for a user) reaches the clients connected to the
+// others. The events travel through the database's LISTEN/NOTIFY
+// (postgres.go), or through a NATS server when one is configured
+// (nats.go); each instance ignores its own events, which it has already
+// delivered locally.
 //
-// Delivery is at most once: an instance whose listening connection drops
-// misses what is published until it is back (it logs the gap). What is
-// stored is never lost: clients see it when they next open the page.
+// Delivery is at most once: an instance whose connection drops misses
+// what is published until it is back (it logs the gap). What is stored is
+// never lost: clients see it when they next open the page.
 package fanout
 
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -24,24 +24,30 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
-
-// Channel is the notification channel all instances use.
-const Channel = "clapshot_fanout"
-
-// maxPayload is below PostgreSQL's limit on a notification (8000 bytes).
-// A larger event (a collab drawing) is sent in parts, all in one
-// transaction, which PostgreSQL delivers together and in order.
-const maxPayload = 7900
-
-// partSize is the base64 text of the event in one part, leaving room for
-// the part's own envelope.
-const partSize = 7600
 
 // MaxEvent bounds an event sent in parts.
 const MaxEvent = 8 << 20
+
+// envelopeRoom is what a part's own envelope needs beside its text.
+const envelopeRoom = 300
+
+// transport carries envelopes (JSON text) between the instances.
+type transport interface {
+	// name is what Status and the logs call it.
+	name() string
+	// maxPayload is the largest message; a larger event is sent in parts.
+	maxPayload() int
+	// send publishes the messages in order, together where it can (the
+	// parts of one event).
+	send(ctx context.Context, msgs []string) error
+	// run receives until ctx ends, handing each message to f.dispatch
+	// and telling f when the link comes up (f.linkUp) and goes down
+	// (f.linkDown).
+	run(ctx context.Context, f *Fanout) error
+	// close releases what send holds, after run has returned.
+	close()
+}
 
 // Handler receives the data of one event from another instance.
 type Handler func(ctx context.Context, data []byte)
@@ -49,8 +55,7 @@ type Handler func(ctx context.Context, data []byte)
 // Fanout publishes this instance's events and hands other instances'
 // events to the registered handlers.
 type Fanout struct {
-	url    string
-	pub    *sql.DB // the store's pool: publishing is one statement
+	t      transport
 	origin string
 	log    *slog.Logger
 
@@ -58,9 +63,9 @@ type Fanout struct {
 	handlers  map[string]Handler
 	nextID    atomic.Uint64
 	partial   map[string]*partial // events arriving in parts, by origin/id (listen's goroutine only)
-	listening chan struct{}       // closed once LISTEN is first in place
-	listens   atomic.Int64        // how many times LISTEN was put in place
-	up        atomic.Bool         // LISTEN is in place now
+	listening chan struct{}       // closed once the link is first up
+	listens   atomic.Int64        // how many times the link came up
+	up        atomic.Bool         // the link is up now
 }
 
 type envelope struct {
@@ -85,12 +90,10 @@ type partial struct {
 	since time.Time
 }
 
-// New prepares a fanout over the database at dbURL; pub is a pool to the
-// same database for publishing. Run listens.
-func New(dbURL string, pub *sql.DB, log *slog.Logger) *Fanout {
+func newFanout(t transport, log *slog.Logger) *Fanout {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Fanout{url: dbURL, pub: pub, origin: hex.EncodeToString(b), log: log,
+	return &Fanout{t: t, origin: hex.EncodeToString(b), log: log.With("transport", t.name()),
 		handlers: map[string]Handler{}, partial: map[string]*partial{}, listening: make(chan struct{})}
 }
 
@@ -106,10 +109,28 @@ func (f *Fanout) Handle(kind string, h Handler) {
 func (f *Fanout) Listening() <-chan struct{} { return f.listening }
 
 // Status says whether this instance hears the others now, and how many
-// times it has put LISTEN in place (1 after the start, one more after
-// each reconnection), for /api/health?details=1.
+// times its link came up (1 after the start, one more after each
+// reconnection), for /api/health?details=1.
 func (f *Fanout) Status() map[string]any {
-	return map[string]any{"listening": f.up.Load(), "listens": f.listens.Load()}
+	return map[string]any{"transport": f.t.name(), "listening": f.up.Load(), "listens": f.listens.Load()}
+}
+
+// linkUp records that events published from now on reach this instance.
+func (f *Fanout) linkUp() {
+	select {
+	case <-f.listening:
+		f.log.Info("Hearing the other server instances again")
+	default:
+		close(f.listening)
+	}
+	f.listens.Add(1)
+	f.up.Store(true)
+}
+
+// linkDown records that this instance no longer hears the others.
+func (f *Fanout) linkDown(err error, retryIn time.Duration) {
+	f.up.Store(false)
+	f.log.Warn("Lost the link that hears other server instances; events they publish meanwhile are missed", "err", err, "retry_in", retryIn.String())
 }
 
 // Publish sends an event of kind with v (JSON) to the other instances.
@@ -132,92 +153,37 @@ func (f *Fanout) publish(ctx context.Context, kind string, v any) error {
 		return err
 	}
 	ctx = context.WithoutCancel(ctx)
-	if len(b) <= maxPayload {
-		_, err = f.pub.ExecContext(ctx, "SELECT pg_notify($1, $2)", Channel, string(b))
-		return err
+	if len(b) <= f.t.maxPayload() {
+		return f.t.send(ctx, []string{string(b)})
 	}
 	if len(b) > MaxEvent {
 		return fmt.Errorf("event of %d bytes is over the limit of %d", len(b), MaxEvent)
 	}
 	text := base64.StdEncoding.EncodeToString(b)
 	id := f.nextID.Add(1)
-	count := (len(text) + partSize - 1) / partSize
+	size := f.partSize()
+	count := (len(text) + size - 1) / size
 	parts := make([]string, 0, count)
 	for i := range count {
 		p, err := json.Marshal(envelope{Origin: f.origin, Part: &part{ID: id, Index: i, Count: count,
-			Text: text[i*partSize : min((i+1)*partSize, len(text))]}})
+			Text: text[i*size : min((i+1)*size, len(text))]}})
 		if err != nil {
 			return err
 		}
 		parts = append(parts, string(p))
 	}
-	// One statement, one transaction: the parts arrive together.
-	_, err = f.pub.ExecContext(ctx, "SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, i) ORDER BY i", Channel, parts)
-	return err
+	return f.t.send(ctx, parts)
 }
 
-// Run listens until ctx ends, reconnecting with a growing delay when the
-// connection is lost.
+// partSize is the base64 text of an event in one part, leaving room for
+// the part's own envelope.
+func (f *Fanout) partSize() int { return f.t.maxPayload() - envelopeRoom }
+
+// Run listens until ctx ends, reconnecting when the link is lost, and
+// then releases the link.
 func (f *Fanout) Run(ctx context.Context) error {
-	const first = 500 * time.Millisecond
-	delay := first
-	for {
-		listened, err := f.listen(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if listened {
-			// It was up: the next outage is a new one, retried quickly
-			// again (a database restart is over in seconds).
-			delay = first
-		}
-		f.log.Warn("Lost the PostgreSQL connection that hears other server instances; events they publish meanwhile are missed", "err", err, "retry_in", delay.String())
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 10*time.Second)
-	}
-}
-
-// listen holds one connection, LISTENing, until it fails or ctx ends;
-// listened says whether LISTEN was in place.
-func (f *Fanout) listen(ctx context.Context) (listened bool, err error) {
-	cfg, err := pgx.ParseConfig(f.url)
-	if err != nil {
-		return false, err
-	}
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	conn, err := pgx.ConnectConfig(cctx, cfg)
-	cancel()
-	if err != nil {
-		return false, err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = conn.Close(cctx)
-	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize()); err != nil {
-		return false, err
-	}
-	select {
-	case <-f.listening:
-		f.log.Info("Hearing the other server instances again")
-	default:
-		close(f.listening)
-	}
-	f.listens.Add(1)
-	f.up.Store(true)
-	defer f.up.Store(false)
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return true, err
-		}
-		f.dispatch(ctx, n.Payload)
-	}
+	defer f.t.close()
+	return f.t.run(ctx, f)
 }
 
 func (f *Fanout) dispatch(ctx context.Context, payload string) {
@@ -254,7 +220,7 @@ func (f *Fanout) dispatch(ctx context.Context, payload string) {
 // every part is in. Parts of one event come together; one left incomplete
 // (its sender died mid-way, or this listener reconnected) is dropped.
 func (f *Fanout) assemble(origin string, p *part) ([]byte, bool) {
-	if p.Count <= 0 || p.Count > MaxEvent/partSize+1 || p.Index < 0 || p.Index >= p.Count {
+	if p.Count <= 0 || p.Count > MaxEvent/f.partSize()+1 || p.Index < 0 || p.Index >= p.Count {
 		f.log.Warn("Malformed event part from another server instance", "index", p.Index, "count", p.Count)
 		return nil, false
 	}

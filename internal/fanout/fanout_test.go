@@ -49,7 +49,12 @@ func (b *inbox) next(t *testing.T) string {
 
 func start(t *testing.T, ctx context.Context, u string, pub *sql.DB) (*Fanout, *inbox) {
 	t.Helper()
-	f := New(u, pub, slog.New(slog.DiscardHandler))
+	return run(t, ctx, New(u, pub, slog.New(slog.DiscardHandler)))
+}
+
+// run runs f until ctx ends, with an inbox for kind "test".
+func run(t *testing.T, ctx context.Context, f *Fanout) (*Fanout, *inbox) {
+	t.Helper()
 	in := newInbox()
 	f.Handle("test", in.handler)
 	done := make(chan struct{})

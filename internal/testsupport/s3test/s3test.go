@@ -4,7 +4,6 @@ package s3test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -27,27 +26,7 @@ const WeedVersion = "v0.0.0-20261109003541-7506e5f91cd6"
 // WeedPath finds the weed binary: $CLAPSHOT_WEED, else bin/tools in the
 // repository (built by `make weed`, which `make test` runs).
 func WeedPath() (string, error) {
-	if p := os.Getenv("CLAPSHOT_WEED"); p != "" {
-		return p, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "bin", "tools", "weed-"+WeedVersion, "weed")
-			if _, err := os.Stat(p); err != nil {
-				return "", fmt.Errorf("%s: %w (build it with `make weed`)", p, err)
-			}
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
+	return testkit.ToolPath("CLAPSHOT_WEED", "weed-"+WeedVersion, "weed", "weed")
 }
 
 // S3Server is a real S3-compatible server on loopback: SeaweedFS (`weed
