@@ -18,6 +18,13 @@ const finishedJobRetention = 30 * 24 * time.Hour
 // partialSuffix marks an upload still being written.
 const partialSuffix = ".partial"
 
+// sharedUploadGrace is how long an upload directory must have been left
+// untouched before cleanup takes it when the queue is shared: other
+// instances write into the same upload/ directory, and only their own
+// process knows which uploads are in flight. A live upload writes all the
+// time, so its file is always younger than this.
+const sharedUploadGrace = 30 * time.Minute
+
 func (p *Pipeline) cleanupLoop(ctx context.Context) {
 	t := time.NewTicker(p.o.CleanupInterval)
 	defer t.Stop()
@@ -104,6 +111,9 @@ func (p *Pipeline) cleanUploadDirs(ctx context.Context, now time.Time) {
 		if err != nil {
 			continue
 		}
+		if p.o.Lease > 0 && touchedSince(dir, files, now.Add(-sharedUploadGrace)) {
+			continue
+		}
 		for _, f := range files {
 			path := filepath.Join(dir, f.Name())
 			if strings.HasSuffix(f.Name(), partialSuffix) {
@@ -118,6 +128,20 @@ func (p *Pipeline) cleanUploadDirs(ctx context.Context, now time.Time) {
 		}
 		os.Remove(dir)
 	}
+}
+
+// touchedSince tells whether dir or one of its files changed after t.
+func touchedSince(dir string, files []os.DirEntry, t time.Time) bool {
+	if st, err := os.Stat(dir); err != nil || st.ModTime().After(t) {
+		return true
+	}
+	for _, f := range files {
+		info, err := f.Info()
+		if err != nil || info.ModTime().After(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // beginUpload marks dir as being written by a request, so cleanup leaves

@@ -397,3 +397,28 @@ func TestIngestRunAgainAfterRecordKeepsTheMedia(t *testing.T) {
 		t.Errorf("the second run reported an error: %+v", msg)
 	}
 }
+
+// With a shared queue, other instances write into the same upload/
+// directory and only they know their uploads are in flight: cleanup takes
+// a directory only once it has been left untouched for a while.
+func TestCleanupSharedUploadDirs(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.Lease = time.Minute; o.Poll = 0 })
+	fresh := filepath.Join(h.l.Upload(), "44444444-other-instance")
+	os.MkdirAll(fresh, 0o755)
+	os.WriteFile(filepath.Join(fresh, "coming.mp4"+partialSuffix), []byte("still coming"), 0o644)
+	stale := filepath.Join(h.l.Upload(), "55555555-cut-off")
+	os.MkdirAll(stale, 0o755)
+	cut := filepath.Join(stale, "cut.mp4"+partialSuffix)
+	os.WriteFile(cut, []byte("half"), 0o644)
+	old := time.Now().Add(-2 * sharedUploadGrace)
+	os.Chtimes(cut, old, old)
+	os.Chtimes(stale, old, old)
+
+	h.p.Cleanup(context.Background())
+	if _, err := os.Stat(filepath.Join(fresh, "coming.mp4"+partialSuffix)); err != nil {
+		t.Errorf("another instance's upload in flight was removed: %v", err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an upload cut off long ago was kept: %v", err)
+	}
+}
