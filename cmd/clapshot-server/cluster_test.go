@@ -44,6 +44,7 @@ type clusterOptions struct {
 	dbURL            string   // "": a new database on the package's PostgreSQL
 	mediaURL         string   // --media-url, if any
 	serverArgs       []string // more options of the servers (--remote-workers)
+	commonArgs       []string // more options of servers and workers (--fanout-url)
 	lease            string   // --job-lease, if not the default
 }
 
@@ -62,6 +63,7 @@ func startCluster(t *testing.T, o clusterOptions) *cluster {
 	if o.lease != "" {
 		c.common = append(c.common, "--job-lease", o.lease)
 	}
+	c.common = append(c.common, o.commonArgs...)
 	t.Cleanup(func() {
 		if !t.Failed() {
 			return
@@ -176,6 +178,7 @@ func (c *cluster) health(t *testing.T, i int) (h struct {
 	Status    string
 	Database  struct{ OK bool }
 	Instances struct {
+		Transport string
 		Listening bool
 		Listens   int
 	}

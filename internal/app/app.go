@@ -201,7 +201,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		return fail(err)
 	}
 	trash := &mediadir.Trasher{DB: db, Layout: mediadir.Layout{DataDir: cfg.DataDir}, Objects: a.objects}
-	a.fanout = a.newFanout()
+	if a.fanout, err = a.newFanout(); err != nil {
+		return fail(err)
+	}
 	var peers review.Peers
 	if a.fanout != nil {
 		peers = a.fanout

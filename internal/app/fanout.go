@@ -2,7 +2,12 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/clapshot-go/clapshot/internal/config"
 
 	"github.com/clapshot-go/clapshot/internal/events"
 	"github.com/clapshot-go/clapshot/internal/fanout"
@@ -15,11 +20,25 @@ const peerMessageKind = "message"
 // newFanout connects this instance to the others on the same PostgreSQL
 // database (nil on SQLite, which one server owns): comments made through
 // any instance reach the sessions of all, and so do user notifications.
-func (a *App) newFanout() *fanout.Fanout {
+func (a *App) newFanout() (*fanout.Fanout, error) {
 	if a.Config.DBURL == "" {
-		return nil
+		return nil, nil
 	}
-	return fanout.New(a.Config.DBURL, a.DB.SQL(), a.Log.With("subsystem", "fanout"))
+	return openFanout(a.Config, a.DB.SQL(), a.Log)
+}
+
+// openFanout is the fan-out of a server or worker on cfg.DBURL: through
+// the NATS server of cfg.FanoutURL, else the database's LISTEN/NOTIFY.
+func openFanout(cfg *config.Config, db *sql.DB, log *slog.Logger) (*fanout.Fanout, error) {
+	log = log.With("subsystem", "fanout")
+	if cfg.FanoutURL == "" {
+		return fanout.New(cfg.DBURL, db, log), nil
+	}
+	f, err := fanout.NewNATS(cfg.FanoutURL, fanout.SubjectFor(cfg.DBURL), log)
+	if err != nil {
+		return nil, fmt.Errorf("--fanout-url: %w", err)
+	}
+	return f, nil
 }
 
 // wireFanout registers the handlers of the other instances' events, once

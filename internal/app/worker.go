@@ -31,7 +31,13 @@ func RunWorker(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 	bus := events.NewBus(store.Bind[events.Queries](db), log)
 	// No session is connected here: every notification goes to the
 	// servers, whose sessions show it.
-	bus.SetDeliverer(peersOnly{fanout.New(cfg.DBURL, db.SQL(), log.With("subsystem", "fanout"))})
+	peers, err := openFanout(cfg, db.SQL(), log)
+	if err != nil {
+		return err
+	}
+	// A worker only publishes: it needs no Run, which listens.
+	defer peers.Close()
+	bus.SetDeliverer(peersOnly{peers})
 	o := pipelineOptions(cfg, db, bus, log)
 	o.Role, o.Lease = ingest.RoleWorker, cfg.JobLease
 	if o.Objects, err = openObjects(ctx, cfg, log); err != nil {

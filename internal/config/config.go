@@ -48,6 +48,10 @@ type Config struct {
 	// RemoteWorkers leaves transcodes, thumbnails and ladders to
 	// clapshot-worker processes on the same DBURL.
 	RemoteWorkers bool
+	// FanoutURL is a NATS server (nats://host:4222) that carries events
+	// between the instances instead of PostgreSQL's LISTEN/NOTIFY; "" for
+	// LISTEN/NOTIFY. Only with DBURL.
+	FanoutURL string
 	// JobLease is how long a running job stays its process's without a
 	// renewal, on a PostgreSQL job queue shared by several processes.
 	JobLease time.Duration
@@ -150,7 +154,7 @@ const defaultTrustedProxies = "127.0.0.0/8,::1/128"
 type raw struct {
 	dataDir, urlBase, host, cors, logFile, defaultUser string
 	orgCmd, orgInURI, orgOutTCP, trustedProxies        string
-	allowedHosts, dbURL, migrateTo                     string
+	allowedHosts, dbURL, migrateTo, fanoutURL          string
 	configFile, clientConf, webDir                     string
 	port, workers, debug, wsMaxMessageMB               int
 	poll, bitrate, wsRateLimit                         float64
@@ -186,6 +190,7 @@ func newFlagSet(r *raw) *pflag.FlagSet {
 	fs.StringVar(&r.migrateTo, "migrate-to", "", "Copy <data-dir>/clapshot.sqlite (Clapshot's too) into this empty PostgreSQL database, compare the row counts of every table, print them and exit; the SQLite file is not changed")
 	fs.StringVar(&r.dbURL, "db-url", "", "Use this PostgreSQL database instead of <data-dir>/clapshot.sqlite: postgres://user:password@host:port/database (media stay in --data-dir)")
 	fs.BoolVar(&r.remoteWorkers, "remote-workers", false, "Leave transcodes, thumbnails and HLS ladders to clapshot-worker processes on the same --db-url (this server files uploads)")
+	fs.StringVar(&r.fanoutURL, "fanout-url", "", "With --db-url: carry comments, collab sessions and notifications between the instances through this NATS server (nats://host:4222; several comma-separated) instead of PostgreSQL's LISTEN/NOTIFY")
 	fs.StringVar(&r.jobLease, "job-lease", "30s", "With --db-url: a running media job whose process has not renewed it for this long (it died) is run again by another")
 	fs.StringVarP(&r.logFile, "log", "l", "", "Log file (default: stdout); reopened on SIGUSR1")
 	fs.CountVarP(&r.debug, "debug", "d", "Debug logging; -dd for trace")
@@ -479,12 +484,26 @@ func (r *raw) validateDB(c *Config) error {
 	}
 	c.JobLease = lease
 	u := strings.TrimSpace(r.dbURL)
+	fan := strings.TrimSpace(r.fanoutURL)
 	if u == "" {
 		if r.remoteWorkers {
 			return errors.New("--remote-workers: workers share the job queue through PostgreSQL; give --db-url too")
 		}
+		if fan != "" {
+			return errors.New("--fanout-url: only instances sharing a PostgreSQL database have events to pass on; give --db-url too")
+		}
 		return nil
 	}
+	for _, one := range strings.Split(fan, ",") {
+		if fan == "" {
+			break
+		}
+		parsed, err := url.Parse(strings.TrimSpace(one))
+		if err != nil || (parsed.Scheme != "nats" && parsed.Scheme != "tls") || parsed.Host == "" {
+			return fmt.Errorf("--fanout-url: expected nats://host:port (a NATS server; tls:// for TLS), got %q", redactURL(strings.TrimSpace(one)))
+		}
+	}
+	c.FanoutURL = fan
 	c.RemoteWorkers = r.remoteWorkers
 	if !isPostgresURL(u) {
 		return fmt.Errorf("--db-url: expected postgres://user:password@host:port/database (a PostgreSQL URL), got %q", redactURL(u))

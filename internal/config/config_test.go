@@ -395,6 +395,37 @@ func TestDBURL(t *testing.T) {
 	}
 }
 
+// --fanout-url picks NATS for the events between instances; it needs
+// --db-url and a nats:// (or tls://) URL, and never echoes a password.
+func TestFanoutURL(t *testing.T) {
+	db := []string{"-D", "/d", "--db-url", "postgres://u:pw@h/db"}
+	c, _, err := Parse(append(db, "--fanout-url", " nats://127.0.0.1:4222 "), envMap(nil))
+	if err != nil || c.FanoutURL != "nats://127.0.0.1:4222" {
+		t.Fatalf("%+v %v", c, err)
+	}
+	c, _, err = Parse(db, envMap(map[string]string{"CLAPSHOT_FANOUT_URL": "nats://a:4222,tls://b:4222"}))
+	if err != nil || c.FanoutURL != "nats://a:4222,tls://b:4222" {
+		t.Fatalf("from the environment: %+v %v", c, err)
+	}
+	if c, _, err = Parse(db, envMap(nil)); err != nil || c.FanoutURL != "" {
+		t.Fatalf("default: %+v %v", c, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-D", "/d", "--fanout-url", "nats://127.0.0.1:4222"}, "give --db-url too"},
+		{append(db, "--fanout-url", "http://user:secret@h:4222"), "expected nats://"},
+		{append(db, "--fanout-url", "nats://h:4222,redis://h"), "expected nats://"},
+		{append(db, "--fanout-url", "nats://"), "expected nats://"},
+	} {
+		_, _, err := Parse(tc.args, envMap(nil))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "secret") {
+			t.Errorf("%v: %v", tc.args, err)
+		}
+	}
+}
+
 // --migrate-to is an action on the command line only, next to the usual
 // configuration (the Debian file's organizer does not stand in its way).
 func TestMigrateTo(t *testing.T) {

@@ -182,9 +182,13 @@ func (f *Fanout) partSize() int { return f.t.maxPayload() - envelopeRoom }
 // Run listens until ctx ends, reconnecting when the link is lost, and
 // then releases the link.
 func (f *Fanout) Run(ctx context.Context) error {
-	defer f.t.close()
+	defer f.Close()
 	return f.t.run(ctx, f)
 }
+
+// Close releases the link of a fanout that only publishes (one that
+// Runs releases it when Run returns); publishing after it fails.
+func (f *Fanout) Close() { f.t.close() }
 
 func (f *Fanout) dispatch(ctx context.Context, payload string) {
 	var e envelope
