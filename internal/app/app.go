@@ -174,7 +174,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		TrustedProxies: cfg.TrustedProxies,
 		Log:            log,
 	}
-	a.Events = events.NewBus(store.Bind[events.Queries](db), log)
+	a.Events = events.NewBus(db, log)
 	a.HTTP = httpapi.New(log)
 	a.HTTP.Status = a.status
 	// Ready once Start returns: the database is open and migrated; then as

@@ -28,7 +28,7 @@ func RunWorker(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 		return fmt.Errorf("open the job queue: %w", err)
 	}
 	defer db.Close()
-	bus := events.NewBus(store.Bind[events.Queries](db), log)
+	bus := events.NewBus(db, log)
 	// No session is connected here: every notification goes to the
 	// servers, whose sessions show it.
 	peers, err := openFanout(cfg, db.SQL(), log)

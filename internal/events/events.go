@@ -98,14 +98,9 @@ type Deliverer interface {
 	Deliver(ctx context.Context, m Message) (userReached bool)
 }
 
-// Store is where the bus keeps messages; the SQLite store implements it
+// Store is where the bus keeps messages; the store implements it
 // (store.Bind[Queries]).
 type Store interface {
-	InTx(ctx context.Context, fn func(q Queries) error) error
-}
-
-// Queries are the statements the bus runs in its transaction.
-type Queries interface {
 	// EnsureUser adds a users row unless there is one.
 	EnsureUser(ctx context.Context, id, name string) error
 	InsertMessage(ctx context.Context, m store.Message) (store.Message, error)
@@ -160,13 +155,15 @@ func (b *Bus) Publish(ctx context.Context, m Message) {
 		id := m.MediaFileID
 		row.MediaFileID = &id
 	}
-	err := b.db.InTx(ctx, func(q Queries) error {
-		if err := q.EnsureUser(ctx, m.UserID, ""); err != nil {
-			return err
-		}
-		_, err := q.InsertMessage(ctx, row)
-		return err
-	})
+	// Two statements, not a transaction: EnsureUser is idempotent, so a
+	// failure between them leaves nothing to undo, and on PostgreSQL a
+	// transaction takes the lock that serializes every instance's
+	// transactions (store.DB.InTx), which every comment notifying its
+	// file's owner would then queue on.
+	err := b.db.EnsureUser(ctx, m.UserID, "")
+	if err == nil {
+		_, err = b.db.InsertMessage(ctx, row)
+	}
 	if err != nil {
 		b.log.Error("Cannot save user message", "user", m.UserID, "message", m.Text, "err", err)
 	}

@@ -30,7 +30,7 @@ func TestBusPersistsWithClapshotRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	bus := NewBus(store.Bind[Queries](db), slog.New(slog.DiscardHandler))
+	bus := NewBus(db, slog.New(slog.DiscardHandler))
 
 	// No deliverer yet: persisted kinds are stored unseen, for a user who
 	// has no row yet.

@@ -78,7 +78,7 @@ func newHarnessIn(t *testing.T, dir string, tweak func(*Options)) *harness {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	bus := events.NewBus(store.Bind[events.Queries](db), log)
+	bus := events.NewBus(db, log)
 	rec := &recorder{}
 	bus.SetDeliverer(rec)
 	o := Options{DB: store.Bind[Queries](db), Events: bus, Log: log, Layout: mediadir.Layout{DataDir: dir}, Tools: &media.Tools{},

@@ -181,6 +181,11 @@ type peerComment struct {
 	Op          string `json:"op"`
 	MediaFileID string `json:"m"`
 	ID          int64  `json:"id"`
+	// Comment is the comment as written (an add or an edit), so that the
+	// other instances need not read it back: with N instances that would
+	// be N-1 more queries a comment on the shared database. An event
+	// without it (from an older instance) is read from the database.
+	Comment *store.Comment `json:"c,omitempty"`
 }
 
 // commentChanged shows a comment change to this server's sessions
@@ -188,7 +193,11 @@ type peerComment struct {
 func (h *Hub) commentChanged(ctx context.Context, op string, c store.Comment) {
 	h.showComment(ctx, op, c)
 	if h.opt.Peers != nil {
-		h.opt.Peers.Publish(ctx, PeerCommentKind, peerComment{Op: op, MediaFileID: c.MediaFileID, ID: c.ID})
+		e := peerComment{Op: op, MediaFileID: c.MediaFileID, ID: c.ID}
+		if op != opDel {
+			e.Comment = &c
+		}
+		h.opt.Peers.Publish(ctx, PeerCommentKind, e)
 	}
 }
 
@@ -204,8 +213,8 @@ func (h *Hub) showComment(ctx context.Context, op string, c store.Comment) {
 }
 
 // PeerComment shows a comment change made on another server instance to
-// this one's sessions watching the file. The comment is read from the
-// database, which both share.
+// this one's sessions watching the file: the comment the event carries,
+// or (from an older instance) the one in the database, which both share.
 func (h *Hub) PeerComment(ctx context.Context, data []byte) {
 	var e peerComment
 	if err := json.Unmarshal(data, &e); err != nil || e.MediaFileID == "" {
@@ -213,7 +222,14 @@ func (h *Hub) PeerComment(ctx context.Context, data []byte) {
 		return
 	}
 	c := store.Comment{ID: e.ID, MediaFileID: e.MediaFileID}
-	if e.Op != opDel {
+	switch {
+	case e.Op != opDel && e.Comment != nil:
+		if e.Comment.ID != e.ID || e.Comment.MediaFileID != e.MediaFileID {
+			h.log.Warn("Inconsistent comment event from another server instance", "comment_id", e.ID)
+			return
+		}
+		c = *e.Comment
+	case e.Op != opDel:
 		var err error
 		if c, err = h.opt.DB.GetComment(ctx, e.ID); errors.Is(err, store.ErrNotFound) {
 			return // deleted since; that event follows

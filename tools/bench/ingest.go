@@ -61,6 +61,14 @@ type pipelineServer struct {
 }
 
 func startPipelineServer(ctx context.Context, env *Env, dataDir string, args ...string) (*pipelineServer, error) {
+	return startPipelineServerOn(ctx, env, "", dataDir, args...)
+}
+
+// startPipelineServerOn starts the server on the CPUs listed (taskset's
+// list: "0", "1-3"), or on all of them for "". The Go runtime sizes
+// GOMAXPROCS from the affinity it starts with, as on a machine with that
+// many CPUs.
+func startPipelineServerOn(ctx context.Context, env *Env, cpus, dataDir string, args ...string) (*pipelineServer, error) {
 	port, err := testkit.FreePort()
 	if err != nil {
 		return nil, err
@@ -70,6 +78,9 @@ func startPipelineServer(ctx context.Context, env *Env, dataDir string, args ...
 	}
 	full := append([]string{"-D", dataDir, "-p", strconv.Itoa(port)}, args...)
 	cmd := exec.CommandContext(ctx, env.ServerBin, full...)
+	if cpus != "" {
+		cmd = exec.CommandContext(ctx, "taskset", append([]string{"-c", cpus, env.ServerBin}, full...)...)
+	}
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -60,34 +61,61 @@ func Start(t testing.TB) *S3Server {
 	if err := os.WriteFile(conf, []byte(ident), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// weed binds a dozen ports; one taken in the moment between choosing
+	// and binding (by a parallel test process) makes it exit, and a fresh
+	// set of ports (and a fresh data directory, which records them) is
+	// then tried.
+	for attempt := 1; ; attempt++ {
+		data := filepath.Join(dir, fmt.Sprintf("data-%d", attempt))
+		if err := os.MkdirAll(data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		s.args = weedArgs(t, data, conf, &s.Endpoint)
+		err := s.start()
+		if err == nil {
+			break
+		}
+		if !strings.Contains(s.out.String(), "address already in use") || attempt == 3 {
+			t.Fatal(err)
+		}
+		t.Logf("weed: a port was taken, trying others (attempt %d): %v", attempt, err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// weedArgs is the command line of `weed mini` on fresh ports, all below
+// the ephemeral range (weed warns about ports inside it); endpoint gets
+// the S3 API's host:port.
+func weedArgs(t testing.TB, data, conf string, endpoint *string) []string {
 	port := func() string { return strconv.Itoa(testkit.MustFreePort(t)) }
 	s3 := port()
-	s.Endpoint = "127.0.0.1:" + s3
-	data := filepath.Join(dir, "data")
-	if err := os.MkdirAll(data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	s.args = []string{"mini", "-dir=" + data, "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+	*endpoint = "127.0.0.1:" + s3
+	return []string{"mini", "-dir=" + data, "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
 		"-master.port=" + port(), "-master.port.grpc=" + port(), "-volume.port=" + port(), "-volume.port.grpc=" + port(),
 		"-filer.port=" + port(), "-filer.port.grpc=" + port(), "-s3.port=" + s3, "-s3.port.grpc=" + port(),
 		"-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false", "-admin.ui=false", "-admin.port=" + port(),
 		"-admin.port.grpc=" + port(), "-admin.port.legacy=0", "-master.telemetry=false", "-master.volumeSizeLimitMB=64",
 		"-s3.config=" + conf}
-	s.Start()
-	t.Cleanup(s.Stop)
-	return s
 }
 
 // Start (re)starts the server with the same data and ports and waits
 // until its S3 API answers.
 func (s *S3Server) Start() {
 	s.t.Helper()
+	if err := s.start(); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *S3Server) start() error {
 	s.out = &testkit.SyncBuffer{}
 	s.cmd = exec.Command(s.bin, s.args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.Dir = filepath.Dir(s.args[1][len("-dir="):])
 	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("weed: %v", err)
+		s.cmd = nil
+		return fmt.Errorf("weed: %w", err)
 	}
 	s.done = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(s.cmd, s.done)
@@ -97,14 +125,15 @@ func (s *S3Server) Start() {
 		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+s.Endpoint+"/", nil)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
-			return // any answer (403 without credentials) means it serves
+			return nil // any answer (403 without credentials) means it serves
 		}
 		select {
 		case <-s.done:
-			s.t.Fatalf("weed exited: %s", s.out.String())
+			s.cmd = nil
+			return fmt.Errorf("weed exited: %s", s.out.String())
 		case <-ctx.Done():
 			s.Stop()
-			s.t.Fatalf("weed's S3 API did not answer within 90 s: %s", s.out.String())
+			return fmt.Errorf("weed's S3 API did not answer within 90 s: %s", s.out.String())
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
