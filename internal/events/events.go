@@ -98,8 +98,7 @@ type Deliverer interface {
 	Deliver(ctx context.Context, m Message) (userReached bool)
 }
 
-// Store is where the bus keeps messages; the store implements it
-// (store.Bind[Queries]).
+// Store is where the bus keeps messages; *store.DB implements it.
 type Store interface {
 	// EnsureUser adds a users row unless there is one.
 	EnsureUser(ctx context.Context, id, name string) error
